@@ -1,0 +1,23 @@
+//! `greenwave check`: validate a network and print what it holds.
+
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// An intersections.toml or a CityFlow roadnet .json.
+    pub network: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let net = roadnet::load_network(&args.network)?;
+    let summary = roadnet::Summary::of(&net);
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{summary}");
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! One module per subcommand.
+
+pub mod check;
+
+/// Logs go to stderr through tracing; `RUST_LOG` overrides the level, `--quiet` keeps only warnings.
+pub fn init_logging(quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
