@@ -37,18 +37,20 @@
 //! [`ids`] typed ids · [`geometry`] · [`model`] the network ([`RoadNet`]) and its queries ·
 //! [`signal`] stages, plans and the plan validator ([`SignalPlan::validate`]) · [`sensors`]
 //! detector/camera config and observations · [`control`] the [`Controller`] trait both the
-//! simulator and the field link drive · [`demand`] trips to replay · [`config`]
+//! simulator and the field link drive · [`demand`] trips to replay · [`counts`] count-CSV replay · [`config`]
 //! `intersections.toml` · [`cityflow`] CityFlow JSON · [`error`].
 
 mod builder;
 pub mod cityflow;
 pub mod config;
 pub mod control;
+pub mod counts;
 pub mod demand;
 pub mod error;
 pub mod geometry;
 pub mod ids;
 pub mod model;
+pub mod rng;
 pub mod sensors;
 pub mod signal;
 pub mod summary;

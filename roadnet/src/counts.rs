@@ -1,0 +1,322 @@
+//! Detector-count replay: a CSV of counts per movement (or per stop-bar detector) per interval,
+//! from a real day, turned into departures and routes whose counts reproduce the input.
+//! Format: `docs/counts.md`.
+//!
+//! Vehicles enter on roads that start at boundary nodes; each approach's counted total per
+//! interval becomes that many departures, spread over the interval with seeded jitter. At each
+//! intersection a vehicle takes the movement whose share of the approach's counts is most
+//! under-served so far in that interval (largest deficit; seeded tie-break), so turning shares
+//! follow the counted turning ratios closely in every interval, not just on average.
+
+use crate::demand::{Demand, Trip, VehicleParams};
+use crate::error::{ErrorKind, LoadError};
+use crate::ids::*;
+use crate::model::{IntersectionKind, RoadNet};
+use crate::rng::SplitMix64;
+use std::collections::BTreeMap;
+
+type Result<T> = std::result::Result<T, LoadError>;
+
+/// What a count row counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CountTarget {
+    Movement(MovementId),
+    /// A stop-bar detector: its count is shared among the movements its lane feeds.
+    Detector(DetectorId),
+}
+
+/// One row: vehicles counted on a target during `[start_s, start_s + interval_s)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CountRow {
+    pub start_s: f64,
+    pub interval_s: f64,
+    pub target: CountTarget,
+    pub count: u32,
+    /// 1-based line in the CSV.
+    pub line: usize,
+}
+
+/// All rows of a count file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub rows: Vec<CountRow>,
+}
+
+/// Parse a clock time `HH:MM[:SS]` or plain seconds.
+fn parse_time(s: &str) -> Option<f64> {
+    if let Ok(v) = s.parse::<f64>() {
+        return (v.is_finite() && v >= 0.0).then_some(v);
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return None;
+    }
+    let mut secs = 0.0;
+    for (k, p) in parts.iter().enumerate() {
+        let v: u32 = p.parse().ok()?;
+        let max = if k == 0 { 48 } else { 59 };
+        if v > max {
+            return None;
+        }
+        secs += v as f64 * [3600.0, 60.0, 1.0][k];
+    }
+    Some(secs)
+}
+
+/// Parse a count CSV held in memory against a network.
+pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
+    let err = |line: usize, kind, msg: String| {
+        let mut e = LoadError::new(kind, msg).in_file(file);
+        e.line_col = Some((line, 1));
+        e
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(k, l)| (k + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let Some((hline, header)) = lines.next() else {
+        return Err(err(1, ErrorKind::Syntax, "empty count file: expected a header row".into()));
+    };
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let col = |name: &str| cols.iter().position(|c| *c == name);
+    let (Some(c_start), Some(c_interval), Some(c_count)) = (col("start"), col("interval_s"), col("count")) else {
+        return Err(err(hline, ErrorKind::Syntax, format!("header must name the columns start, interval_s, count and movement or detector; got '{header}'")));
+    };
+    let c_movement = col("movement");
+    let c_detector = col("detector");
+    if c_movement.is_none() && c_detector.is_none() {
+        return Err(err(hline, ErrorKind::Syntax, "header names neither a movement nor a detector column".into()));
+    }
+    let roads: BTreeMap<&str, RoadId> = net.roads.iter().map(|r| (r.name.as_str(), r.id)).collect();
+    let detectors: BTreeMap<&str, DetectorId> = net.detectors.iter().map(|d| (d.name.as_str(), d.id)).collect();
+    let mut rows = Vec::new();
+    for (line, text) in lines {
+        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+        let get = |c: usize, name: &str| -> Result<&str> {
+            match fields.get(c) {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => Err(err(line, ErrorKind::Syntax, format!("missing field '{name}'"))),
+            }
+        };
+        let start_s = parse_time(get(c_start, "start")?)
+            .ok_or_else(|| err(line, ErrorKind::BadValue, format!("start '{}' is not HH:MM[:SS] or seconds ≥ 0", fields[c_start])))?;
+        let interval_s: f64 = get(c_interval, "interval_s")?
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v > 0.0)
+            .ok_or_else(|| err(line, ErrorKind::BadValue, format!("interval_s '{}' is not a positive number", fields[c_interval])))?;
+        let count: u32 = get(c_count, "count")?
+            .parse()
+            .map_err(|_| err(line, ErrorKind::BadValue, format!("count '{}' is not a whole number ≥ 0", fields[c_count])))?;
+        let movement = c_movement.and_then(|c| fields.get(c)).filter(|v| !v.is_empty());
+        let detector = c_detector.and_then(|c| fields.get(c)).filter(|v| !v.is_empty());
+        let target = match (movement, detector) {
+            (Some(m), None) => {
+                let found = m.rsplit_once(':').and_then(|(road, turn)| {
+                    let r = *roads.get(road)?;
+                    let mut cs = turn.chars();
+                    let t = crate::model::TurnKind::from_letter(cs.next()?)?;
+                    if cs.next().is_some() {
+                        return None;
+                    }
+                    net.intersection(net.road(r).to)
+                        .movements
+                        .iter()
+                        .copied()
+                        .find(|x| net.movement(*x).from_road == r && net.movement(*x).turn == t)
+                });
+                CountTarget::Movement(found.ok_or_else(|| {
+                    err(line, ErrorKind::UnknownReference, format!("unknown movement '{m}' (write '<approach road>:<L|T|R|U>')"))
+                })?)
+            }
+            (None, Some(d)) => {
+                let id = *detectors
+                    .get(*d)
+                    .ok_or_else(|| err(line, ErrorKind::UnknownReference, format!("unknown detector '{d}'")))?;
+                if net.detectors[id.index()].kind != crate::sensors::DetectorKind::StopBar {
+                    return Err(err(line, ErrorKind::BadValue, format!("detector '{d}' is an advance loop; counts are taken at stop-bar loops")));
+                }
+                CountTarget::Detector(id)
+            }
+            (Some(_), Some(_)) => return Err(err(line, ErrorKind::Syntax, "a row names both a movement and a detector".into())),
+            (None, None) => return Err(err(line, ErrorKind::Syntax, "missing field 'movement' (or 'detector')".into())),
+        };
+        rows.push(CountRow { start_s, interval_s, target, count, line });
+    }
+    if rows.is_empty() {
+        return Err(err(hline, ErrorKind::Syntax, "the count file has a header but no rows".into()));
+    }
+    Ok(Counts { rows })
+}
+
+/// Read a count CSV.
+pub fn load_counts(path: &std::path::Path, net: &RoadNet) -> Result<Counts> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::new(ErrorKind::Io, format!("cannot read: {e}")).in_file(&file))?;
+    parse_counts(&text, &file, net)
+}
+
+/// Split `total` into whole parts proportional to `weights` (largest remainder; ties to the
+/// first), so the parts add up exactly.
+fn apportion(total: u32, weights: &[f64]) -> Vec<u32> {
+    let sum: f64 = weights.iter().sum();
+    if weights.is_empty() {
+        return vec![];
+    }
+    if sum <= 0.0 {
+        let mut v = vec![total / weights.len() as u32; weights.len()];
+        for x in v.iter_mut().take(total as usize % weights.len()) {
+            *x += 1;
+        }
+        return v;
+    }
+    let exact: Vec<f64> = weights.iter().map(|w| total as f64 * w / sum).collect();
+    let mut parts: Vec<u32> = exact.iter().map(|e| e.floor() as u32).collect();
+    let mut left = total - parts.iter().sum::<u32>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    for k in order {
+        if left == 0 {
+            break;
+        }
+        parts[k] += 1;
+        left -= 1;
+    }
+    parts
+}
+
+impl Counts {
+    /// Movement counts per interval start: detector rows are shared among the movements their
+    /// lane feeds (equally, as a loop cannot tell turns apart).
+    pub fn movement_counts(&self, net: &RoadNet) -> BTreeMap<(u64, MovementId), u32> {
+        let mut out = BTreeMap::new();
+        for row in &self.rows {
+            let key = row.start_s.to_bits();
+            match row.target {
+                CountTarget::Movement(m) => *out.entry((key, m)).or_insert(0) += row.count,
+                CountTarget::Detector(d) => {
+                    let lane = net.lane(net.detectors[d.index()].lane);
+                    let parts = apportion(row.count, &vec![1.0; lane.feeds.len()]);
+                    for (m, p) in lane.feeds.iter().zip(parts) {
+                        *out.entry((key, *m)).or_insert(0) += p;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Turn the counts into trips (seeded; the same seed gives the same trips).
+    pub fn to_demand(&self, net: &RoadNet, seed: u64, params: VehicleParams) -> Demand {
+        let mut rng = SplitMix64::new(seed);
+        let counts = self.movement_counts(net);
+        let mut intervals: BTreeMap<u64, f64> = BTreeMap::new();
+        for r in &self.rows {
+            let e = intervals.entry(r.start_s.to_bits()).or_insert(r.interval_s);
+            *e = e.max(r.interval_s);
+        }
+        // Whole-file totals per movement, for approaches with no counts in an interval.
+        let mut day: BTreeMap<MovementId, u32> = BTreeMap::new();
+        for ((_, m), c) in &counts {
+            *day.entry(*m).or_insert(0) += c;
+        }
+        let mut starts: Vec<(f64, f64)> = intervals.iter().map(|(k, v)| (f64::from_bits(*k), *v)).collect();
+        starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let entries: Vec<RoadId> = net
+            .roads
+            .iter()
+            .filter(|r| {
+                net.intersection(r.from).kind == IntersectionKind::Boundary
+                    && net.intersection(r.to).kind != IntersectionKind::Boundary
+            })
+            .map(|r| r.id)
+            .collect();
+        let mut trips = Vec::new();
+        let max_route = net.roads.len().min(64);
+        for (start_s, interval_s) in starts {
+            let key = start_s.to_bits();
+            let count_of = |m: MovementId| counts.get(&(key, m)).copied().unwrap_or(0);
+            // Movements taken so far this interval, per approach road.
+            let mut taken: BTreeMap<MovementId, u32> = BTreeMap::new();
+            let mut departures: Vec<(f64, RoadId)> = Vec::new();
+            for &r in &entries {
+                let at = net.intersection(net.road(r).to);
+                let n: u32 = at.movements.iter().filter(|m| net.movement(**m).from_road == r).map(|m| count_of(*m)).sum();
+                for k in 0..n {
+                    let t = start_s + (k as f64 + rng.next_f64()) * interval_s / n as f64;
+                    departures.push((t, r));
+                }
+            }
+            departures.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (t, entry) in departures {
+                let mut route = vec![entry];
+                let mut road = entry;
+                while route.len() < max_route {
+                    let at = net.intersection(net.road(road).to);
+                    if at.kind == IntersectionKind::Boundary {
+                        break;
+                    }
+                    let options: Vec<MovementId> =
+                        at.movements.iter().copied().filter(|m| net.movement(*m).from_road == road).collect();
+                    if options.is_empty() {
+                        break;
+                    }
+                    let mut weights: Vec<f64> = options.iter().map(|m| count_of(*m) as f64).collect();
+                    if weights.iter().sum::<f64>() <= 0.0 {
+                        weights = options.iter().map(|m| day.get(m).copied().unwrap_or(0) as f64).collect();
+                    }
+                    if weights.iter().sum::<f64>() <= 0.0 {
+                        weights = vec![1.0; options.len()];
+                    }
+                    let total_w: f64 = weights.iter().sum();
+                    let served: u32 = options.iter().map(|m| taken.get(m).copied().unwrap_or(0)).sum();
+                    // Largest deficit against the counted share; ties broken by the seeded rng.
+                    let mut best = Vec::new();
+                    let mut best_deficit = f64::NEG_INFINITY;
+                    for (k, m) in options.iter().enumerate() {
+                        if weights[k] <= 0.0 {
+                            continue;
+                        }
+                        let deficit = weights[k] / total_w * (served + 1) as f64 - taken.get(m).copied().unwrap_or(0) as f64;
+                        if deficit > best_deficit + 1e-12 {
+                            best_deficit = deficit;
+                            best.clear();
+                            best.push(*m);
+                        } else if (deficit - best_deficit).abs() <= 1e-12 {
+                            best.push(*m);
+                        }
+                    }
+                    let m = best[rng.below(best.len())];
+                    *taken.entry(m).or_insert(0) += 1;
+                    road = net.movement(m).to_road;
+                    route.push(road);
+                }
+                trips.push(Trip { departure_s: t, route, params });
+            }
+        }
+        Demand::new(trips)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_adds_up() {
+        assert_eq!(apportion(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
+        assert_eq!(apportion(7, &[0.0, 0.0]), vec![4, 3]);
+        assert_eq!(apportion(5, &[3.0, 1.0]).iter().sum::<u32>(), 5);
+    }
+
+    #[test]
+    fn clock_times() {
+        assert_eq!(parse_time("07:30"), Some(27000.0));
+        assert_eq!(parse_time("00:00:15"), Some(15.0));
+        assert_eq!(parse_time("900"), Some(900.0));
+        assert_eq!(parse_time("7:75"), None);
+        assert_eq!(parse_time("-5"), None);
+    }
+}
