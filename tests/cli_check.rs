@@ -24,7 +24,11 @@ fn jinan() -> Option<PathBuf> {
 #[test]
 fn bundled_deployment_checks() {
     let out = greenwave(&["check", "intersections.toml", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["signalized_intersections"], 7);
     assert_eq!(v["corridors"], 1);
@@ -40,7 +44,11 @@ fn jinan_checks_with_the_published_counts() {
         return;
     };
     let out = greenwave(&["check", path.to_str().unwrap(), "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["signalized_intersections"], 12);
     assert_eq!(v["roads"], 62);
@@ -66,9 +74,16 @@ fn malformed_inputs_fail_cleanly() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", path.display());
         assert!(!stderr.contains("panicked"), "{}: {stderr}", path.display());
-        assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "one line expected: {stderr}"
+        );
         let name = path.file_name().unwrap().to_str().unwrap();
-        assert!(stderr.starts_with("error: ") && stderr.contains(name), "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(name),
+            "{stderr}"
+        );
         n += 1;
     }
     assert!(n >= 25);
@@ -79,7 +94,10 @@ fn missing_file_and_bad_flag_fail_cleanly() {
     let out = greenwave(&["check", "does/not/exist.toml"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("does/not/exist.toml") && stderr.contains("cannot read"), "{stderr}");
+    assert!(
+        stderr.contains("does/not/exist.toml") && stderr.contains("cannot read"),
+        "{stderr}"
+    );
     let out = greenwave(&["check", "intersections.toml", "--frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
     let out = greenwave(&["check", Path::new("README.md").to_str().unwrap()]);

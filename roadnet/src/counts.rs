@@ -76,41 +76,84 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
         .map(|(k, l)| (k + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
     let Some((hline, header)) = lines.next() else {
-        return Err(err(1, ErrorKind::Syntax, "empty count file: expected a header row".into()));
+        return Err(err(
+            1,
+            ErrorKind::Syntax,
+            "empty count file: expected a header row".into(),
+        ));
     };
     let cols: Vec<&str> = header.split(',').map(str::trim).collect();
     let col = |name: &str| cols.iter().position(|c| *c == name);
-    let (Some(c_start), Some(c_interval), Some(c_count)) = (col("start"), col("interval_s"), col("count")) else {
+    let (Some(c_start), Some(c_interval), Some(c_count)) =
+        (col("start"), col("interval_s"), col("count"))
+    else {
         return Err(err(hline, ErrorKind::Syntax, format!("header must name the columns start, interval_s, count and movement or detector; got '{header}'")));
     };
     let c_movement = col("movement");
     let c_detector = col("detector");
     if c_movement.is_none() && c_detector.is_none() {
-        return Err(err(hline, ErrorKind::Syntax, "header names neither a movement nor a detector column".into()));
+        return Err(err(
+            hline,
+            ErrorKind::Syntax,
+            "header names neither a movement nor a detector column".into(),
+        ));
     }
     let roads: BTreeMap<&str, RoadId> = net.roads.iter().map(|r| (r.name.as_str(), r.id)).collect();
-    let detectors: BTreeMap<&str, DetectorId> = net.detectors.iter().map(|d| (d.name.as_str(), d.id)).collect();
+    let detectors: BTreeMap<&str, DetectorId> = net
+        .detectors
+        .iter()
+        .map(|d| (d.name.as_str(), d.id))
+        .collect();
     let mut rows = Vec::new();
     for (line, text) in lines {
         let fields: Vec<&str> = text.split(',').map(str::trim).collect();
         let get = |c: usize, name: &str| -> Result<&str> {
             match fields.get(c) {
                 Some(v) if !v.is_empty() => Ok(v),
-                _ => Err(err(line, ErrorKind::Syntax, format!("missing field '{name}'"))),
+                _ => Err(err(
+                    line,
+                    ErrorKind::Syntax,
+                    format!("missing field '{name}'"),
+                )),
             }
         };
-        let start_s = parse_time(get(c_start, "start")?)
-            .ok_or_else(|| err(line, ErrorKind::BadValue, format!("start '{}' is not HH:MM[:SS] or seconds ≥ 0", fields[c_start])))?;
+        let start_s = parse_time(get(c_start, "start")?).ok_or_else(|| {
+            err(
+                line,
+                ErrorKind::BadValue,
+                format!(
+                    "start '{}' is not HH:MM[:SS] or seconds ≥ 0",
+                    fields[c_start]
+                ),
+            )
+        })?;
         let interval_s: f64 = get(c_interval, "interval_s")?
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite() && *v > 0.0)
-            .ok_or_else(|| err(line, ErrorKind::BadValue, format!("interval_s '{}' is not a positive number", fields[c_interval])))?;
-        let count: u32 = get(c_count, "count")?
-            .parse()
-            .map_err(|_| err(line, ErrorKind::BadValue, format!("count '{}' is not a whole number ≥ 0", fields[c_count])))?;
-        let movement = c_movement.and_then(|c| fields.get(c)).filter(|v| !v.is_empty());
-        let detector = c_detector.and_then(|c| fields.get(c)).filter(|v| !v.is_empty());
+            .ok_or_else(|| {
+                err(
+                    line,
+                    ErrorKind::BadValue,
+                    format!(
+                        "interval_s '{}' is not a positive number",
+                        fields[c_interval]
+                    ),
+                )
+            })?;
+        let count: u32 = get(c_count, "count")?.parse().map_err(|_| {
+            err(
+                line,
+                ErrorKind::BadValue,
+                format!("count '{}' is not a whole number ≥ 0", fields[c_count]),
+            )
+        })?;
+        let movement = c_movement
+            .and_then(|c| fields.get(c))
+            .filter(|v| !v.is_empty());
+        let detector = c_detector
+            .and_then(|c| fields.get(c))
+            .filter(|v| !v.is_empty());
         let target = match (movement, detector) {
             (Some(m), None) => {
                 let found = m.rsplit_once(':').and_then(|(road, turn)| {
@@ -127,25 +170,61 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                         .find(|x| net.movement(*x).from_road == r && net.movement(*x).turn == t)
                 });
                 CountTarget::Movement(found.ok_or_else(|| {
-                    err(line, ErrorKind::UnknownReference, format!("unknown movement '{m}' (write '<approach road>:<L|T|R|U>')"))
+                    err(
+                        line,
+                        ErrorKind::UnknownReference,
+                        format!("unknown movement '{m}' (write '<approach road>:<L|T|R|U>')"),
+                    )
                 })?)
             }
             (None, Some(d)) => {
-                let id = *detectors
-                    .get(*d)
-                    .ok_or_else(|| err(line, ErrorKind::UnknownReference, format!("unknown detector '{d}'")))?;
+                let id = *detectors.get(*d).ok_or_else(|| {
+                    err(
+                        line,
+                        ErrorKind::UnknownReference,
+                        format!("unknown detector '{d}'"),
+                    )
+                })?;
                 if net.detectors[id.index()].kind != crate::sensors::DetectorKind::StopBar {
-                    return Err(err(line, ErrorKind::BadValue, format!("detector '{d}' is an advance loop; counts are taken at stop-bar loops")));
+                    return Err(err(
+                        line,
+                        ErrorKind::BadValue,
+                        format!(
+                            "detector '{d}' is an advance loop; counts are taken at stop-bar loops"
+                        ),
+                    ));
                 }
                 CountTarget::Detector(id)
             }
-            (Some(_), Some(_)) => return Err(err(line, ErrorKind::Syntax, "a row names both a movement and a detector".into())),
-            (None, None) => return Err(err(line, ErrorKind::Syntax, "missing field 'movement' (or 'detector')".into())),
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    line,
+                    ErrorKind::Syntax,
+                    "a row names both a movement and a detector".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(err(
+                    line,
+                    ErrorKind::Syntax,
+                    "missing field 'movement' (or 'detector')".into(),
+                ))
+            }
         };
-        rows.push(CountRow { start_s, interval_s, target, count, line });
+        rows.push(CountRow {
+            start_s,
+            interval_s,
+            target,
+            count,
+            line,
+        });
     }
     if rows.is_empty() {
-        return Err(err(hline, ErrorKind::Syntax, "the count file has a header but no rows".into()));
+        return Err(err(
+            hline,
+            ErrorKind::Syntax,
+            "the count file has a header but no rows".into(),
+        ));
     }
     Ok(Counts { rows })
 }
@@ -176,7 +255,11 @@ fn apportion(total: u32, weights: &[f64]) -> Vec<u32> {
     let mut parts: Vec<u32> = exact.iter().map(|e| e.floor() as u32).collect();
     let mut left = total - parts.iter().sum::<u32>();
     let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
     for k in order {
         if left == 0 {
             break;
@@ -222,7 +305,10 @@ impl Counts {
         for ((_, m), c) in &counts {
             *day.entry(*m).or_insert(0) += c;
         }
-        let mut starts: Vec<(f64, f64)> = intervals.iter().map(|(k, v)| (f64::from_bits(*k), *v)).collect();
+        let mut starts: Vec<(f64, f64)> = intervals
+            .iter()
+            .map(|(k, v)| (f64::from_bits(*k), *v))
+            .collect();
         starts.sort_by(|a, b| a.0.total_cmp(&b.0));
         let entries: Vec<RoadId> = net
             .roads
@@ -243,7 +329,12 @@ impl Counts {
             let mut departures: Vec<(f64, RoadId)> = Vec::new();
             for &r in &entries {
                 let at = net.intersection(net.road(r).to);
-                let n: u32 = at.movements.iter().filter(|m| net.movement(**m).from_road == r).map(|m| count_of(*m)).sum();
+                let n: u32 = at
+                    .movements
+                    .iter()
+                    .filter(|m| net.movement(**m).from_road == r)
+                    .map(|m| count_of(*m))
+                    .sum();
                 for k in 0..n {
                     let t = start_s + (k as f64 + rng.next_f64()) * interval_s / n as f64;
                     departures.push((t, r));
@@ -258,20 +349,31 @@ impl Counts {
                     if at.kind == IntersectionKind::Boundary {
                         break;
                     }
-                    let options: Vec<MovementId> =
-                        at.movements.iter().copied().filter(|m| net.movement(*m).from_road == road).collect();
+                    let options: Vec<MovementId> = at
+                        .movements
+                        .iter()
+                        .copied()
+                        .filter(|m| net.movement(*m).from_road == road)
+                        .collect();
                     if options.is_empty() {
                         break;
                     }
-                    let mut weights: Vec<f64> = options.iter().map(|m| count_of(*m) as f64).collect();
+                    let mut weights: Vec<f64> =
+                        options.iter().map(|m| count_of(*m) as f64).collect();
                     if weights.iter().sum::<f64>() <= 0.0 {
-                        weights = options.iter().map(|m| day.get(m).copied().unwrap_or(0) as f64).collect();
+                        weights = options
+                            .iter()
+                            .map(|m| day.get(m).copied().unwrap_or(0) as f64)
+                            .collect();
                     }
                     if weights.iter().sum::<f64>() <= 0.0 {
                         weights = vec![1.0; options.len()];
                     }
                     let total_w: f64 = weights.iter().sum();
-                    let served: u32 = options.iter().map(|m| taken.get(m).copied().unwrap_or(0)).sum();
+                    let served: u32 = options
+                        .iter()
+                        .map(|m| taken.get(m).copied().unwrap_or(0))
+                        .sum();
                     // Largest deficit against the counted share; ties broken by the seeded rng.
                     let mut best = Vec::new();
                     let mut best_deficit = f64::NEG_INFINITY;
@@ -279,7 +381,8 @@ impl Counts {
                         if weights[k] <= 0.0 {
                             continue;
                         }
-                        let deficit = weights[k] / total_w * (served + 1) as f64 - taken.get(m).copied().unwrap_or(0) as f64;
+                        let deficit = weights[k] / total_w * (served + 1) as f64
+                            - taken.get(m).copied().unwrap_or(0) as f64;
                         if deficit > best_deficit + 1e-12 {
                             best_deficit = deficit;
                             best.clear();
@@ -293,7 +396,11 @@ impl Counts {
                     road = net.movement(m).to_road;
                     route.push(road);
                 }
-                trips.push(Trip { departure_s: t, route, params });
+                trips.push(Trip {
+                    departure_s: t,
+                    route,
+                    params,
+                });
             }
         }
         Demand::new(trips)

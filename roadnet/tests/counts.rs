@@ -39,13 +39,21 @@ fn bundled_day_reproduces_its_counts() {
         }
         // Entry approaches: every counted vehicle departs, and its first turn follows the count.
         let got = replayed.get(&(*start, *m)).copied().unwrap_or(0);
-        assert!(got.abs_diff(count) <= 1, "{}: counted {count}, replayed {got}", net.movement_label(*m));
+        assert!(
+            got.abs_diff(count) <= 1,
+            "{}: counted {count}, replayed {got}",
+            net.movement_label(*m)
+        );
         entry_movements += 1;
     }
     assert!(entry_movements > 1000);
     let entry_total: u32 = per_movement
         .iter()
-        .filter(|((_, m), _)| net.intersection(net.road(net.movement(*m).from_road).from).kind == IntersectionKind::Boundary)
+        .filter(|((_, m), _)| {
+            net.intersection(net.road(net.movement(*m).from_road).from)
+                .kind
+                == IntersectionKind::Boundary
+        })
         .map(|(_, c)| c)
         .sum();
     assert_eq!(demand.trips.len() as u32, entry_total);
@@ -58,21 +66,38 @@ fn bundled_day_reproduces_its_counts() {
     let mut day_replayed: BTreeMap<MovementId, u32> = BTreeMap::new();
     for trip in &demand.trips {
         for w in trip.route.windows(2) {
-            *day_replayed.entry(net.movement_between(w[0], w[1]).unwrap()).or_insert(0) += 1;
+            *day_replayed
+                .entry(net.movement_between(w[0], w[1]).unwrap())
+                .or_insert(0) += 1;
         }
     }
     let elm_eb = net.road_by_name("main_eb_pine").unwrap();
     let at = net.intersection(net.road(elm_eb).to);
-    let mvs: Vec<MovementId> = at.movements.iter().copied().filter(|m| net.movement(*m).from_road == elm_eb).collect();
+    let mvs: Vec<MovementId> = at
+        .movements
+        .iter()
+        .copied()
+        .filter(|m| net.movement(*m).from_road == elm_eb)
+        .collect();
     let tot_c: u32 = mvs.iter().map(|m| day_counted[m]).sum();
     let tot_r: u32 = mvs.iter().map(|m| day_replayed[m]).sum();
     for m in mvs {
-        let (sc, sr) = (day_counted[&m] as f64 / tot_c as f64, day_replayed[&m] as f64 / tot_r as f64);
-        assert!((sc - sr).abs() < 0.02, "{}: counted share {sc:.3}, replayed {sr:.3}", net.movement_label(m));
+        let (sc, sr) = (
+            day_counted[&m] as f64 / tot_c as f64,
+            day_replayed[&m] as f64 / tot_r as f64,
+        );
+        assert!(
+            (sc - sr).abs() < 0.02,
+            "{}: counted share {sc:.3}, replayed {sr:.3}",
+            net.movement_label(m)
+        );
     }
     // Arterial volume arriving at an interior approach matches its count within 3 %.
     let ratio = tot_r as f64 / tot_c as f64;
-    assert!((ratio - 1.0).abs() < 0.03, "interior approach volume ratio {ratio:.3}");
+    assert!(
+        (ratio - 1.0).abs() < 0.03,
+        "interior approach volume ratio {ratio:.3}"
+    );
 }
 
 #[test]
@@ -102,22 +127,75 @@ fn detector_rows_are_shared_among_the_lanes_movements() {
 fn malformed_count_files_name_the_line() {
     let net = load_network(&root().join("tests/fixtures/small.toml")).unwrap();
     let cases = [
-        ("start,interval_s,movement,count\n00:00,900,a_eb:T\n", 2, ErrorKind::Syntax, "missing field 'count'"),
-        ("start,interval_s,movement,count\n00:00,900,a_eb:T,12\n00:15,900,a_zz:T,3\n", 3, ErrorKind::UnknownReference, "unknown movement 'a_zz:T'"),
-        ("start,interval_s,movement,count\n00:00,900,a_eb:T,-4\n", 2, ErrorKind::BadValue, "count '-4'"),
-        ("start,interval_s,movement,count\n25:99,900,a_eb:T,4\n", 2, ErrorKind::BadValue, "start '25:99'"),
-        ("start,interval_s,movement,count\n00:00,0,a_eb:T,4\n", 2, ErrorKind::BadValue, "interval_s '0'"),
-        ("start,interval_s,count\n00:00,900,4\n", 1, ErrorKind::Syntax, "neither a movement nor a detector"),
-        ("when,how_long,what,n\n", 1, ErrorKind::Syntax, "header must name"),
-        ("# only a comment\n", 1, ErrorKind::Syntax, "empty count file"),
-        ("start,interval_s,detector,count\n0,900,a_eb_adv,4\n", 2, ErrorKind::BadValue, "advance loop"),
-        ("start,interval_s,movement,count\n00:00,900,a_eb:X,4\n", 2, ErrorKind::UnknownReference, "unknown movement"),
+        (
+            "start,interval_s,movement,count\n00:00,900,a_eb:T\n",
+            2,
+            ErrorKind::Syntax,
+            "missing field 'count'",
+        ),
+        (
+            "start,interval_s,movement,count\n00:00,900,a_eb:T,12\n00:15,900,a_zz:T,3\n",
+            3,
+            ErrorKind::UnknownReference,
+            "unknown movement 'a_zz:T'",
+        ),
+        (
+            "start,interval_s,movement,count\n00:00,900,a_eb:T,-4\n",
+            2,
+            ErrorKind::BadValue,
+            "count '-4'",
+        ),
+        (
+            "start,interval_s,movement,count\n25:99,900,a_eb:T,4\n",
+            2,
+            ErrorKind::BadValue,
+            "start '25:99'",
+        ),
+        (
+            "start,interval_s,movement,count\n00:00,0,a_eb:T,4\n",
+            2,
+            ErrorKind::BadValue,
+            "interval_s '0'",
+        ),
+        (
+            "start,interval_s,count\n00:00,900,4\n",
+            1,
+            ErrorKind::Syntax,
+            "neither a movement nor a detector",
+        ),
+        (
+            "when,how_long,what,n\n",
+            1,
+            ErrorKind::Syntax,
+            "header must name",
+        ),
+        (
+            "# only a comment\n",
+            1,
+            ErrorKind::Syntax,
+            "empty count file",
+        ),
+        (
+            "start,interval_s,detector,count\n0,900,a_eb_adv,4\n",
+            2,
+            ErrorKind::BadValue,
+            "advance loop",
+        ),
+        (
+            "start,interval_s,movement,count\n00:00,900,a_eb:X,4\n",
+            2,
+            ErrorKind::UnknownReference,
+            "unknown movement",
+        ),
     ];
     for (text, line, kind, phrase) in cases {
         let err = parse_counts(text, "day.csv", &net).unwrap_err();
         assert_eq!(err.kind, kind, "{err}");
         assert_eq!(err.line_col.map(|l| l.0), Some(line), "{err}");
         assert!(err.message.contains(phrase), "{err}");
-        assert!(err.to_string().starts_with(&format!("day.csv:{line}:")), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("day.csv:{line}:")),
+            "{err}"
+        );
     }
 }

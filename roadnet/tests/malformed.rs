@@ -39,21 +39,37 @@ fn each_malformed_fixture_gives_its_error() {
     let dir = fixtures().join("bad");
     let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
     let mut checked = 0;
-    for line in table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
-        let (file, kind, phrase) = (cols[0], kind_named(cols[1]), cols.get(2).copied().unwrap_or(""));
+        let (file, kind, phrase) = (
+            cols[0],
+            kind_named(cols[1]),
+            cols.get(2).copied().unwrap_or(""),
+        );
         let path = dir.join(file);
         let err: LoadError = match roadnet::load_network(&path) {
             Ok(_) => panic!("{file}: loaded although it is malformed"),
             Err(e) => e,
         };
         assert_eq!(err.kind, kind, "{file}: {err}");
-        assert!(err.message.contains(phrase), "{file}: message lacks '{phrase}': {err}");
+        assert!(
+            err.message.contains(phrase),
+            "{file}: message lacks '{phrase}': {err}"
+        );
         assert!(err.file.ends_with(file), "{file}: error names {}", err.file);
         // Every error says where: a line and column, or the path to the JSON field.
-        assert!(err.line_col.is_some() || err.field.is_some(), "{file}: no location in {err}");
+        assert!(
+            err.line_col.is_some() || err.field.is_some(),
+            "{file}: no location in {err}"
+        );
         if file.ends_with(".toml") {
-            assert!(err.line_col.is_some(), "{file}: TOML error without line/column: {err}");
+            assert!(
+                err.line_col.is_some(),
+                "{file}: TOML error without line/column: {err}"
+            );
         }
         checked += 1;
     }
@@ -82,9 +98,21 @@ fn flow_errors_name_the_vehicle() {
     let ok = cityflow::parse_flow(&flow(r#"["in_n","out_s"]"#, 3.0), "f.json", &net).unwrap();
     assert_eq!(ok.trips.len(), 2);
     let cases = [
-        (flow(r#"["in_n","out_q"]"#, 3.0), ErrorKind::UnknownReference, "[1].route[1]"),
-        (flow(r#"["in_n","in_s"]"#, 3.0), ErrorKind::RouteNotConnected, "[1].route[1]"),
-        (flow(r#"["in_n","out_s"]"#, -5.0), ErrorKind::BadValue, "[1].startTime"),
+        (
+            flow(r#"["in_n","out_q"]"#, 3.0),
+            ErrorKind::UnknownReference,
+            "[1].route[1]",
+        ),
+        (
+            flow(r#"["in_n","in_s"]"#, 3.0),
+            ErrorKind::RouteNotConnected,
+            "[1].route[1]",
+        ),
+        (
+            flow(r#"["in_n","out_s"]"#, -5.0),
+            ErrorKind::BadValue,
+            "[1].startTime",
+        ),
         (flow(r#"[]"#, 1.0), ErrorKind::BadValue, "[1].route"),
     ];
     for (text, kind, field) in cases {
@@ -110,7 +138,13 @@ fn apply(text: &str, m: &Mutation) -> String {
     match m {
         Mutation::DeleteLine(k) => {
             let k = k % lines.len();
-            lines.iter().enumerate().filter(|(i, _)| *i != k).map(|(_, l)| *l).collect::<Vec<_>>().join("\n")
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != k)
+                .map(|(_, l)| *l)
+                .collect::<Vec<_>>()
+                .join("\n")
         }
         Mutation::DuplicateLine(k) => {
             let k = k % lines.len();
@@ -164,9 +198,26 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         any::<usize>().prop_map(Mutation::DeleteLine),
         any::<usize>().prop_map(Mutation::DuplicateLine),
-        (any::<usize>(), prop::sample::select(b"[]{}\",=:.0-9xq \n".to_vec())).prop_map(|(k, b)| Mutation::ReplaceByte(k, b)),
+        (
+            any::<usize>(),
+            prop::sample::select(b"[]{}\",=:.0-9xq \n".to_vec())
+        )
+            .prop_map(|(k, b)| Mutation::ReplaceByte(k, b)),
         (any::<usize>(), any::<usize>()).prop_map(|(k, n)| Mutation::DeleteRange(k, n)),
-        (any::<usize>(), prop::sample::select(vec!["0", "-1", "1e308", "99999999999", "0.0001", "65536", "-0", "255", "256"]))
+        (
+            any::<usize>(),
+            prop::sample::select(vec![
+                "0",
+                "-1",
+                "1e308",
+                "99999999999",
+                "0.0001",
+                "65536",
+                "-0",
+                "255",
+                "256"
+            ])
+        )
             .prop_map(|(k, w)| Mutation::SwapNumber(k, w)),
     ]
 }

@@ -19,7 +19,14 @@ fn corridor_neighbours_and_paths() {
     let names: Vec<_> = path.iter().map(|r| net.road(*r).name.as_str()).collect();
     assert_eq!(
         names,
-        ["main_eb_elm", "main_eb_pine", "main_eb_maple", "main_eb_cedar", "main_eb_birch", "main_eb_walnut"]
+        [
+            "main_eb_elm",
+            "main_eb_pine",
+            "main_eb_maple",
+            "main_eb_cedar",
+            "main_eb_birch",
+            "main_eb_walnut"
+        ]
     );
     assert_eq!(net.path(oak, oak).unwrap(), vec![]);
     // Boundary nodes have no way onward into the network from an exit road's end.
@@ -35,26 +42,42 @@ fn corridor_neighbours_and_paths() {
 fn stage_movements_and_feeding_lanes() {
     let net = corridor();
     let elm = net.intersection(net.intersection_by_name("elm").unwrap());
-    let left_stage = elm.stages.iter().copied().find(|s| net.stage(*s).name == "main_left").unwrap();
+    let left_stage = elm
+        .stages
+        .iter()
+        .copied()
+        .find(|s| net.stage(*s).name == "main_left")
+        .unwrap();
     let mvs = net.stage_movements(left_stage);
     assert_eq!(mvs.len(), 2);
     assert!(mvs.iter().all(|m| net.movement(*m).turn == TurnKind::Left));
     // The left pocket (lane 0) alone feeds the eastbound left turn; it is 60 m long.
     let eb = net.road_by_name("main_eb_elm").unwrap();
-    let left = mvs.iter().copied().find(|m| net.movement(*m).from_road == eb).unwrap();
+    let left = mvs
+        .iter()
+        .copied()
+        .find(|m| net.movement(*m).from_road == eb)
+        .unwrap();
     let feeding = net.lanes_feeding(left);
     assert_eq!(feeding.len(), 1);
     assert_eq!(net.lane(feeding[0]).index, 0);
     assert!((net.lane(feeding[0]).length_m - 60.0).abs() < 1e-6);
     // The through movement is fed by lanes 1 and 2.
-    let through = net.movement_between(eb, net.road_by_name("main_eb_pine").unwrap()).unwrap();
-    let lanes: Vec<u8> = net.lanes_feeding(through).iter().map(|l| net.lane(*l).index).collect();
+    let through = net
+        .movement_between(eb, net.road_by_name("main_eb_pine").unwrap())
+        .unwrap();
+    let lanes: Vec<u8> = net
+        .lanes_feeding(through)
+        .iter()
+        .map(|l| net.lane(*l).index)
+        .collect();
     assert_eq!(lanes, [1, 2]);
 }
 
 #[test]
 fn jinan_geometry_matches_cityflow() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/cityflow/jinan_3x4/roadnet_3_4.json");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/datasets/cityflow/jinan_3x4/roadnet_3_4.json");
     if !p.exists() {
         eprintln!("skipped: ../shared not present");
         return;
@@ -62,7 +85,11 @@ fn jinan_geometry_matches_cityflow() {
     let net = load_network(&p).unwrap();
     // Lanes are cut back by the width (15 m) of each real intersection they touch.
     let r = net.road_by_name("road_1_1_0").unwrap(); // between two signalized intersections, 400 m
-    assert!((net.road_length_m(r) - 370.0).abs() < 1e-6, "{}", net.road_length_m(r));
+    assert!(
+        (net.road_length_m(r) - 370.0).abs() < 1e-6,
+        "{}",
+        net.road_length_m(r)
+    );
     let r = net.road_by_name("road_0_1_0").unwrap(); // from a boundary node
     assert!((net.road_length_m(r) - 385.0).abs() < 1e-6);
     let i = net.intersection(net.intersection_by_name("intersection_1_1").unwrap());
