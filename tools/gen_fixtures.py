@@ -221,6 +221,7 @@ TOML_CASES = [
     ("camera_bad_zone.toml", sub('zone_far_m = 120.0', 'zone_near_m = 50.0\nzone_far_m = 20.0'), "BadValue", "zone_near_m < zone_far_m"),
     ("road_loops_on_itself.toml", sub('from = "a_north"\nto = "a"\nlanes', 'from = "a"\nto = "a"\nlanes'), "BadValue", "starts and ends at the same intersection"),
     ("pocket_longer_than_road.toml", sub('length_m = 50.0', 'length_m = 900.0'), "BadValue", "pocket length"),
+    ("base_green_below_ped.toml", sub('min_green_s = 10.0\nmax_green_s = 50.0\nyellow_s = 4.0', 'min_green_s = 10.0\nmax_green_s = 50.0\nyellow_s = 4.0\nped_walk_s = 7.0\nped_clearance_s = 18.0\ngreen_s = 20.0'), "BadValue", "outside [25.0, 50.0] s"),
     ("conflict_override_one_movement.toml", sub('[[intersection.stage]]\nid = "ew"\ngroups = ["EW", "EW_L"]\nmin', '[[intersection.conflict]]\nmovements = ["a_eb:T"]\nconflict = "none"\n[[intersection.stage]]\nid = "ew"\ngroups = ["EW", "EW_L"]\nmin'), "BadValue", "exactly two movements"),
     ("not_toml_at_all.toml", "\x7fELF binary garbage = = =\n", "Syntax", ""),
 ]

@@ -544,6 +544,21 @@ impl Builder {
             )
             .at(&origin));
         }
+        // The base plan is the field's fallback: it must itself be a valid plan.
+        if !clearance
+            && (base_green_s + 1e-9 < limits.shortest_green_s()
+                || base_green_s > limits.max_green_s + 1e-9)
+        {
+            return Err(LoadError::new(
+                ErrorKind::BadValue,
+                format!(
+                    "stage '{name}': green_s {base_green_s} s lies outside [{:.1}, {:.1}] s (min green, or pedestrian walk + clearance, up to max green)",
+                    limits.shortest_green_s(),
+                    limits.max_green_s
+                ),
+            )
+            .at(&origin));
+        }
         self.origins.insert(origin_key("stage", id.index()), origin);
         self.stages.push(Stage {
             id,
