@@ -24,6 +24,8 @@ pub(crate) struct LinkSpec {
     pub from_index: usize,
     pub to_index: usize,
     pub points: Option<Vec<Point>>,
+    /// Traces the movement's design path (conflicts are derived from these).
+    pub primary: bool,
 }
 
 pub(crate) struct Builder {
@@ -227,16 +229,16 @@ impl Builder {
                     format!("road '{name}' is shorter than its intersections' widths ({:.1} m of lane left)", full_len),
                 ).at(&origin));
             }
-            let pts = match spec.length_m {
-                Some(l) => {
-                    finite_positive(l, &format!("road '{name}' lane {k} length_m"), &origin)?;
-                    if l > full_len + 1e-6 {
-                        return Err(LoadError::new(ErrorKind::BadValue, format!("road '{name}' lane {k}: pocket length {l} m exceeds the road's {full_len:.1} m")).at(&origin));
-                    }
-                    geometry::trim(&full, full_len - l, 0.0)
+            // A pocket keeps the lane's full geometry in the model: vehicles choose it at the
+            // upstream intersection (no lane change is needed to reach it) and `pocket_m` records
+            // the storage the real pocket offers, for spillback checks and drawings.
+            if let Some(l) = spec.length_m {
+                finite_positive(l, &format!("road '{name}' lane {k} length_m"), &origin)?;
+                if l > full_len + 1e-6 {
+                    return Err(LoadError::new(ErrorKind::BadValue, format!("road '{name}' lane {k}: pocket length {l} m exceeds the road's {full_len:.1} m")).at(&origin));
                 }
-                None => full,
-            };
+            }
+            let pts = full;
             let lid = LaneId::from_index(self.lanes.len());
             self.lanes.push(Lane {
                 id: lid,
@@ -247,6 +249,7 @@ impl Builder {
                 length_m: geometry::polyline_length(&pts),
                 points: pts,
                 turns: spec.turns.clone(),
+                pocket_m: spec.length_m,
                 feeds: vec![],
             });
             lane_ids.push(lid);
@@ -361,6 +364,7 @@ impl Builder {
                 to_lane: tl,
                 points,
                 length_m,
+                primary: l.primary,
             });
             if !self.lanes[fl.index()].feeds.contains(&id) {
                 self.lanes[fl.index()].feeds.push(id);
@@ -450,21 +454,24 @@ impl Builder {
                     }
                     used.push(exit);
                     let m = self.roads[exit.index()].lanes.len();
-                    let links = lanes
-                        .iter()
-                        .enumerate()
-                        .map(|(rank, &from_index)| {
-                            let to_index = match kind {
-                                TurnKind::Right => (m - 1).saturating_sub(lanes.len() - 1 - rank),
-                                _ => rank.min(m - 1),
-                            };
-                            LinkSpec {
+                    // Each lane with the turn may enter any lane of the exit (vehicles pick the
+                    // one that serves their next turn); the design path pairs the k-th such lane
+                    // with the exit's k-th lane from the inner side (from the kerb for rights).
+                    let mut links = Vec::new();
+                    for (rank, &from_index) in lanes.iter().enumerate() {
+                        let design = match kind {
+                            TurnKind::Right => (m - 1).saturating_sub(lanes.len() - 1 - rank),
+                            _ => rank.min(m - 1),
+                        };
+                        for to_index in 0..m {
+                            links.push(LinkSpec {
                                 from_index,
                                 to_index,
                                 points: None,
-                            }
-                        })
-                        .collect();
+                                primary: to_index == design,
+                            });
+                        }
+                    }
                     self.add_movement(r, exit, Some(kind), links, origin_of_road(r))?;
                 }
             }

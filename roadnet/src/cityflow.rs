@@ -299,6 +299,7 @@ fn build_roadnet(j: JRoadnet, file: &str) -> Result<RoadNet> {
                     from_index: l.start_lane_index,
                     to_index: l.end_lane_index,
                     points: (!l.points.is_empty()).then(|| l.points.iter().map(pt).collect()),
+                    primary: true,
                 })
                 .collect();
             let m = b.add_movement(from, to, Some(turn), links, field("laneLinks"))?;

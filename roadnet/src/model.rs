@@ -96,6 +96,11 @@ pub struct Lane {
     pub points: Vec<Point>,
     /// The turns painted on the lane (for pockets and for routing).
     pub turns: Vec<TurnKind>,
+    /// A turn pocket's storage length, m: the real lane exists only this far back from the
+    /// stop line. The model (and the simulator) keep the lane full length so vehicles can choose
+    /// it upstream; optimizers use this to judge spillback.
+    #[serde(default)]
+    pub pocket_m: Option<f64>,
     /// Movements this lane feeds at the road's end intersection.
     pub feeds: Vec<MovementId>,
 }
@@ -156,6 +161,9 @@ pub struct LaneLink {
     pub to_lane: LaneId,
     pub points: Vec<Point>,
     pub length_m: f64,
+    /// Traces the movement's design path; the conflict relation is derived from these links.
+    /// (A derived movement may also let vehicles enter other exit lanes.)
+    pub primary: bool,
 }
 
 /// A turning movement: from one road to another through an intersection.
@@ -429,9 +437,10 @@ pub fn derive_conflicts(movements: &[&Movement]) -> Vec<Conflict> {
             }
             let kind = if a.to_road == b.to_road {
                 Some(ConflictKind::Merging)
-            } else if a.links.iter().any(|la| {
+            } else if a.links.iter().filter(|l| l.primary).any(|la| {
                 b.links
                     .iter()
+                    .filter(|l| l.primary)
                     .any(|lb| geometry::polyline_crossing(&la.points, &lb.points).is_some())
             }) {
                 Some(ConflictKind::Crossing)

@@ -61,7 +61,8 @@ fn stage_movements_and_feeding_lanes() {
     let feeding = net.lanes_feeding(left);
     assert_eq!(feeding.len(), 1);
     assert_eq!(net.lane(feeding[0]).index, 0);
-    assert!((net.lane(feeding[0]).length_m - 60.0).abs() < 1e-6);
+    assert_eq!(net.lane(feeding[0]).pocket_m, Some(60.0));
+
     // The through movement is fed by lanes 1 and 2.
     let through = net
         .movement_between(eb, net.road_by_name("main_eb_pine").unwrap())
@@ -72,6 +73,16 @@ fn stage_movements_and_feeding_lanes() {
         .map(|l| net.lane(*l).index)
         .collect();
     assert_eq!(lanes, [1, 2]);
+    // Each through lane may enter any of the three lanes downstream (so vehicles can take the
+    // lane of their next turn); the design paths keep lane 1 → 0 and lane 2 → 1.
+    let links = &net.movement(through).links;
+    assert_eq!(links.len(), 6);
+    let design: Vec<(u8, u8)> = links
+        .iter()
+        .filter(|l| l.primary)
+        .map(|l| (net.lane(l.from_lane).index, net.lane(l.to_lane).index))
+        .collect();
+    assert_eq!(design, [(1, 0), (2, 1)]);
 }
 
 #[test]
