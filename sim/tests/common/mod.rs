@@ -1,0 +1,121 @@
+#![allow(dead_code)]
+//! Shared helpers: a tiny hand-made network and scripted controllers.
+
+use roadnet::{Command, Controller, RoadNet, StageId, StepInput};
+
+/// W → A → E (east-west, 1 lane) crossing N → A → S (north-south, 1 lane) at signalized A.
+/// Stage `ew` serves W→E, stage `ns` serves N→S. Default timing: min green 7, yellow 4, all-red 2.
+pub const TINY: &str = r#"
+name = "tiny"
+[[intersection]]
+id = "W"
+kind = "boundary"
+x_m = 0.0
+y_m = 0.0
+[[intersection]]
+id = "E"
+kind = "boundary"
+x_m = 600.0
+y_m = 0.0
+[[intersection]]
+id = "N"
+kind = "boundary"
+x_m = 300.0
+y_m = 300.0
+[[intersection]]
+id = "S"
+kind = "boundary"
+x_m = 300.0
+y_m = -300.0
+[[intersection]]
+id = "A"
+x_m = 300.0
+y_m = 0.0
+controller = { host = "127.0.0.1", port = 502, unit_id = 1 }
+[[intersection.signal_group]]
+id = "g_ew"
+movements = ["wa:T"]
+[[intersection.signal_group]]
+id = "g_ns"
+movements = ["na:T"]
+[[intersection.stage]]
+id = "ew"
+groups = ["g_ew"]
+[[intersection.stage]]
+id = "ns"
+groups = ["g_ns"]
+[[road]]
+id = "wa"
+from = "W"
+to = "A"
+lanes = [{ turns = "T" }]
+[[road]]
+id = "ae"
+from = "A"
+to = "E"
+lanes = [{}]
+[[road]]
+id = "na"
+from = "N"
+to = "A"
+lanes = [{ turns = "T" }]
+[[road]]
+id = "as"
+from = "A"
+to = "S"
+lanes = [{}]
+"#;
+
+pub fn tiny() -> RoadNet {
+    roadnet::config::parse_toml(TINY, "tiny.toml").expect("tiny network builds")
+}
+
+pub fn stage(net: &RoadNet, name: &str) -> StageId {
+    net.stages
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.id)
+        .expect("stage exists")
+}
+
+/// Sends `SwitchTo(stage)` at the given times.
+pub struct Script {
+    pub at: Vec<(f64, StageId)>,
+}
+
+impl Controller for Script {
+    fn name(&self) -> &str {
+        "script"
+    }
+    fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
+        for &(t, s) in &self.at {
+            if (input.time_s - t).abs() < 1e-9 {
+                out.push(Command::SwitchTo {
+                    intersection: input.signals[0].intersection,
+                    stage: s,
+                });
+            }
+        }
+    }
+}
+
+pub fn trip(net: &RoadNet, t: f64, roads: &[&str]) -> roadnet::Trip {
+    roadnet::Trip {
+        departure_s: t,
+        route: roads.iter().map(|r| net.road_by_name(r).unwrap()).collect(),
+        params: roadnet::VehicleParams::default(),
+    }
+}
+
+pub fn dataset_dir() -> Option<std::path::PathBuf> {
+    let d = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/datasets/cityflow/jinan_3x4"
+    ));
+    if d.is_dir() {
+        Some(d)
+    } else {
+        eprintln!("SKIPPED: dataset directory {} is absent", d.display());
+        None
+    }
+}

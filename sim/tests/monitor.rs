@@ -1,0 +1,106 @@
+//! The conflict monitor catches unsafe signal sequences; the normal executor never produces them.
+
+mod common;
+use common::*;
+use roadnet::{Demand, Indication};
+use sim::{ConflictMonitor, NoObserver, SafetyRule, SimConfig, SimError, Simulation};
+
+fn sim_with(raw: bool) -> Simulation {
+    let net = tiny();
+    let trips = (0..20)
+        .map(|k| trip(&net, k as f64 * 3.0, &["wa", "ae"]))
+        .collect();
+    Simulation::new(
+        net,
+        &Demand::new(trips),
+        SimConfig {
+            duration_s: 300.0,
+            raw_signal_commands: raw,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Switches E–W → N–S at t = 10 s (4 s into E–W's green, below its 7 s min green), back to
+/// E–W at t = 20 s (N–S has not shown green yet), then N–S again at t = 40 s.
+fn bad_controller(net: &roadnet::RoadNet) -> Script {
+    Script {
+        at: vec![
+            (10.0, stage(net, "ns")),
+            (20.0, stage(net, "ew")),
+            (40.0, stage(net, "ns")),
+        ],
+    }
+}
+
+#[test]
+fn a_faulty_cabinet_is_stopped_by_the_monitor() {
+    let mut s = sim_with(true);
+    let mut c = bad_controller(s.net());
+    let err = s.run(&mut c, &mut NoObserver).unwrap_err();
+    match err {
+        SimError::Safety(v) => {
+            assert_eq!(v.intersection, "A");
+            assert!(
+                matches!(
+                    v.rule,
+                    SafetyRule::GreenWithoutYellow | SafetyRule::MinGreenCut
+                ),
+                "{v}"
+            );
+            assert!((v.time_s - 10.0).abs() < 1e-9, "{v}");
+            assert!(!v.movements.is_empty());
+        }
+        other => panic!("expected a safety stop, got {other}"),
+    }
+    assert_eq!(s.metrics().safety_violations, 1);
+}
+
+#[test]
+fn the_executor_keeps_min_green_and_yellow_for_the_same_controller() {
+    let mut s = sim_with(false);
+    let mut c = bad_controller(s.net());
+    // Watch the E–W green: once it starts it must last ≥ 7 s, then yellow ≥ 3 s.
+    let mut green_since = None;
+    let mut greens = Vec::new();
+    while !s.is_done() {
+        s.step(&mut c).unwrap();
+        let st = &s.signal_states()[0];
+        let ew = st.indications[0];
+        match (ew, green_since) {
+            (Indication::Green, None) => green_since = Some(s.time_s()),
+            (Indication::Green, Some(_)) => {}
+            (_, Some(t0)) => {
+                greens.push(s.time_s() - t0);
+                green_since = None;
+            }
+            _ => {}
+        }
+    }
+    assert!(!greens.is_empty());
+    assert!(greens.iter().all(|g| *g >= 7.0 - 1e-9), "{greens:?}");
+    assert_eq!(s.metrics().safety_violations, 0);
+}
+
+#[test]
+fn conflicting_protected_greens_are_caught() {
+    let net = tiny();
+    let mut mon = ConflictMonitor::new(&net);
+    // Both groups protected green at once: W→E crosses N→S.
+    let v = mon
+        .observe(&net, 0, 5.0, &[Indication::Green, Indication::Green], None)
+        .unwrap_err();
+    assert_eq!(v.rule, SafetyRule::ConflictingGreens);
+    assert_eq!(v.movements.len(), 2);
+    // A short yellow is caught too.
+    let mut mon = ConflictMonitor::new(&net);
+    mon.observe(&net, 0, 0.0, &[Indication::Green, Indication::Red], None)
+        .unwrap();
+    mon.observe(&net, 0, 1.0, &[Indication::Yellow, Indication::Red], None)
+        .unwrap();
+    let v = mon
+        .observe(&net, 0, 2.0, &[Indication::Red, Indication::Green], None)
+        .unwrap_err();
+    assert_eq!(v.rule, SafetyRule::YellowTooShort);
+}

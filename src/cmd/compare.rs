@@ -1,0 +1,188 @@
+//! `greenwave compare`: several strategies on the same replay, in parallel, one table.
+
+use crate::report::table;
+use anyhow::Context;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use roadnet::{Demand, RoadNet};
+use sim::{Metrics, Observer, SimConfig, Simulation, StepView};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// An intersections.toml or a CityFlow roadnet .json.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// A CityFlow flow .json or a count .csv (docs/counts.md).
+    #[arg(long)]
+    pub demand: PathBuf,
+    /// Comma-separated strategies; the first is the baseline the others are compared with.
+    #[arg(long, value_delimiter = ',', default_value = "native,fixed-time,max-pressure")]
+    pub controls: Vec<String>,
+    /// Simulated seconds (default: one hour, or the whole day of a count file).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Seed for the simulator and for turning counts into trips.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Let vehicles change lanes.
+    #[arg(long)]
+    pub lane_change: bool,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A finished run: its metrics and each completed vehicle's travel time.
+pub struct RunResult {
+    pub control: String,
+    pub metrics: Metrics,
+    pub travel_times_s: Vec<f64>,
+}
+
+/// Updates a progress bar and collects travel times.
+struct Progress<'a> {
+    bar: &'a ProgressBar,
+    departures_s: &'a [f64],
+    travel_times_s: Vec<f64>,
+}
+
+impl Observer for Progress<'_> {
+    fn on_step(&mut self, view: &StepView<'_>) {
+        let t = view.time_s() as u64;
+        if t % 60 == 0 {
+            self.bar.set_position(t);
+        }
+    }
+    fn on_vehicle_finished(&mut self, vehicle: u32, time_s: f64) {
+        if let Some(d) = self.departures_s.get(vehicle as usize) {
+            self.travel_times_s.push(time_s - d);
+        }
+    }
+}
+
+/// Default duration: the demand's last departure rounded up to the hour (at least one hour).
+pub fn default_duration_s(demand: &Demand) -> f64 {
+    ((demand.last_departure_s() / 3600.0).floor() + 1.0).max(1.0) * 3600.0
+}
+
+/// A strategy to run: its name, its controller and any extra observers (trajectory or Rerun
+/// recorders) that watch its run.
+pub struct Strategy {
+    pub name: String,
+    pub controller: Box<dyn roadnet::Controller>,
+    pub observers: Vec<Box<dyn Observer + Send>>,
+}
+
+impl Strategy {
+    pub fn new(name: impl Into<String>, controller: Box<dyn roadnet::Controller>) -> Strategy {
+        Strategy { name: name.into(), controller, observers: Vec::new() }
+    }
+}
+
+/// Hands every event to each of several observers.
+struct Tee<'a>(Vec<&'a mut dyn Observer>);
+
+impl Observer for Tee<'_> {
+    fn on_step(&mut self, view: &StepView<'_>) {
+        for o in self.0.iter_mut() {
+            o.on_step(view);
+        }
+    }
+    fn on_vehicle_finished(&mut self, vehicle: u32, time_s: f64) {
+        for o in self.0.iter_mut() {
+            o.on_vehicle_finished(vehicle, time_s);
+        }
+    }
+}
+
+/// Build the named controllers (a bad name fails before any work starts).
+pub fn named_strategies(net: &RoadNet, names: &[String]) -> anyhow::Result<Vec<Strategy>> {
+    names
+        .iter()
+        .map(|n| Ok(Strategy::new(n.clone(), controller::baseline::make_controller(n, net)?)))
+        .collect()
+}
+
+/// Run every strategy on the same network and demand, in parallel on all cores, with one
+/// progress bar each. Results come back in the strategies' order.
+pub fn run_all(
+    net: &Arc<RoadNet>,
+    demand: &Demand,
+    strategies: Vec<Strategy>,
+    cfg: &SimConfig,
+    quiet: bool,
+) -> anyhow::Result<Vec<RunResult>> {
+    let multi = MultiProgress::with_draw_target(if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let style = ProgressStyle::with_template("{prefix:>14} [{bar:40}] {pos}/{len} s simulated ({elapsed})")
+        .expect("static template")
+        .progress_chars("=> ");
+    let departures: Vec<f64> = demand.trips.iter().map(|t| t.departure_s).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let mut results: Vec<Option<anyhow::Result<RunResult>>> = (0..strategies.len()).map(|_| None).collect();
+    // Run in waves of `threads` strategies: all cores busy, none oversubscribed.
+    let mut queue: Vec<(usize, Strategy)> = strategies.into_iter().enumerate().collect();
+    while !queue.is_empty() {
+        let wave: Vec<_> = queue.drain(..threads.min(queue.len())).collect();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = wave
+                .into_iter()
+                .map(|(k, mut strategy)| {
+                    let bar = multi.add(ProgressBar::new(cfg.duration_s as u64));
+                    bar.set_style(style.clone());
+                    bar.set_prefix(strategy.name.clone());
+                    let departures = &departures;
+                    let net = net.clone();
+                    let cfg = cfg.clone();
+                    (
+                        k,
+                        s.spawn(move || -> anyhow::Result<RunResult> {
+                            let mut sim = Simulation::new(net, demand, cfg)?;
+                            let mut progress = Progress { bar: &bar, departures_s: departures, travel_times_s: Vec::new() };
+                            let mut all: Vec<&mut dyn Observer> = vec![&mut progress];
+                            for o in strategy.observers.iter_mut() {
+                                all.push(o.as_mut());
+                            }
+                            let metrics = sim
+                                .run(strategy.controller.as_mut(), &mut Tee(all))
+                                .with_context(|| format!("strategy '{}'", strategy.name))?;
+                            bar.finish();
+                            Ok(RunResult { control: strategy.name, metrics, travel_times_s: progress.travel_times_s })
+                        }),
+                    )
+                })
+                .collect();
+            for (k, h) in handles {
+                results[k] = Some(h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a simulation thread panicked"))));
+            }
+        });
+    }
+    results.into_iter().map(|r| r.expect("every strategy ran")).collect()
+}
+
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    if args.controls.is_empty() {
+        anyhow::bail!("--controls names no strategy");
+    }
+    let net = Arc::new(roadnet::load_network(&args.network)?);
+    let demand = super::common::load_demand(&args.demand, &net, args.seed)?;
+    let duration_s = args.duration.unwrap_or_else(|| default_duration_s(&demand));
+    if !(duration_s.is_finite() && duration_s > 0.0) {
+        anyhow::bail!("--duration must be a positive number of seconds, got {duration_s}");
+    }
+    let cfg = SimConfig { seed: args.seed, lane_change: args.lane_change, duration_s, ..SimConfig::default() };
+    let strategies = named_strategies(&net, &args.controls)?;
+    let results = run_all(&net, &demand, strategies, &cfg, quiet || args.json)?;
+    let runs: Vec<(String, Metrics)> = results.into_iter().map(|r| (r.control, r.metrics)).collect();
+    if args.json {
+        println!("{}", serde_json::to_string(&table::comparison(&runs))?);
+    } else {
+        println!("{} with {} on {} ({} s simulated, seed {})", args.network.display(), args.demand.display(), net.name, duration_s, args.seed);
+        print!("{}", table::render(&runs));
+    }
+    Ok(())
+}
