@@ -7,9 +7,9 @@ use crate::config::{SimConfig, HALTING_SPEED_M_S, TURN_SPEED_M_S, YIELD_DISTANCE
 use crate::error::SimError;
 use crate::metrics::{IntersectionMetrics, Metrics};
 use crate::observe::{NoObserver, Observer, Place, StepView, VehicleSnapshot};
-use crate::rng::SplitMix64;
 use crate::signals::Signals;
 use crate::topo::{Topology, NONE};
+use roadnet::rng::SplitMix64;
 use roadnet::{
     CameraFrame, Command, Controller, Demand, DetectorReading, IntersectionKind, LaneId, LaneView,
     MovementId, RoadNet, SignalState, StepInput, TrackedVehicle,

@@ -3,8 +3,8 @@
 //! with three lanes (left, through, right), four stages per intersection (N–S through + right,
 //! N–S left, E–W through + right, E–W left; right turns permissive).
 
-use crate::rng::SplitMix64;
 use crate::SimError;
+use roadnet::rng::SplitMix64;
 use roadnet::{Demand, IntersectionKind, RoadId, RoadNet, Trip, VehicleParams};
 use std::fmt::Write;
 
@@ -170,7 +170,7 @@ pub fn grid(spec: &GridSpec) -> Result<(RoadNet, Demand), SimError> {
         if route.len() < 2 {
             continue;
         }
-        let departure_s = (rng.unit_f64() * spec.departure_window_s).floor();
+        let departure_s = (rng.next_f64() * spec.departure_window_s).floor();
         trips.push(Trip {
             departure_s,
             route: route.clone(),
