@@ -3,7 +3,7 @@
 //! Lane-based and deterministic, over a [`roadnet::RoadNet`]. The vehicle and intersection model
 //! reproduces CityFlow's (car following with no-collision and headway speeds, stopping at red
 //! and yellow, blocked-exit checks, yielding at conflict points between lane links, a spawn
-//! queue per lane), written from the behavioural description in `notes/cityflow-model.md`.
+//! queue per lane), written from the behavioural description in `docs/cityflow-model.md`.
 //!
 //! - [`Simulation`] — build from a network, a demand and a [`SimConfig`]; drive it with any
 //!   [`roadnet::Controller`] through [`Simulation::step`] or [`Simulation::run`].
