@@ -1,6 +1,6 @@
 //! The simulation engine: vehicle state as structure-of-arrays indexed by trip, drivable lists
 //! ordered front → back, and a step that follows CityFlow's order (see
-//! `notes/cityflow-model.md` §7): spawn → enter from the spawn queue → (lane changes) → conflict
+//! `docs/cityflow-model.md` §7): spawn → enter from the spawn queue → (lane changes) → conflict
 //! point notification → every vehicle decides from the start-of-step state → relocation → leaders.
 
 use crate::config::{SimConfig, HALTING_SPEED_M_S, TURN_SPEED_M_S, YIELD_DISTANCE_M};
