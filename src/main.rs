@@ -2,6 +2,9 @@
 //! together.
 
 mod cmd;
+#[cfg(feature = "rerun")]
+mod record;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,8 +25,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The bundled corridor and its day of counts: fixed-time vs adaptive over Modbus, with a report.
+    Demo(cmd::demo::Args),
     /// Validate a network (intersections.toml or CityFlow roadnet.json) and print a summary.
     Check(cmd::check::Args),
+    /// Emulate the field controllers of a network: Modbus TCP servers (register map in docs/modbus.md).
+    Field(cmd::field::Args),
+    /// Run the central controller daemon against the field controllers a network names.
+    Run(cmd::run::Args),
+    /// Run several strategies on the same replay in parallel and compare them.
+    Compare(cmd::compare::Args),
+    /// Simulate a demand on a network under a controller and print the metrics.
+    Sim(cmd::sim::Args),
+    /// Plan a coordinated corridor (cycle, splits, green-wave offsets) and draw its time-space diagram.
+    Corridor(cmd::corridor::Args),
 }
 
 fn main() -> ExitCode {
@@ -37,7 +52,13 @@ fn main() -> ExitCode {
     };
     cmd::init_logging(cli.quiet);
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a, cli.quiet),
         Command::Check(a) => cmd::check::run(a),
+        Command::Field(a) => cmd::field::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Compare(a) => cmd::compare::run(a, cli.quiet),
+        Command::Sim(a) => cmd::sim::run(a),
+        Command::Corridor(a) => cmd::corridor::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,8 +4,7 @@
 use controller::estimate::{Estimator, EstimatorParams};
 use criterion::{criterion_group, criterion_main, Criterion};
 use roadnet::{
-    CameraFrame, CameraId, DetectorReading, Indication, Interval, LaneView, SignalState,
-    StepInput,
+    CameraFrame, CameraId, DetectorReading, Indication, Interval, LaneView, SignalState, StepInput,
 };
 use sim::SplitMix64;
 
@@ -56,7 +55,13 @@ fn estimator(c: &mut Criterion) {
             green_elapsed_s: 5.0,
             next_stage: None,
             indications: (0..i.signal_groups.len())
-                .map(|k| if k == 0 { Indication::Green } else { Indication::Red })
+                .map(|k| {
+                    if k == 0 {
+                        Indication::Green
+                    } else {
+                        Indication::Red
+                    }
+                })
                 .collect(),
         })
         .collect();

@@ -50,7 +50,7 @@ struct Progress<'a> {
 impl Observer for Progress<'_> {
     fn on_step(&mut self, view: &StepView<'_>) {
         let t = view.time_s() as u64;
-        if t % 60 == 0 {
+        if t.is_multiple_of(60) {
             self.bar.set_position(t);
         }
     }
@@ -174,7 +174,13 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if !(duration_s.is_finite() && duration_s > 0.0) {
         anyhow::bail!("--duration must be a positive number of seconds, got {duration_s}");
     }
-    let cfg = SimConfig { seed: args.seed, lane_change: args.lane_change, duration_s, ..SimConfig::default() };
+    let cfg = SimConfig {
+        seed: args.seed,
+        lane_change: args.lane_change,
+        duration_s,
+        track_vehicles: args.controls.iter().any(|c| controller::needs_vehicle_tracking(c)),
+        ..SimConfig::default()
+    };
     let strategies = named_strategies(&net, &args.controls)?;
     let results = run_all(&net, &demand, strategies, &cfg, quiet || args.json)?;
     let runs: Vec<(String, Metrics)> = results.into_iter().map(|r| (r.control, r.metrics)).collect();

@@ -1,6 +1,14 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod common;
+pub mod compare;
+pub mod corridor;
+pub mod demo;
+pub mod field;
+pub mod fieldloop;
+pub mod run;
+pub mod sim;
 
 /// Logs go to stderr through tracing; `RUST_LOG` overrides the level, `--quiet` keeps only warnings.
 pub fn init_logging(quiet: bool) {

@@ -29,9 +29,23 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Write a Rerun recording of the run to this .rrd file (needs a build with
+    /// `--features rerun`; open it with `rerun out.rrd`, see docs/rerun.md).
+    #[arg(long, value_name = "OUT.rrd")]
+    pub record: Option<PathBuf>,
+    /// With --record: log vehicles and queues every N steps (signal changes always).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "record")]
+    pub record_every: u32,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    #[cfg(not(feature = "rerun"))]
+    if args.record.is_some() {
+        let _ = args.record_every;
+        anyhow::bail!(
+            "--record: greenwave was built without the rerun feature (rebuild with `cargo build --release --features rerun`)"
+        );
+    }
     let net = roadnet::load_network(&args.network)?;
     let demand = super::common::load_demand(&args.demand, &net, args.seed)?;
     let mut controller = controller::baseline::make_controller(&args.control, &net)?;
@@ -40,9 +54,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         lane_change: args.lane_change,
         duration_s: args.duration,
+        // The adaptive controller reads vehicle positions from the cameras; the baselines need
+        // only per-lane counts, and tracking costs time.
+        track_vehicles: controller::needs_vehicle_tracking(&args.control),
         ..SimConfig::default()
     };
     let mut sim = Simulation::new(net, &demand, cfg).context("preparing the simulation")?;
+    #[cfg(feature = "rerun")]
+    let m = match &args.record {
+        Some(path) => {
+            let mut recorder = crate::record::recorder(path, args.record_every)?;
+            let m = sim.run(controller.as_mut(), &mut recorder)?;
+            recorder.finish()?;
+            tracing::info!("wrote the Rerun recording {}", path.display());
+            m
+        }
+        None => sim.run(controller.as_mut(), &mut NoObserver)?,
+    };
+    #[cfg(not(feature = "rerun"))]
     let m = sim.run(controller.as_mut(), &mut NoObserver)?;
     if args.json {
         println!("{}", serde_json::to_string(&m)?);

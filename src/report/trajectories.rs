@@ -1,18 +1,11 @@
 //! Vehicle trajectories along a corridor, recorded from a simulation run for the time-space
 //! diagram: distance along the corridor against time, one polyline per vehicle and direction.
 
+pub use controller::optimize::tsd::Trajectory;
 use roadnet::{Corridor, RoadId, RoadNet};
 use sim::{Observer, Place, StepView};
 use std::collections::BTreeMap;
-
-/// One vehicle's path through the corridor.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Trajectory {
-    /// True when travelling in the corridor's listed order.
-    pub outbound: bool,
-    /// (time s, distance along the corridor m), in time order.
-    pub points: Vec<(f64, f64)>,
-}
+use std::sync::{Arc, Mutex};
 
 /// Where each arterial road lies along the corridor.
 #[derive(Clone, Copy, Debug)]
@@ -25,16 +18,26 @@ struct RoadSpan {
 /// Records trajectories of vehicles on the corridor's arterial roads during a time window.
 pub struct TrajectoryRecorder {
     spans: BTreeMap<RoadId, RoadSpan>,
-    /// Corridor positions of the links inside each intersection: movement from → (outbound, position of the stop line).
     from_t_s: f64,
     to_t_s: f64,
     every_s: f64,
     tracks: BTreeMap<u32, Trajectory>,
+    /// Where the finished trajectories go when the run ends (the recorder is dropped).
+    sink: Arc<Mutex<Vec<Trajectory>>>,
 }
 
 impl TrajectoryRecorder {
     /// `positions_m`: each corridor intersection's position along it (first at 0).
-    pub fn new(net: &RoadNet, corridor: &Corridor, positions_m: &[f64], from_t_s: f64, to_t_s: f64, every_s: f64) -> Self {
+    /// Trajectories land in `sink` when the recorder is dropped (the end of its run).
+    pub fn new(
+        net: &RoadNet,
+        corridor: &Corridor,
+        positions_m: &[f64],
+        from_t_s: f64,
+        to_t_s: f64,
+        every_s: f64,
+        sink: Arc<Mutex<Vec<Trajectory>>>,
+    ) -> Self {
         let mut spans = BTreeMap::new();
         let ids = &corridor.intersections;
         for k in 0..ids.len().saturating_sub(1) {
@@ -48,12 +51,16 @@ impl TrajectoryRecorder {
                 spans.insert(r, RoadSpan { outbound: false, start_m });
             }
         }
-        TrajectoryRecorder { spans, from_t_s, to_t_s, every_s: every_s.max(1e-9), tracks: BTreeMap::new() }
+        TrajectoryRecorder { spans, from_t_s, to_t_s, every_s: every_s.max(1e-9), tracks: BTreeMap::new(), sink }
     }
+}
 
-    /// The recorded trajectories, in vehicle order, each with at least two points.
-    pub fn finish(self) -> Vec<Trajectory> {
-        self.tracks.into_values().filter(|t| t.points.len() >= 2).collect()
+impl Drop for TrajectoryRecorder {
+    fn drop(&mut self) {
+        let tracks = std::mem::take(&mut self.tracks);
+        if let Ok(mut sink) = self.sink.lock() {
+            sink.extend(tracks.into_values().filter(|t| t.points.len() >= 2));
+        }
     }
 }
 

@@ -1,0 +1,536 @@
+//! Live traffic state per lane and movement, fused from loop detectors and cameras.
+//!
+//! Each lane carries a [`kalman::QueueFlowFilter`] over `[queue, arrival flow]`:
+//! - **departures** (a known input) come from the camera's stop-line crossings, else from a
+//!   healthy stop-bar loop's counts, else from the saturation flow while the lane shows green;
+//! - **queue** measurements come from the camera (halted vehicles in its zone);
+//! - **arrival flow** measurements come from healthy advance loops, else from camera arrivals
+//!   (vehicles entering the zone), else from the [`profile::HistoricalProfile`].
+//!
+//! Detectors are judged by [`faults`] on every reading; a flagged detector is excluded until it
+//! recovers, and [`Estimator::detector_health`] reports it. Movement states split each lane's
+//! figures evenly over the movements the lane feeds.
+
+pub mod faults;
+pub mod kalman;
+pub mod profile;
+
+use faults::{DetectorHealth, DetectorTrack, FaultParams};
+use kalman::{KalmanNoise, QueueFlowFilter};
+use profile::HistoricalProfile;
+use roadnet::{
+    DetectorId, DetectorKind, IntersectionId, LaneId, MovementId, RoadNet, StepInput,
+    TrackedVehicle,
+};
+
+/// Tuning of the estimator.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EstimatorParams {
+    pub noise: KalmanNoise,
+    pub faults: FaultParams,
+    /// Saturation flow assumed before any discharge is measured, veh/s per lane (1,800 veh/h).
+    pub default_saturation_veh_s: f64,
+    /// Variance of a camera's halted-vehicle count, veh².
+    pub camera_queue_var: f64,
+    /// Width of a historical-profile bin, seconds.
+    pub profile_bin_s: f64,
+    /// Standard deviation of a profile value as a measurement, veh/s.
+    pub profile_sigma_veh_s: f64,
+    /// Vehicles slower than this are halted, m/s.
+    pub halt_speed_m_s: f64,
+}
+
+impl Default for EstimatorParams {
+    fn default() -> Self {
+        EstimatorParams {
+            noise: KalmanNoise::default(),
+            faults: FaultParams::default(),
+            default_saturation_veh_s: 0.5,
+            camera_queue_var: 1.0,
+            profile_bin_s: 900.0,
+            profile_sigma_veh_s: 0.1,
+            halt_speed_m_s: 0.1,
+        }
+    }
+}
+
+/// Where a lane's arrival-flow figure came from in the last update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FlowSource {
+    #[default]
+    None,
+    Detector,
+    Camera,
+    Profile,
+}
+
+/// The estimate for one lane.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct LaneState {
+    /// Standing queue, vehicles.
+    pub queue_veh: f64,
+    /// Arrival flow, veh/s.
+    pub arrival_flow_veh_s: f64,
+    /// Saturation (discharge) flow, veh/s.
+    pub saturation_veh_s: f64,
+    /// Mean speed of the vehicles seen on the lane, m/s (`None` when none seen).
+    pub speed_m_s: Option<f64>,
+    /// Vehicles a camera sees on the lane (0 without a camera).
+    pub vehicles: u32,
+    /// … of which halted (slower than 0.1 m/s).
+    pub halting: u32,
+    /// Whether any movement the lane feeds showed green at the last update.
+    pub green: bool,
+    pub flow_source: FlowSource,
+    /// Whether a camera watches the lane.
+    pub camera: bool,
+}
+
+/// The estimate for one movement.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct MovementState {
+    pub queue_veh: f64,
+    pub arrival_flow_veh_s: f64,
+    /// Saturation flow of the lanes feeding the movement (their share of it), veh/s.
+    pub saturation_veh_s: f64,
+    /// Share of its approach road's arrivals that take this movement.
+    pub turning_ratio: f64,
+}
+
+/// The whole live state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrafficState {
+    pub time_s: f64,
+    pub lanes: Vec<LaneState>,
+    pub movements: Vec<MovementState>,
+    /// Vehicles tracked by cameras, per lane, nearest the stop line first.
+    pub tracks: Vec<Vec<TrackedVehicle>>,
+}
+
+impl TrafficState {
+    pub fn lane(&self, l: LaneId) -> &LaneState {
+        &self.lanes[l.index()]
+    }
+    pub fn movement(&self, m: MovementId) -> &MovementState {
+        &self.movements[m.index()]
+    }
+}
+
+/// Per-lane sensor wiring, precomputed.
+#[derive(Clone, Debug, Default)]
+struct LaneWiring {
+    stop_bar: Vec<DetectorId>,
+    advance: Vec<DetectorId>,
+    /// (signalized intersection, position of the group in its list) of each movement fed.
+    groups: Vec<(IntersectionId, usize)>,
+    /// Whether the camera zone starts at the lane's upstream end (so zone entries are arrivals).
+    camera_covers_entry: bool,
+}
+
+/// Fuses sensors into a [`TrafficState`].
+#[derive(Clone, Debug)]
+pub struct Estimator {
+    params: EstimatorParams,
+    filters: Vec<QueueFlowFilter>,
+    tracks: Vec<DetectorTrack>,
+    wiring: Vec<LaneWiring>,
+    profile: HistoricalProfile,
+    state: TrafficState,
+    /// Camera vehicle count per lane at the previous frame (for arrivals).
+    prev_vehicles: Vec<Option<u32>>,
+    /// Departures per lane collected this step.
+    departures: Vec<f64>,
+    /// Vehicles seen by the camera per lane since the last reading of each detector.
+    camera_seen_veh: Vec<f64>,
+    has_camera: Vec<bool>,
+    /// signalized intersection index -> position in `StepInput::signals`
+    signal_pos: Vec<Option<usize>>,
+}
+
+impl Estimator {
+    pub fn new(net: &RoadNet, params: EstimatorParams) -> Self {
+        let n = net.lanes.len();
+        let mut wiring = vec![LaneWiring::default(); n];
+        for d in &net.detectors {
+            let w = &mut wiring[d.lane.index()];
+            match d.kind {
+                DetectorKind::StopBar => w.stop_bar.push(d.id),
+                DetectorKind::Advance => w.advance.push(d.id),
+            }
+        }
+        let mut has_camera = vec![false; n];
+        for c in &net.cameras {
+            for l in &c.lanes {
+                has_camera[l.index()] = true;
+                if c.zone_far_m + 1e-6 >= net.lane(*l).length_m {
+                    wiring[l.index()].camera_covers_entry = true;
+                }
+            }
+        }
+        for lane in &net.lanes {
+            let w = &mut wiring[lane.id.index()];
+            for m in &lane.feeds {
+                let mv = net.movement(*m);
+                let inter = net.intersection(mv.intersection);
+                if let Some(g) = mv.signal_group {
+                    if let Some(pos) = inter.signal_groups.iter().position(|x| *x == g) {
+                        w.groups.push((inter.id, pos));
+                    }
+                }
+            }
+        }
+        let lanes = vec![
+            LaneState {
+                saturation_veh_s: params.default_saturation_veh_s,
+                ..LaneState::default()
+            };
+            n
+        ];
+        Estimator {
+            filters: vec![QueueFlowFilter::new(params.noise); n],
+            tracks: vec![DetectorTrack::default(); net.detectors.len()],
+            wiring,
+            profile: HistoricalProfile::new(n, params.profile_bin_s),
+            state: TrafficState {
+                time_s: 0.0,
+                lanes,
+                movements: vec![MovementState::default(); net.movements.len()],
+                tracks: vec![Vec::new(); n],
+            },
+            prev_vehicles: vec![None; n],
+            departures: vec![0.0; n],
+            camera_seen_veh: vec![0.0; n],
+            has_camera,
+            signal_pos: vec![None; net.intersections.len()],
+            params,
+        }
+    }
+
+    pub fn state(&self) -> &TrafficState {
+        &self.state
+    }
+    pub fn params(&self) -> &EstimatorParams {
+        &self.params
+    }
+    pub fn profile_mut(&mut self) -> &mut HistoricalProfile {
+        &mut self.profile
+    }
+
+    pub fn detector_health(&self, d: DetectorId) -> DetectorHealth {
+        self.tracks[d.index()].health
+    }
+    /// Every detector currently flagged, in id order.
+    pub fn faulty_detectors(&self) -> Vec<(DetectorId, DetectorHealth)> {
+        self.tracks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.health != DetectorHealth::Ok)
+            .map(|(k, t)| (DetectorId::from_index(k), t.health))
+            .collect()
+    }
+
+    fn healthy(&self, d: DetectorId) -> bool {
+        self.tracks[d.index()].health == DetectorHealth::Ok
+    }
+
+    /// Fuse one step of observations.
+    pub fn update(&mut self, net: &RoadNet, input: &StepInput<'_>) {
+        let dt = input.dt_s.max(1e-3);
+        let p = self.params;
+        self.state.time_s = input.time_s;
+        self.signal_pos.iter_mut().for_each(|s| *s = None);
+        for (k, s) in input.signals.iter().enumerate() {
+            if let Some(slot) = self.signal_pos.get_mut(s.intersection.index()) {
+                *slot = Some(k);
+            }
+        }
+        // 1. green state per lane
+        for (l, w) in self.wiring.iter().enumerate() {
+            self.state.lanes[l].green = w.groups.iter().any(|(i, g)| {
+                self.signal_pos[i.index()]
+                    .and_then(|k| input.signals[k].indications.get(*g))
+                    .is_some_and(|ind| ind.is_green())
+            });
+        }
+        // 2. camera views
+        self.departures.iter_mut().for_each(|d| *d = 0.0);
+        for t in self.state.tracks.iter_mut() {
+            t.clear();
+        }
+        let mut camera_queue: Vec<(usize, f64)> = Vec::new();
+        let mut camera_arrivals: Vec<(usize, f64)> = Vec::new();
+        for frame in input.cameras {
+            for v in &frame.lanes {
+                let l = v.lane.index();
+                if l >= self.departures.len() {
+                    continue;
+                }
+                self.departures[l] += v.departed as f64;
+                self.camera_seen_veh[l] += v.departed as f64;
+                camera_queue.push((l, v.halting as f64));
+                if self.wiring[l].camera_covers_entry {
+                    if let Some(prev) = self.prev_vehicles[l] {
+                        let arrived =
+                            (v.vehicles as f64 - prev as f64 + v.departed as f64).max(0.0);
+                        camera_arrivals.push((l, arrived));
+                    }
+                }
+                self.prev_vehicles[l] = Some(v.vehicles);
+                self.state.lanes[l].vehicles = v.vehicles;
+                self.state.lanes[l].halting = v.halting;
+            }
+            for tv in &frame.vehicles {
+                if let Some(t) = self.state.tracks.get_mut(tv.lane.index()) {
+                    t.push(*tv);
+                }
+            }
+        }
+        for t in self.state.tracks.iter_mut() {
+            t.sort_by(|a, b| a.distance_to_stop_m.total_cmp(&b.distance_to_stop_m));
+        }
+        // 3. detector readings: fault rules, then departures / arrivals from the healthy ones
+        let mut detector_flow: Vec<(usize, f64, f64)> = Vec::new();
+        let mut stop_bar_departures: Vec<(usize, f64)> = Vec::new();
+        for r in input.detectors {
+            let di = r.detector.index();
+            if di >= net.detectors.len() {
+                continue;
+            }
+            let det = &net.detectors[di];
+            let l = det.lane.index();
+            let evidence = self.evidence_for(net, det.lane, det.kind, r.detector, input);
+            self.tracks[di].observe(r, evidence, &p.faults);
+            if !self.healthy(r.detector) || r.interval_s <= 0.0 {
+                continue;
+            }
+            match det.kind {
+                DetectorKind::StopBar => stop_bar_departures.push((l, r.count as f64)),
+                DetectorKind::Advance => {
+                    let c = r.count as f64;
+                    detector_flow.push((l, c / r.interval_s, c.max(1.0) / r.interval_s.powi(2)));
+                }
+            }
+        }
+        // the camera's tally restarts once the lane's detectors have closed an interval
+        for r in input.detectors {
+            if let Some(d) = net.detectors.get(r.detector.index()) {
+                self.camera_seen_veh[d.lane.index()] = 0.0;
+            }
+        }
+        for (l, c) in stop_bar_departures {
+            if !self.has_camera[l] {
+                self.departures[l] += c;
+            }
+        }
+        // 4. filter each lane
+        for l in 0..self.filters.len() {
+            let ls = self.state.lanes[l];
+            let f = &mut self.filters[l];
+            // Departures come from the camera where there is one. A stop-bar loop's count
+            // arrives once per detector interval, as a lump that lags the green it happened in,
+            // and with no queue measurement to anchor it the integrated queue drifts (phantom
+            // queues of 100+ vehicles on empty side streets); loop-only lanes use the
+            // saturation-discharge model instead — the queue empties at the saturation flow
+            // while the lane is green — which cannot drift. Stop-bar loops still feed the
+            // fault rules.
+            let dep = if self.has_camera[l] {
+                self.departures[l]
+            } else if ls.green {
+                (ls.saturation_veh_s * dt).min(f.queue_veh() + f.arrival_flow_veh_s() * dt)
+            } else {
+                0.0
+            };
+            f.predict(dt, dep);
+            // saturation flow learned from saturated discharge (a queue still standing)
+            if ls.green && self.has_camera[l] && f.queue_veh() >= 3.0 {
+                let rate = (self.departures[l] / dt).clamp(0.0, 1.0);
+                let s = &mut self.state.lanes[l].saturation_veh_s;
+                *s = (*s + 0.002 * (rate - *s)).clamp(0.25, 0.75);
+            }
+        }
+        for (l, q) in camera_queue {
+            self.filters[l].observe_queue(q, p.camera_queue_var);
+        }
+        let mut flow_seen = vec![FlowSource::None; self.filters.len()];
+        for (l, z, var) in detector_flow {
+            self.filters[l].observe_flow(z, var);
+            flow_seen[l] = FlowSource::Detector;
+        }
+        for (l, arrived) in camera_arrivals {
+            let healthy_advance = self.wiring[l]
+                .advance
+                .iter()
+                .any(|d| self.tracks[d.index()].health == DetectorHealth::Ok);
+            if !healthy_advance {
+                // one step of Poisson arrivals: variance ≈ mean, floor at 0.5 veh
+                self.filters[l].observe_flow(arrived / dt, arrived.max(0.5) / (dt * dt));
+                flow_seen[l] = FlowSource::Camera;
+            }
+        }
+        // lane-indexed parallel tables (filters, wiring, sensors, state): an index loop is clearest
+        #[allow(clippy::needless_range_loop)]
+        for l in 0..self.filters.len() {
+            let w = &self.wiring[l];
+            let any_source = self.has_camera[l]
+                || w.advance
+                    .iter()
+                    .chain(&w.stop_bar)
+                    .any(|d| self.tracks[d.index()].health == DetectorHealth::Ok);
+            let mut source = flow_seen[l];
+            if any_source {
+                if source != FlowSource::None {
+                    self.profile
+                        .learn(l, input.time_s, self.filters[l].arrival_flow_veh_s());
+                }
+            } else if let Some(v) = self.profile.flow_veh_s(l, input.time_s) {
+                // no live sensor left: lean on the profile, weakly, every step
+                let var = p.profile_sigma_veh_s.powi(2) / dt;
+                self.filters[l].observe_flow(v, var);
+                source = FlowSource::Profile;
+            }
+            let ls = &mut self.state.lanes[l];
+            ls.queue_veh = self.filters[l].queue_veh();
+            ls.arrival_flow_veh_s = self.filters[l].arrival_flow_veh_s();
+            ls.camera = self.has_camera[l];
+            if source != FlowSource::None {
+                ls.flow_source = source;
+            }
+            let t = &self.state.tracks[l];
+            ls.speed_m_s = if t.is_empty() {
+                None
+            } else {
+                Some(t.iter().map(|v| v.speed_m_s).sum::<f64>() / t.len() as f64)
+            };
+        }
+        for r in input.detectors {
+            if let Some(det) = net.detectors.get(r.detector.index()) {
+                if let (Some(v), true) = (r.mean_speed_m_s, self.healthy(r.detector)) {
+                    let ls = &mut self.state.lanes[det.lane.index()];
+                    if ls.speed_m_s.is_none() {
+                        ls.speed_m_s = Some(v);
+                    }
+                }
+            }
+        }
+        self.update_movements(net);
+    }
+
+    /// What other sensors saw on this lane during a detector's interval: the camera on the
+    /// lane, else the mean count of healthy same-kind loops on the other lanes of the road.
+    fn evidence_for(
+        &self,
+        net: &RoadNet,
+        lane: LaneId,
+        kind: DetectorKind,
+        me: DetectorId,
+        input: &StepInput<'_>,
+    ) -> Option<f64> {
+        let l = lane.index();
+        if self.has_camera[l] {
+            return Some(self.camera_seen_veh[l]);
+        }
+        let road = net.road(net.lane(lane).road);
+        let mut sum = 0.0;
+        let mut n = 0usize;
+        for r in input.detectors {
+            if r.detector == me {
+                continue;
+            }
+            let Some(d) = net.detectors.get(r.detector.index()) else {
+                continue;
+            };
+            if d.kind == kind
+                && d.lane != lane
+                && road.lanes.contains(&d.lane)
+                && self.tracks[d.id.index()].health == DetectorHealth::Ok
+            {
+                sum += r.count as f64;
+                n += 1;
+            }
+        }
+        (n > 0).then(|| sum / n as f64)
+    }
+
+    fn update_movements(&mut self, net: &RoadNet) {
+        for m in self.state.movements.iter_mut() {
+            *m = MovementState::default();
+        }
+        for lane in &net.lanes {
+            let ls = self.state.lanes[lane.id.index()];
+            let k = lane.feeds.len().max(1) as f64;
+            for m in &lane.feeds {
+                let ms = &mut self.state.movements[m.index()];
+                ms.queue_veh += ls.queue_veh / k;
+                ms.arrival_flow_veh_s += ls.arrival_flow_veh_s / k;
+                ms.saturation_veh_s += ls.saturation_veh_s / k;
+            }
+        }
+        for road in &net.roads {
+            let total: f64 = road
+                .lanes
+                .iter()
+                .map(|l| self.state.lanes[l.index()].arrival_flow_veh_s)
+                .sum();
+            let at = net.intersection(road.to);
+            for m in &at.movements {
+                if net.movement(*m).from_road == road.id {
+                    let ms = &mut self.state.movements[m.index()];
+                    ms.turning_ratio = if total > 1e-9 {
+                        ms.arrival_flow_veh_s / total
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl TrafficState {
+    /// A steady state from movement flows alone (counts, a profile, a design volume): no
+    /// queues, the default saturation flow, lane flows summed from the movements they feed.
+    /// What offline planning (`greenwave corridor`) works from.
+    pub fn from_movement_flows(net: &RoadNet, flows_veh_s: &[f64], saturation_veh_s: f64) -> Self {
+        let mut lanes = vec![
+            LaneState {
+                saturation_veh_s,
+                ..LaneState::default()
+            };
+            net.lanes.len()
+        ];
+        let mut movements = vec![MovementState::default(); net.movements.len()];
+        for m in &net.movements {
+            let f = flows_veh_s
+                .get(m.id.index())
+                .copied()
+                .unwrap_or(0.0)
+                .max(0.0);
+            let feeding = net.lanes_feeding(m.id);
+            let ms = &mut movements[m.id.index()];
+            ms.arrival_flow_veh_s = f;
+            for l in &feeding {
+                lanes[l.index()].arrival_flow_veh_s += f / feeding.len() as f64;
+                ms.saturation_veh_s += saturation_veh_s / net.lane(*l).feeds.len().max(1) as f64;
+            }
+        }
+        for road in &net.roads {
+            let total: f64 = road
+                .lanes
+                .iter()
+                .map(|l| lanes[l.index()].arrival_flow_veh_s)
+                .sum();
+            for m in &net.intersection(road.to).movements {
+                if net.movement(*m).from_road == road.id && total > 0.0 {
+                    movements[m.index()].turning_ratio =
+                        movements[m.index()].arrival_flow_veh_s / total;
+                }
+            }
+        }
+        TrafficState {
+            time_s: 0.0,
+            lanes,
+            movements,
+            tracks: vec![Vec::new(); net.lanes.len()],
+        }
+    }
+}

@@ -1,0 +1,599 @@
+//! The central side of the field link: a pool of Modbus TCP connections per field endpoint,
+//! per-request timeouts, bounded retries with backoff, reconnects, verified plan pushes with
+//! monotonically increasing sequence numbers, heartbeats and exact detector counts.
+//!
+//! A request that times out drops its connection: a reply that arrives late can only land on
+//! a closed socket, never be read as the answer to a later request. (tokio-modbus also checks
+//! each reply's transaction id and function code; a mismatch is a protocol error, which drops
+//! the connection too.)
+
+use super::codec::{CodecError, DetectorBlock, FieldStatus, PlanRegisters, WrapCounter};
+use super::regmap::{self, hr, ir, RejectCode};
+use roadnet::{FieldEndpoint, IntersectionId, PlanError, RoadNet, SignalPlan};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio_modbus::client::{Client, Context};
+use tokio_modbus::prelude::SlaveContext;
+use tokio_modbus::{ExceptionCode, Request, Response, Slave};
+
+/// Timeouts, retries and pool size of the field link.
+#[derive(Clone, Debug)]
+pub struct LinkConfig {
+    /// Longest wait for one reply.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Extra attempts after a transport failure (device exceptions are never retried).
+    pub retries: u32,
+    /// Backoff before retry k is `backoff_base · 2^k`, capped at `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Most simultaneous connections to one endpoint (host:port).
+    pub max_connections_per_endpoint: usize,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            request_timeout: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(1),
+            retries: 2,
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(1),
+            max_connections_per_endpoint: 8,
+        }
+    }
+}
+
+/// The link itself failed: nothing (reliable) was heard from the device.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("no connection to {addr} within {after:?}")]
+    ConnectTimeout { addr: SocketAddr, after: Duration },
+    #[error("no reply from {addr} unit {unit} within {after:?}")]
+    Timeout {
+        addr: SocketAddr,
+        unit: u8,
+        after: Duration,
+    },
+    #[error("i/o error with {addr}: {source}")]
+    Io {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("protocol error from {addr}: {detail}")]
+    Protocol { addr: SocketAddr, detail: String },
+}
+
+/// The device answered, and the answer is a refusal or does not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("unit {unit} answered with Modbus exception {code:?}")]
+    Exception { unit: u8, code: ExceptionCode },
+    #[error("plan {seq} refused by the field controller: {code}")]
+    Rejected { seq: u32, code: RejectCode },
+    #[error("read-back of register {address} gave {read}, {wrote} was written")]
+    VerifyMismatch { address: u16, wrote: u16, read: u16 },
+    #[error("commit of plan {seq} left no trace in the status (committed {committed}, last commit {last})")]
+    CommitUnconfirmed { seq: u32, committed: u32, last: u32 },
+    #[error("not a greenwave field controller (magic {magic:#06x}, map version {version})")]
+    WrongDevice { magic: u16, version: u16 },
+    #[error("reply with {got} registers to a request for {asked}")]
+    BadReply { asked: usize, got: usize },
+}
+
+/// Anything a field-link operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error("plan cannot be encoded: {0}")]
+    Codec(#[from] CodecError),
+    #[error("plan refused by the central validator: {0}")]
+    Invalid(#[from] PlanError),
+}
+
+impl LinkError {
+    pub fn is_transport(&self) -> bool {
+        matches!(self, LinkError::Transport(_))
+    }
+    /// The field's reason code when it refused a plan.
+    pub fn reject_code(&self) -> Option<RejectCode> {
+        match self {
+            LinkError::Device(DeviceError::Rejected { code, .. }) => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Connections to one `host:port`, shared by every unit behind it.
+pub struct EndpointPool {
+    addr: SocketAddr,
+    idle: Mutex<Vec<Context>>,
+    permits: Semaphore,
+    cfg: LinkConfig,
+}
+
+impl EndpointPool {
+    pub fn new(addr: SocketAddr, cfg: LinkConfig) -> Arc<EndpointPool> {
+        Arc::new(EndpointPool {
+            addr,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(cfg.max_connections_per_endpoint.max(1)),
+            cfg,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Drop every idle connection (the next request reconnects).
+    pub fn reset(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    async fn connect(&self) -> Result<Context, TransportError> {
+        let fut = tokio::net::TcpStream::connect(self.addr);
+        let stream = tokio::time::timeout(self.cfg.connect_timeout, fut)
+            .await
+            .map_err(|_| TransportError::ConnectTimeout {
+                addr: self.addr,
+                after: self.cfg.connect_timeout,
+            })?
+            .map_err(|source| TransportError::Connect {
+                addr: self.addr,
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        Ok(tokio_modbus::client::tcp::attach(stream))
+    }
+
+    /// One attempt: a connection from the pool (or a new one), one request, one reply. A
+    /// connection that timed out or saw a transport/protocol error is dropped, never reused.
+    async fn call_once(&self, unit: u8, req: Request<'static>) -> Result<Response, LinkError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut ctx = match pooled {
+            Some(c) => c,
+            None => self.connect().await?,
+        };
+        ctx.set_slave(Slave(unit));
+        let result = tokio::time::timeout(self.cfg.request_timeout, ctx.call(req)).await;
+        let give_back = |ctx| {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(ctx)
+        };
+        match result {
+            Err(_) => Err(TransportError::Timeout {
+                addr: self.addr,
+                unit,
+                after: self.cfg.request_timeout,
+            }
+            .into()),
+            Ok(Err(tokio_modbus::Error::Transport(source))) => Err(TransportError::Io {
+                addr: self.addr,
+                source,
+            }
+            .into()),
+            Ok(Err(tokio_modbus::Error::Protocol(p))) => Err(TransportError::Protocol {
+                addr: self.addr,
+                detail: p.to_string(),
+            }
+            .into()),
+            Ok(Ok(Err(code))) => {
+                give_back(ctx);
+                Err(DeviceError::Exception { unit, code }.into())
+            }
+            Ok(Ok(Ok(resp))) => {
+                give_back(ctx);
+                Ok(resp)
+            }
+        }
+    }
+
+    /// A request with bounded retries (transport failures only) and exponential backoff.
+    pub async fn call(
+        &self,
+        unit: u8,
+        req: Request<'static>,
+        retries: u32,
+    ) -> Result<Response, LinkError> {
+        let mut attempt = 0;
+        loop {
+            match self.call_once(unit, req.clone()).await {
+                Err(e) if e.is_transport() && attempt < retries => {
+                    let backoff = self
+                        .cfg
+                        .backoff_base
+                        .saturating_mul(1 << attempt.min(16))
+                        .min(self.cfg.backoff_max);
+                    tracing::debug!(addr = %self.addr, unit, attempt, "retrying after {e}");
+                    tokio::time::sleep(backoff).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// What a detector did between two polls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetectorDelta {
+    /// Actuations since the previous poll (exact across counter wraps).
+    pub count: u32,
+    /// Occupied time since the previous poll, ds.
+    pub occupied_ds: u32,
+    pub occupancy_permille: u16,
+    pub health: u16,
+}
+
+/// The central's link to one field controller (one intersection).
+pub struct FieldLink {
+    pool: Arc<EndpointPool>,
+    unit: u8,
+    intersection: IntersectionId,
+    retries: u32,
+    next_seq: u32,
+    seq_synced: bool,
+    heartbeat: u16,
+    counts: Vec<WrapCounter>,
+    occupied: Vec<WrapCounter>,
+    detector_count: Option<usize>,
+}
+
+/// The outcome of a verified push.
+#[derive(Clone, Debug)]
+pub struct PushReport {
+    pub seq: u32,
+    pub status: FieldStatus,
+}
+
+impl FieldLink {
+    pub fn new(pool: Arc<EndpointPool>, unit: u8, intersection: IntersectionId) -> FieldLink {
+        let retries = pool.cfg.retries;
+        FieldLink {
+            pool,
+            unit,
+            intersection,
+            retries,
+            next_seq: 1,
+            seq_synced: false,
+            heartbeat: 0,
+            counts: Vec::new(),
+            occupied: Vec::new(),
+            detector_count: None,
+        }
+    }
+
+    pub fn intersection(&self) -> IntersectionId {
+        self.intersection
+    }
+    pub fn unit(&self) -> u8 {
+        self.unit
+    }
+    pub fn pool(&self) -> &Arc<EndpointPool> {
+        &self.pool
+    }
+    /// The sequence number the next plan will carry.
+    pub fn next_seq(&self) -> u32 {
+        self.next_seq
+    }
+
+    async fn call(&self, req: Request<'static>) -> Result<Response, LinkError> {
+        self.pool.call(self.unit, req, self.retries).await
+    }
+
+    pub async fn read_holding(&self, addr: u16, cnt: u16) -> Result<Vec<u16>, LinkError> {
+        match self.call(Request::ReadHoldingRegisters(addr, cnt)).await? {
+            Response::ReadHoldingRegisters(v) => check_len(v, cnt),
+            other => Err(bad_reply(other)),
+        }
+    }
+
+    pub async fn read_input(&self, addr: u16, cnt: u16) -> Result<Vec<u16>, LinkError> {
+        match self.call(Request::ReadInputRegisters(addr, cnt)).await? {
+            Response::ReadInputRegisters(v) => check_len(v, cnt),
+            other => Err(bad_reply(other)),
+        }
+    }
+
+    /// Write holding registers starting at `addr` (split into ≤ 123-register requests).
+    pub async fn write(&self, addr: u16, values: &[u16]) -> Result<(), LinkError> {
+        for (i, chunk) in values.chunks(regmap::MAX_WRITE_REGS as usize).enumerate() {
+            let a = addr + (i * regmap::MAX_WRITE_REGS as usize) as u16;
+            let req = if chunk.len() == 1 {
+                Request::WriteSingleRegister(a, chunk[0])
+            } else {
+                Request::WriteMultipleRegisters(a, Cow::Owned(chunk.to_vec()))
+            };
+            self.call(req).await?;
+        }
+        Ok(())
+    }
+
+    /// Read holding registers back and compare with what was written.
+    pub async fn verify(&self, addr: u16, values: &[u16]) -> Result<(), LinkError> {
+        for (i, chunk) in values.chunks(regmap::MAX_READ_REGS as usize).enumerate() {
+            let a = addr + (i * regmap::MAX_READ_REGS as usize) as u16;
+            let got = self.read_holding(a, chunk.len() as u16).await?;
+            if let Some(k) = (0..chunk.len()).find(|k| got[*k] != chunk[*k]) {
+                return Err(DeviceError::VerifyMismatch {
+                    address: a + k as u16,
+                    wrote: chunk[k],
+                    read: got[k],
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn status(&self) -> Result<FieldStatus, LinkError> {
+        let regs = self.read_input(0, ir::STATUS_END).await?;
+        let st = FieldStatus::from_registers(&regs)?;
+        if st.device_magic != regmap::DEVICE_MAGIC || st.map_version != regmap::MAP_VERSION {
+            return Err(DeviceError::WrongDevice {
+                magic: st.device_magic,
+                version: st.map_version,
+            }
+            .into());
+        }
+        Ok(st)
+    }
+
+    /// Feed the field's watchdog.
+    pub async fn heartbeat(&mut self) -> Result<(), LinkError> {
+        self.heartbeat = self.heartbeat.wrapping_add(1);
+        self.write(hr::HEARTBEAT, &[self.heartbeat]).await
+    }
+
+    /// Ask the field to serve stage `number` (1-based) next — or keep serving it — as soon as
+    /// its own timing minimums allow (register map: stage request).
+    pub async fn request_stage(&mut self, number: u16) -> Result<(), LinkError> {
+        self.write(hr::STAGE_REQUEST, &[number]).await
+    }
+
+    /// Set `unitBackupTime`, seconds (1..=3600).
+    pub async fn set_backup_time(&self, seconds: u16) -> Result<(), LinkError> {
+        self.write(hr::UNIT_BACKUP_TIME_S, &[seconds]).await?;
+        self.verify(hr::UNIT_BACKUP_TIME_S, &[seconds]).await
+    }
+
+    /// Set `systemPatternControl` ([`regmap::PATTERN_PLAN`], `_FREE`, `_FLASH`).
+    pub async fn set_pattern(&self, pattern: u16) -> Result<(), LinkError> {
+        self.write(hr::SYSTEM_PATTERN_CONTROL, &[pattern]).await?;
+        self.verify(hr::SYSTEM_PATTERN_CONTROL, &[pattern]).await
+    }
+
+    async fn sync_seq(&mut self) -> Result<(), LinkError> {
+        let st = self.status().await?;
+        self.next_seq = self.next_seq.max(st.committed_seq.saturating_add(1));
+        self.seq_synced = true;
+        Ok(())
+    }
+
+    /// Validate a plan centrally, then push it: write the plan area, read it back, commit, and
+    /// confirm from the status that the field accepted it.
+    pub async fn push_plan(
+        &mut self,
+        net: &RoadNet,
+        plan: &SignalPlan,
+    ) -> Result<PushReport, LinkError> {
+        plan.validate(net)?;
+        if !self.seq_synced {
+            self.sync_seq().await?;
+        }
+        let seq = self.next_seq;
+        let regs = PlanRegisters::from_plan(net, seq, plan)?;
+        match self.push_registers(&regs.to_registers()).await {
+            Err(e) if e.reject_code() == Some(RejectCode::StaleSequence) => {
+                // someone else pushed meanwhile (or the field kept a higher number): catch up once
+                self.sync_seq().await?;
+                let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
+                self.push_registers(&regs.to_registers()).await
+            }
+            other => other,
+        }
+    }
+
+    /// Push raw plan-area registers (from [`hr::PLAN_BASE`]) with verification and commit —
+    /// no central validation. The field must still refuse anything unsafe.
+    pub async fn push_registers(&mut self, area: &[u16]) -> Result<PushReport, LinkError> {
+        let seq = super::codec::join_u32(area[0], area[1]);
+        self.next_seq = self.next_seq.max(seq.saturating_add(1));
+        self.write(hr::PLAN_BASE, area).await?;
+        self.verify(hr::PLAN_BASE, area).await?;
+        self.commit_and_confirm(seq, area[1]).await
+    }
+
+    /// Write the commit register (once: a repeated commit would be refused as incomplete) and
+    /// read the verdict from the status.
+    pub async fn commit_and_confirm(
+        &mut self,
+        seq: u32,
+        value: u16,
+    ) -> Result<PushReport, LinkError> {
+        let sent = self
+            .pool
+            .call(
+                self.unit,
+                Request::WriteSingleRegister(hr::COMMIT, value),
+                0,
+            )
+            .await;
+        let sent = match sent {
+            Ok(_) => None,
+            Err(e) if e.is_transport() => {
+                tracing::debug!("commit of plan {seq}: {e}; asking the status");
+                Some(e)
+            }
+            Err(e) => return Err(e),
+        };
+        let status = self.status().await?;
+        if status.last_commit_seq == seq {
+            match status.last_commit_rejection() {
+                None if status.committed_seq == seq => return Ok(PushReport { seq, status }),
+                Some(code) => return Err(DeviceError::Rejected { seq, code }.into()),
+                None => {}
+            }
+        }
+        if let Some(e) = sent {
+            return Err(e);
+        }
+        Err(DeviceError::CommitUnconfirmed {
+            seq,
+            committed: status.committed_seq,
+            last: status.last_commit_seq,
+        }
+        .into())
+    }
+
+    /// Read every detector block and turn the wrapping counters into exact increases.
+    pub async fn poll_detectors(&mut self) -> Result<Vec<DetectorDelta>, LinkError> {
+        let n = match self.detector_count {
+            Some(n) => n,
+            None => {
+                let n = self.status().await?.detector_count as usize;
+                self.detector_count = Some(n);
+                self.counts = vec![WrapCounter::default(); n];
+                self.occupied = vec![WrapCounter::default(); n];
+                n
+            }
+        };
+        let mut out = Vec::with_capacity(n);
+        let per_read = (regmap::MAX_READ_REGS / ir::DET_BLOCK) as usize;
+        for start in (0..n).step_by(per_read.max(1)) {
+            let k = per_read.min(n - start);
+            let regs = self
+                .read_input(
+                    ir::DET_BASE + (start as u16) * ir::DET_BLOCK,
+                    k as u16 * ir::DET_BLOCK,
+                )
+                .await?;
+            for (j, w) in regs.chunks(ir::DET_BLOCK as usize).enumerate() {
+                let b = DetectorBlock::from_words(w);
+                let i = start + j;
+                out.push(DetectorDelta {
+                    count: self.counts[i].update(b.count) as u32,
+                    occupied_ds: self.occupied[i].update(b.occupied_ds) as u32,
+                    occupancy_permille: b.occupancy_permille,
+                    health: b.health,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Exact total actuations of detector `i` since the first poll.
+    pub fn detector_total(&self, i: usize) -> u64 {
+        self.counts.get(i).map(|c| c.total()).unwrap_or(0)
+    }
+}
+
+fn check_len(v: Vec<u16>, cnt: u16) -> Result<Vec<u16>, LinkError> {
+    if v.len() < cnt as usize {
+        return Err(DeviceError::BadReply {
+            asked: cnt as usize,
+            got: v.len(),
+        }
+        .into());
+    }
+    Ok(v)
+}
+
+fn bad_reply(r: Response) -> LinkError {
+    TransportError::Protocol {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        detail: format!("unexpected reply {r:?}"),
+    }
+    .into()
+}
+
+/// Links to every field controller of a network, sharing connection pools per endpoint.
+pub struct ClientPool {
+    links: BTreeMap<IntersectionId, FieldLink>,
+}
+
+impl ClientPool {
+    /// One link per signalized intersection with a controller. `addr_override` may redirect an
+    /// endpoint (tests bind port 0); otherwise the host is resolved.
+    pub async fn connect(
+        net: &RoadNet,
+        cfg: LinkConfig,
+        mut addr_override: impl FnMut(&FieldEndpoint) -> Option<SocketAddr>,
+    ) -> std::io::Result<ClientPool> {
+        let mut pools: HashMap<SocketAddr, Arc<EndpointPool>> = HashMap::new();
+        let mut links = BTreeMap::new();
+        for inter in net.signalized() {
+            let Some(ep) = &inter.controller else {
+                continue;
+            };
+            let addr = match addr_override(ep) {
+                Some(a) => a,
+                None => {
+                    super::server::resolve(&super::server::Endpoint {
+                        host: ep.host.clone(),
+                        port: ep.port,
+                    })
+                    .await?
+                }
+            };
+            let pool = pools
+                .entry(addr)
+                .or_insert_with(|| EndpointPool::new(addr, cfg.clone()))
+                .clone();
+            links.insert(inter.id, FieldLink::new(pool, ep.unit_id, inter.id));
+        }
+        Ok(ClientPool { links })
+    }
+
+    pub fn link(&mut self, id: IntersectionId) -> Option<&mut FieldLink> {
+        self.links.get_mut(&id)
+    }
+    pub fn links(&mut self) -> impl Iterator<Item = &mut FieldLink> {
+        self.links.values_mut()
+    }
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Push one plan per intersection concurrently; returns each outcome and its duration.
+    pub async fn push_all(
+        &mut self,
+        net: &RoadNet,
+        plans: &[SignalPlan],
+    ) -> Vec<(IntersectionId, Result<PushReport, LinkError>, Duration)> {
+        let by_id: HashMap<IntersectionId, &SignalPlan> =
+            plans.iter().map(|p| (p.intersection, p)).collect();
+        let futs = self.links.values_mut().filter_map(|link| {
+            let plan = *by_id.get(&link.intersection)?;
+            Some(async move {
+                let t0 = Instant::now();
+                let r = link.push_plan(net, plan).await;
+                (link.intersection, r, t0.elapsed())
+            })
+        });
+        futures::future::join_all(futs).await
+    }
+}

@@ -1,0 +1,17 @@
+//! The optimizer, in layers. Every plan any layer emits has passed [`roadnet::SignalPlan::validate`].
+//!
+//! - [`webster`] — Webster's cycle, split and delay formulas;
+//! - [`intersection`] — per-intersection cycle and splits from the estimated demand
+//!   (degree-of-saturation balancing within min/max greens), stage skipping, queue-aware gating;
+//! - [`corridor`] — a common cycle per coordinated corridor and MAXBAND-style offsets that
+//!   maximise the two-way green band, ties broken by platoon delay;
+//! - [`actuation`] — in-cycle extension and early termination that keep the force-off points;
+//! - [`transition`] — bounded steps from the running plan to a new one;
+//! - [`tsd`] — the time-space diagram (SVG) of a corridor plan.
+
+pub mod actuation;
+pub mod corridor;
+pub mod intersection;
+pub mod transition;
+pub mod tsd;
+pub mod webster;

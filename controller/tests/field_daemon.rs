@@ -1,0 +1,103 @@
+//! The central daemon drives the field link through any `roadnet::Controller`: detector polls
+//! become `StepInput` readings with exact counts, `Command::ApplyPlan` becomes a verified push,
+//! and a field that restarted gets its plan again.
+
+mod field_support;
+
+use controller::field::daemon::Daemon;
+use controller::field::server;
+use field_support::*;
+use roadnet::{Command, Controller, SignalPlan, StepInput};
+use std::sync::{Arc, Mutex};
+
+/// Asks for a given plan at step 1 (and, to check the validator path, an unsafe one at step 2),
+/// and records what it was told.
+struct Scripted {
+    plans: Vec<SignalPlan>,
+    bad: SignalPlan,
+    seen: Arc<Mutex<Vec<(usize, usize, u32)>>>,
+    step: usize,
+}
+
+impl Controller for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
+        self.step += 1;
+        let count: u32 = input.detectors.iter().map(|d| d.count).sum();
+        self.seen
+            .lock()
+            .unwrap()
+            .push((input.signals.len(), input.detectors.len(), count));
+        if self.step == 1 {
+            out.extend(self.plans.iter().cloned().map(Command::ApplyPlan));
+        }
+        if self.step == 2 {
+            out.push(Command::ApplyPlan(self.bad.clone()));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_controller_drives_the_field_through_the_daemon() {
+    let h = Harness::start(fixture_net()).await;
+    let net = h.net.clone();
+    let a = id(&net, "a");
+    let pool = h.pool().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut bad = plan(&net, "a", &[40.0, 30.0], 25.0);
+    bad.stages[1].split_s = 3.0;
+    bad.cycle_s = 43.0;
+    let ctl = Scripted {
+        plans: vec![
+            plan(&net, "a", &[40.0, 30.0], 25.0),
+            plan(&net, "b", &[30.0, 30.0], 0.0),
+        ],
+        bad,
+        seen: seen.clone(),
+        step: 0,
+    };
+    let mut daemon = Daemon::new(net.clone(), pool, Box::new(ctl));
+    let unit_a = h.emu.unit(a).unwrap().clone();
+    let mut truth = 0u64;
+    for step in 0..6 {
+        // 3 vehicles on each of a's two detectors per step
+        for d in 0..2 {
+            server::lock(&unit_a).add_actuations(d, 3, 6);
+        }
+        if step > 0 {
+            truth += 6;
+        }
+        h.clock.advance(10);
+        h.emu.advance_all();
+        daemon.step(step as f64).await;
+    }
+    let stats = daemon.stats().clone();
+    assert_eq!(stats.plans_pushed, 2, "{stats:?}");
+    assert_eq!(
+        stats.plans_rejected, 1,
+        "the central validator refused the bad plan"
+    );
+    assert_eq!(stats.poll_errors, 0);
+    let total: u64 = stats.detector_counts.values().sum();
+    assert_eq!(total, truth);
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().all(|(signals, _, _)| *signals == 2));
+    assert_eq!(seen.iter().map(|s| s.2 as u64).sum::<u64>(), truth);
+    assert_eq!(server::lock(&unit_a).status().committed_seq, 1);
+
+    // a field controller that lost its plan (a restart) is given it again
+    let fresh = controller::field::FieldUnit::new(
+        net.clone(),
+        a,
+        controller::field::Clock::now_ds(&*h.clock),
+        Box::new(controller::field::IdleSource),
+    )
+    .unwrap();
+    *server::lock(&unit_a) = fresh;
+    daemon.step(7.0).await;
+    let st = server::lock(&unit_a).status();
+    assert!(st.committed_seq >= 1, "plan pushed again after the restart");
+    assert_eq!(daemon.stats().plans_pushed, 3);
+}

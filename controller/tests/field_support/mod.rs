@@ -1,0 +1,261 @@
+//! Shared helpers for the field-link integration tests: a fixture network, an in-process
+//! emulator on loopback ports chosen by the OS, a cuttable TCP proxy and a conflict monitor.
+#![allow(dead_code)]
+
+use controller::field::server::{self, Endpoint};
+use controller::field::{ClientPool, Clock, FieldEmulator, IdleSource, LinkConfig, ManualClock};
+use roadnet::{IntersectionId, RoadNet, SignalPlan, StageSplit};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// tests/fixtures/small.toml with both intersections behind one port (unit ids 1 and 2) and
+/// a pedestrian crossing (walk 7 s + clearance 9 s) on intersection a's "ns" stage.
+pub fn fixture_net() -> Arc<RoadNet> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/small.toml");
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let text = text.replacen(
+        "[[intersection.stage]]\nid = \"ns\"\ngroups = [\"NS\", \"NS_L\"]\n",
+        "[[intersection.stage]]\nid = \"ns\"\ngroups = [\"NS\", \"NS_L\"]\nped_walk_s = 7.0\nped_clearance_s = 9.0\n",
+        1,
+    );
+    let text = text.replace("port = 5102, unit_id = 1", "port = 5101, unit_id = 2");
+    Arc::new(roadnet::config::parse_toml(&text, "small.toml").expect("fixture parses"))
+}
+
+pub fn id(net: &RoadNet, name: &str) -> IntersectionId {
+    net.intersection_by_name(name).expect("intersection")
+}
+
+/// A valid plan for intersection `name` with the given splits and offset, seconds.
+pub fn plan(net: &RoadNet, name: &str, splits: &[f64], offset_s: f64) -> SignalPlan {
+    let i = id(net, name);
+    let stages: Vec<StageSplit> = net
+        .intersection(i)
+        .stages
+        .iter()
+        .zip(splits)
+        .map(|(s, sp)| StageSplit {
+            stage: *s,
+            split_s: *sp,
+        })
+        .collect();
+    SignalPlan {
+        intersection: i,
+        cycle_s: splits.iter().sum(),
+        offset_s,
+        stages,
+    }
+}
+
+/// An emulator serving on loopback, every endpoint on an OS-chosen port.
+pub struct Harness {
+    pub net: Arc<RoadNet>,
+    pub clock: Arc<ManualClock>,
+    pub emu: Arc<FieldEmulator>,
+    /// Where each configured endpoint really listens.
+    pub addrs: HashMap<Endpoint, SocketAddr>,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+impl Harness {
+    pub async fn start(net: Arc<RoadNet>) -> Harness {
+        let clock = ManualClock::new(0);
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let emu = Arc::new(
+            FieldEmulator::new(net.clone(), dyn_clock, |_| Box::new(IdleSource)).expect("emulator"),
+        );
+        let bound = emu
+            .bind_all(|_| Some(SocketAddr::from(([127, 0, 0, 1], 0))))
+            .await
+            .expect("bind");
+        let mut addrs = HashMap::new();
+        let mut tasks = Vec::new();
+        for (ep, listener, svc) in bound {
+            addrs.insert(ep, listener.local_addr().unwrap());
+            tasks.push(tokio::spawn(async move {
+                let _ = server::serve(listener, svc).await;
+            }));
+        }
+        Harness {
+            net,
+            clock,
+            emu,
+            addrs,
+            tasks,
+        }
+    }
+
+    /// A client pool reaching each endpoint at `addr_of(real address)`.
+    pub async fn pool_via(
+        &self,
+        cfg: LinkConfig,
+        addr_of: impl Fn(SocketAddr) -> SocketAddr,
+    ) -> ClientPool {
+        let addrs = self.addrs.clone();
+        ClientPool::connect(&self.net, cfg, |ep| {
+            addrs
+                .get(&Endpoint {
+                    host: ep.host.clone(),
+                    port: ep.port,
+                })
+                .map(|a| addr_of(*a))
+        })
+        .await
+        .expect("pool")
+    }
+
+    pub async fn pool(&self) -> ClientPool {
+        self.pool_via(test_link_config(), |a| a).await
+    }
+
+    pub fn addr_of(&self, port: u16) -> SocketAddr {
+        *self
+            .addrs
+            .iter()
+            .find(|(e, _)| e.port == port)
+            .map(|(_, a)| a)
+            .expect("endpoint")
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Generous timeouts: the tests never assert on wall time.
+pub fn test_link_config() -> LinkConfig {
+    LinkConfig {
+        request_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        retries: 2,
+        backoff_base: Duration::from_millis(5),
+        backoff_max: Duration::from_millis(50),
+        max_connections_per_endpoint: 4,
+    }
+}
+
+/// Checks every sample of every unit: no two conflicting groups green, and no group going
+/// from green to red without a yellow.
+#[derive(Default)]
+pub struct Monitor {
+    last_green: HashMap<IntersectionId, u32>,
+    last_yellow: HashMap<IntersectionId, u32>,
+    pub samples: u64,
+    pub violations: Vec<String>,
+}
+
+impl Monitor {
+    pub fn sample(&mut self, emu: &FieldEmulator, t: u64) {
+        for (id, unit) in emu.units() {
+            let u = server::lock(unit);
+            let g = u.runner().green_mask();
+            let y = u.runner().yellow_mask();
+            if let Err((a, b)) = u.conflict_matrix().check(g) {
+                self.violations
+                    .push(format!("t={t} {id}: groups {a} and {b} green together"));
+            }
+            let before = self.last_green.get(id).copied().unwrap_or(0);
+            let lost = before & !g;
+            if lost & !y != 0 {
+                self.violations.push(format!(
+                    "t={t} {id}: green {lost:#b} went to red without yellow"
+                ));
+            }
+            if u.runner().conflict_faults() > 0 {
+                self.violations
+                    .push(format!("t={t} {id}: field conflict fault"));
+            }
+            self.last_green.insert(*id, g);
+            self.last_yellow.insert(*id, y);
+            self.samples += 1;
+        }
+    }
+}
+
+/// Advance the manual clock `ds` deciseconds, one at a time, running every unit and the
+/// monitor at each.
+pub fn run_for(h: &Harness, mon: &mut Monitor, ds: u64) {
+    for _ in 0..ds {
+        let t = h.clock.advance(1);
+        h.emu.advance_all();
+        mon.sample(&h.emu, t);
+    }
+}
+
+/// A TCP proxy that can cut the link: `Drop` closes every connection and refuses new ones,
+/// `Blackhole` accepts and holds connections but never forwards (the far end stops answering).
+pub struct Proxy {
+    pub addr: SocketAddr,
+    mode: Arc<AtomicU8>,
+    conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+pub const LINK_UP: u8 = 0;
+pub const LINK_DROP: u8 = 1;
+pub const LINK_BLACKHOLE: u8 = 2;
+
+impl Proxy {
+    pub async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mode = Arc::new(AtomicU8::new(LINK_UP));
+        let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (m, c) = (mode.clone(), conns.clone());
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                match m.load(Ordering::SeqCst) {
+                    LINK_DROP => drop(inbound),
+                    LINK_BLACKHOLE => {
+                        c.lock().unwrap().push(tokio::spawn(async move {
+                            let mut sink = tokio::io::sink();
+                            let _ = tokio::io::copy(&mut inbound, &mut sink).await;
+                        }));
+                    }
+                    _ => {
+                        c.lock().unwrap().push(tokio::spawn(async move {
+                            if let Ok(mut out) = TcpStream::connect(target).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                            }
+                        }));
+                    }
+                }
+            }
+        });
+        Proxy {
+            addr,
+            mode,
+            conns,
+            accept,
+        }
+    }
+
+    /// Change the link state; any change closes the connections open so far.
+    pub fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! `greenwave run`: the central controller daemon. Connects to the field controller of every
+//! signalized intersection, polls detectors and status, and pushes the plans a controller asks
+//! for (for now the base plans; any `roadnet::Controller` plugs in the same way).
+
+use controller::field::daemon::{BasePlanController, Daemon};
+use controller::field::{ClientPool, LinkConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The intersections.toml naming each field controller's host, port and unit id.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Detector/status poll and heartbeat period, milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub poll_ms: u64,
+    /// Per-request timeout, milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub timeout_ms: u64,
+    /// Print the daemon's counters as one JSON object when it stops.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let net = Arc::new(roadnet::load_network(&args.config)?);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let cfg = LinkConfig {
+            request_timeout: Duration::from_millis(args.timeout_ms),
+            ..LinkConfig::default()
+        };
+        let pool = ClientPool::connect(&net, cfg, |_| None).await?;
+        anyhow::ensure!(
+            !pool.is_empty(),
+            "{} names no signalized intersection with a field controller",
+            args.config.display()
+        );
+        let ctl = Box::new(BasePlanController::new(net.clone()));
+        let mut daemon = Daemon::new(net.clone(), pool, ctl);
+        let duration = args.duration.map(|s| Duration::from_secs_f64(s.max(0.0)));
+        tokio::select! {
+            _ = daemon.run(Duration::from_millis(args.poll_ms), duration) => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        let stats = daemon.stats();
+        if args.json {
+            println!("{}", serde_json::to_string(stats)?);
+        } else {
+            println!(
+                "steps {}  polls ok {}  poll errors {}  plans pushed {}  rejected {}  push errors {}",
+                stats.steps,
+                stats.polls_ok,
+                stats.poll_errors,
+                stats.plans_pushed,
+                stats.plans_rejected,
+                stats.push_errors
+            );
+        }
+        anyhow::Ok(())
+    })
+}
