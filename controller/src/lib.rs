@@ -1,3 +1,31 @@
+//! # controller — greenwave's signal control
+//!
+//! Everything that decides what the lamps show, and the link that carries it to the field.
+//! The data flow, folder by folder: detector and camera readings ([`roadnet::StepInput`]) →
+//! [`estimate`] (live traffic state, detector fault detection) → [`optimize`] (intersection,
+//! corridor and in-cycle timing) → [`adaptive`] (the controller that ties them together) →
+//! a [`roadnet::SignalPlan`] checked by the one validator, `SignalPlan::validate` → a sink: the
+//! simulator, or the Modbus [`field`] link, whose field controllers validate it again.
+//! [`baseline`] holds the reference strategies (native, fixed-time, max-pressure) and
+//! [`planned`] the fair fixed-time baseline a competent engineer would configure.
+//!
+//! ## Glossary
+//! - **Cycle** — time to serve every stage of a plan once, s. **Split** — a stage's share of it
+//!   (green + yellow + all-red), s. **Offset** — when an intersection's cycle starts against the
+//!   common time reference, `0 ≤ offset < cycle`.
+//! - **Stage** — signal groups green together; **movement** — a turn through an intersection.
+//! - **Flow ratio** *y* — arrival flow ÷ saturation flow of a movement; a stage's is its busiest
+//!   movement's. **Degree of saturation** *x* — flow ÷ capacity (capacity = saturation flow ×
+//!   green ÷ cycle). Webster's optimum cycle C₀ = (1.5 L + 5)/(1 − Y), L the lost time, Y = Σ y.
+//! - **Green band** — the time window a vehicle at the design speed can travel the corridor
+//!   without stopping; MAXBAND maximizes the two bands (outbound + k · inbound).
+//! - **Pressure** — vehicles waiting to use a movement minus those queued on its exit road.
+//! - **Gap-out / force-off** — ending a green early when its queue has cleared / at the point
+//!   the plan's coordination requires.
+//! - **Stage request** — a central's call for a stage, served by the field once its own
+//!   minimums allow (NTCIP force-off + call). **Watchdog** (`unitBackupTime`) — no heartbeat for
+//!   that long → the field runs its local plan.
+
 pub mod adaptive;
 pub mod baseline;
 pub mod estimate;

@@ -82,9 +82,11 @@ async fn any_controller_drives_the_field_through_the_daemon() {
     assert_eq!(stats.poll_errors, 0);
     let total: u64 = stats.detector_counts.values().sum();
     assert_eq!(total, truth);
-    let seen = seen.lock().unwrap();
-    assert!(seen.iter().all(|(signals, _, _)| *signals == 2));
-    assert_eq!(seen.iter().map(|s| s.2 as u64).sum::<u64>(), truth);
+    {
+        let seen = seen.lock().unwrap();
+        assert!(seen.iter().all(|(signals, _, _)| *signals == 2));
+        assert_eq!(seen.iter().map(|s| s.2 as u64).sum::<u64>(), truth);
+    }
     assert_eq!(server::lock(&unit_a).status().committed_seq, 1);
 
     // a field controller that lost its plan (a restart) is given it again

@@ -48,7 +48,10 @@ fn a_stage_the_field_does_not_run_is_refused() {
     let net = fixture_net();
     let a = id(&net, "a");
     let mut unit = FieldUnit::new(net, a, 0, Box::new(IdleSource)).unwrap();
-    assert_eq!(unit.write_holding(hr::STAGE_REQUEST, &[9]), Err(ExceptionCode::IllegalDataValue));
+    assert_eq!(
+        unit.write_holding(hr::STAGE_REQUEST, &[9]),
+        Err(ExceptionCode::IllegalDataValue)
+    );
     assert_eq!(unit.read_holding(hr::STAGE_REQUEST, 1).unwrap(), vec![0]);
 }
 
@@ -73,6 +76,9 @@ fn a_silent_central_loses_request_mode() {
             saw_stage_1_again = true;
         }
     }
-    assert!(saw_stage_1_again, "the local plan cycled on without the central");
+    assert!(
+        saw_stage_1_again,
+        "the local plan cycled on without the central"
+    );
     assert!(!unit.central_alive_at(1500));
 }

@@ -224,7 +224,20 @@ impl Signals {
                 }
             }
             Interval::Yellow | Interval::AllRed => {
-                ctl.next = Some(stage);
+                // The change interval's target is fixed once it has begun: retargeting it
+                // could turn a group that stayed green (it continues into the old target) to
+                // yellow mid-interval, cutting its yellow short. A different wish waits until
+                // the target stage has served its min green.
+                if ctl.next == Some(stage) {
+                    ctl.pending = None;
+                } else if ctl.startup {
+                    // the start-up clearance shows no green but the clearance stage's: any
+                    // first stage may follow it
+                    ctl.next = Some(stage);
+                    ctl.pending = None;
+                } else {
+                    ctl.pending = Some(stage);
+                }
             }
         }
         let _ = net;
@@ -245,6 +258,9 @@ impl Signals {
                 self.request(net, k, target);
             }
             let ctl = &mut self.ctls[k];
+            if ctl.interval == Interval::Green && ctl.pending == Some(ctl.cur) {
+                ctl.pending = None;
+            }
             if ctl.interval == Interval::Green {
                 if let Some(target) = ctl.pending {
                     let st = net.stage(ctl.cur);

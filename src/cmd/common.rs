@@ -11,7 +11,14 @@ pub fn load_demand(path: &Path, net: &RoadNet, seed: u64) -> anyhow::Result<Dema
         Some("json") => Ok(roadnet::cityflow::load_flow(path, net)?),
         Some("csv") => {
             let counts = roadnet::counts::load_counts(path, net)?;
-            Ok(counts.to_demand(net, seed, VehicleParams { max_speed_m_s: 16.67, ..VehicleParams::default() }))
+            Ok(counts.to_demand(
+                net,
+                seed,
+                VehicleParams {
+                    max_speed_m_s: 16.67,
+                    ..VehicleParams::default()
+                },
+            ))
         }
         _ => Err(anyhow::anyhow!(
             "{}: unknown demand format: expected a CityFlow flow .json or a count .csv",

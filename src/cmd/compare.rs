@@ -17,7 +17,11 @@ pub struct Args {
     #[arg(long)]
     pub demand: PathBuf,
     /// Comma-separated strategies; the first is the baseline the others are compared with.
-    #[arg(long, value_delimiter = ',', default_value = "native,fixed-time,max-pressure")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "native,fixed-time,max-pressure"
+    )]
     pub controls: Vec<String>,
     /// Simulated seconds (default: one hour, or the whole day of a count file).
     #[arg(long)]
@@ -76,7 +80,11 @@ pub struct Strategy {
 
 impl Strategy {
     pub fn new(name: impl Into<String>, controller: Box<dyn roadnet::Controller>) -> Strategy {
-        Strategy { name: name.into(), controller, observers: Vec::new() }
+        Strategy {
+            name: name.into(),
+            controller,
+            observers: Vec::new(),
+        }
     }
 }
 
@@ -100,7 +108,12 @@ impl Observer for Tee<'_> {
 pub fn named_strategies(net: &RoadNet, names: &[String]) -> anyhow::Result<Vec<Strategy>> {
     names
         .iter()
-        .map(|n| Ok(Strategy::new(n.clone(), controller::baseline::make_controller(n, net)?)))
+        .map(|n| {
+            Ok(Strategy::new(
+                n.clone(),
+                controller::baseline::make_controller(n, net)?,
+            ))
+        })
         .collect()
 }
 
@@ -118,12 +131,16 @@ pub fn run_all(
     } else {
         ProgressDrawTarget::stderr()
     });
-    let style = ProgressStyle::with_template("{prefix:>14} [{bar:40}] {pos}/{len} s simulated ({elapsed})")
-        .expect("static template")
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix:>14} [{bar:40}] {pos}/{len} s simulated ({elapsed})")
+            .expect("static template")
+            .progress_chars("=> ");
     let departures: Vec<f64> = demand.trips.iter().map(|t| t.departure_s).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-    let mut results: Vec<Option<anyhow::Result<RunResult>>> = (0..strategies.len()).map(|_| None).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(1);
+    let mut results: Vec<Option<anyhow::Result<RunResult>>> =
+        (0..strategies.len()).map(|_| None).collect();
     // Run in waves of `threads` strategies: all cores busy, none oversubscribed.
     let mut queue: Vec<(usize, Strategy)> = strategies.into_iter().enumerate().collect();
     while !queue.is_empty() {
@@ -142,7 +159,11 @@ pub fn run_all(
                         k,
                         s.spawn(move || -> anyhow::Result<RunResult> {
                             let mut sim = Simulation::new(net, demand, cfg)?;
-                            let mut progress = Progress { bar: &bar, departures_s: departures, travel_times_s: Vec::new() };
+                            let mut progress = Progress {
+                                bar: &bar,
+                                departures_s: departures,
+                                travel_times_s: Vec::new(),
+                            };
                             let mut all: Vec<&mut dyn Observer> = vec![&mut progress];
                             for o in strategy.observers.iter_mut() {
                                 all.push(o.as_mut());
@@ -151,17 +172,27 @@ pub fn run_all(
                                 .run(strategy.controller.as_mut(), &mut Tee(all))
                                 .with_context(|| format!("strategy '{}'", strategy.name))?;
                             bar.finish();
-                            Ok(RunResult { control: strategy.name, metrics, travel_times_s: progress.travel_times_s })
+                            Ok(RunResult {
+                                control: strategy.name,
+                                metrics,
+                                travel_times_s: progress.travel_times_s,
+                            })
                         }),
                     )
                 })
                 .collect();
             for (k, h) in handles {
-                results[k] = Some(h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a simulation thread panicked"))));
+                results[k] = Some(
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a simulation thread panicked"))),
+                );
             }
         });
     }
-    results.into_iter().map(|r| r.expect("every strategy ran")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every strategy ran"))
+        .collect()
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
@@ -178,16 +209,29 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         seed: args.seed,
         lane_change: args.lane_change,
         duration_s,
-        track_vehicles: args.controls.iter().any(|c| controller::needs_vehicle_tracking(c)),
+        track_vehicles: args
+            .controls
+            .iter()
+            .any(|c| controller::needs_vehicle_tracking(c)),
         ..SimConfig::default()
     };
     let strategies = named_strategies(&net, &args.controls)?;
     let results = run_all(&net, &demand, strategies, &cfg, quiet || args.json)?;
-    let runs: Vec<(String, Metrics)> = results.into_iter().map(|r| (r.control, r.metrics)).collect();
+    let runs: Vec<(String, Metrics)> = results
+        .into_iter()
+        .map(|r| (r.control, r.metrics))
+        .collect();
     if args.json {
         println!("{}", serde_json::to_string(&table::comparison(&runs))?);
     } else {
-        println!("{} with {} on {} ({} s simulated, seed {})", args.network.display(), args.demand.display(), net.name, duration_s, args.seed);
+        println!(
+            "{} with {} on {} ({} s simulated, seed {})",
+            args.network.display(),
+            args.demand.display(),
+            net.name,
+            duration_s,
+            args.seed
+        );
         print!("{}", table::render(&runs));
     }
     Ok(())

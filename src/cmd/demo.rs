@@ -7,7 +7,9 @@ use super::compare::{run_all, RunResult, Strategy};
 use crate::report::{charts, table, trajectories::TrajectoryRecorder};
 use anyhow::Context;
 use controller::optimize::corridor;
-use controller::planned::{mean_flows_veh_s, webster_corridor_plans, webster_plans, PlannedFixedTime};
+use controller::planned::{
+    mean_flows_veh_s, webster_corridor_plans, webster_plans, PlannedFixedTime,
+};
 use roadnet::counts::parse_counts;
 use roadnet::RoadNet;
 use serde::Serialize;
@@ -49,22 +51,45 @@ struct DemoJson<'a> {
     comparison: table::Comparison<'a>,
     plans_pushed: u64,
     plans_rejected: u64,
+    stage_requests: u64,
+    stage_requests_rejected: u64,
     safety_violations: u64,
     report_dir: String,
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if !(args.duration.is_finite() && args.duration > 0.0) {
-        anyhow::bail!("--duration must be a positive number of seconds, got {}", args.duration);
+        anyhow::bail!(
+            "--duration must be a positive number of seconds, got {}",
+            args.duration
+        );
     }
     #[cfg(not(feature = "rerun"))]
     if args.record.is_some() {
         anyhow::bail!("--record needs a build with the rerun feature: cargo run --release --features rerun -- demo --record out.rrd");
     }
-    let net = Arc::new(roadnet::config::parse_toml(BUNDLED_NETWORK, "intersections.toml (bundled)")?);
-    let counts = parse_counts(BUNDLED_COUNTS, "data/main_street_counts.csv (bundled)", &net)?;
-    let demand = counts.to_demand(&net, args.seed, roadnet::VehicleParams { max_speed_m_s: 16.67, ..Default::default() });
-    let corridor = net.corridors.first().context("the bundled network names no corridor")?.clone();
+    let net = Arc::new(roadnet::config::parse_toml(
+        BUNDLED_NETWORK,
+        "intersections.toml (bundled)",
+    )?);
+    let counts = parse_counts(
+        BUNDLED_COUNTS,
+        "data/main_street_counts.csv (bundled)",
+        &net,
+    )?;
+    let demand = counts.to_demand(
+        &net,
+        args.seed,
+        roadnet::VehicleParams {
+            max_speed_m_s: 16.67,
+            ..Default::default()
+        },
+    );
+    let corridor = net
+        .corridors
+        .first()
+        .context("the bundled network names no corridor")?
+        .clone();
 
     // The fair baseline: one Webster plan for the day's mean counts with green-wave offsets.
     let flows = mean_flows_veh_s(&net, &counts);
@@ -72,7 +97,13 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let baseline_name = "fixed-time (Webster + green wave)";
     let baseline = PlannedFixedTime::new(baseline_name, &net, plans.clone())?;
 
-    let cfg = SimConfig { seed: args.seed, duration_s: args.duration, ..SimConfig::default() };
+    // the adaptive controller reads vehicle tracks from the cameras
+    let cfg = SimConfig {
+        seed: args.seed,
+        duration_s: args.duration,
+        track_vehicles: true,
+        ..SimConfig::default()
+    };
     let positions = corridor::positions_m(&net, &corridor);
     let cycle_s = plans.first().map_or(90.0, |p| p.cycle_s);
     // Start the diagram on a cycle boundary so the drawn signal bars match what vehicles saw.
@@ -80,37 +111,73 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let tsd_to_s = tsd_t0_s + 3.0 * cycle_s;
     let mut base_strategy = Strategy::new(baseline_name, Box::new(baseline));
     let base_tracks = Arc::new(Mutex::new(Vec::new()));
-    base_strategy.observers.push(Box::new(TrajectoryRecorder::new(&net, &corridor, &positions, tsd_t0_s, tsd_to_s, 1.0, base_tracks.clone())));
+    base_strategy
+        .observers
+        .push(Box::new(TrajectoryRecorder::new(
+            &net,
+            &corridor,
+            &positions,
+            tsd_t0_s,
+            tsd_to_s,
+            1.0,
+            base_tracks.clone(),
+        )));
 
     let loop_stats = super::fieldloop::LoopStats::default();
     let mut adaptive_strategy = super::fieldloop::adaptive_over_modbus(&net, &loop_stats)?;
     let ad_tracks = Arc::new(Mutex::new(Vec::new()));
-    adaptive_strategy.observers.push(Box::new(TrajectoryRecorder::new(&net, &corridor, &positions, tsd_t0_s, tsd_to_s, 1.0, ad_tracks.clone())));
+    adaptive_strategy
+        .observers
+        .push(Box::new(TrajectoryRecorder::new(
+            &net,
+            &corridor,
+            &positions,
+            tsd_t0_s,
+            tsd_to_s,
+            1.0,
+            ad_tracks.clone(),
+        )));
     #[cfg(feature = "rerun")]
     if let Some(path) = &args.record {
-        adaptive_strategy.observers.push(Box::new(crate::record::recorder(path, 1)?));
+        adaptive_strategy
+            .observers
+            .push(Box::new(crate::record::recorder(path, 1)?));
     }
 
     let started = std::time::Instant::now();
-    let results = run_all(&net, &demand, vec![base_strategy, adaptive_strategy], &cfg, quiet || args.json)?;
+    let results = run_all(
+        &net,
+        &demand,
+        vec![base_strategy, adaptive_strategy],
+        &cfg,
+        quiet || args.json,
+    )?;
     let wall_s = started.elapsed().as_secs_f64();
     let stats = loop_stats.snapshot();
-    let runs: Vec<(String, Metrics)> = results.iter().map(|r| (r.control.clone(), r.metrics.clone())).collect();
+    let runs: Vec<(String, Metrics)> = results
+        .iter()
+        .map(|r| (r.control.clone(), r.metrics.clone()))
+        .collect();
     let violations: u64 = runs.iter().map(|r| r.1.safety_violations).sum();
 
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating the report folder {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating the report folder {}", args.out.display()))?;
     let cp = webster_corridor_plans(&net, &flows, SATURATION_VEH_S)
         .into_iter()
         .next()
         .context("the corridor has no plan")?;
     let tracks = base_tracks.lock().map(|t| t.clone()).unwrap_or_default();
-    write_reports(&args.out, &net, &runs, &results, &cp, &tracks, tsd_t0_s, &stats)?;
+    write_reports(
+        &args.out, &net, &runs, &results, &cp, &tracks, tsd_t0_s, &stats,
+    )?;
 
     if args.json {
         let json = DemoJson {
             comparison: table::comparison(&runs),
             plans_pushed: stats.plans_pushed,
             plans_rejected: stats.plans_rejected,
+            stage_requests: stats.stage_requests,
+            stage_requests_rejected: stats.stage_requests_rejected,
             safety_violations: violations,
             report_dir: args.out.display().to_string(),
         };
@@ -121,13 +188,23 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         "greenwave demo: {} — {} signals, {} vehicles over {:.0} h of counted traffic, seed {}",
         net.name,
         net.signalized().count(),
-        demand.trips.iter().filter(|t| t.departure_s < args.duration).count(),
+        demand
+            .trips
+            .iter()
+            .filter(|t| t.departure_s < args.duration)
+            .count(),
         args.duration / 3600.0,
         args.seed
     );
     println!(
-        "adaptive control ran through {} emulated field controllers over Modbus TCP on loopback: {} plans pushed, {} refused by the field, {} detector polls",
-        stats.controllers, stats.plans_pushed, stats.plans_rejected, stats.detector_polls
+        "adaptive control ran through {} emulated field controllers over Modbus TCP on loopback: {} plans pushed ({} refused by the field), {} stage requests ({} refused), {} detector polls, {} link errors",
+        stats.controllers,
+        stats.plans_pushed,
+        stats.plans_rejected,
+        stats.stage_requests,
+        stats.stage_requests_rejected,
+        stats.detector_polls,
+        stats.link_errors
     );
     println!();
     print!("{}", table::render(&runs));
@@ -153,21 +230,36 @@ fn write_reports(
         let path = dir.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     };
-    write("metrics.json", &serde_json::to_string_pretty(&table::comparison(runs))?)?;
+    write(
+        "metrics.json",
+        &serde_json::to_string_pretty(&table::comparison(runs))?,
+    )?;
     let mut csv = String::from("strategy,average_travel_time_s,entering_lane_travel_time_s,mean_delay_s,stops_per_vehicle,mean_speed_m_s,vehicles_generated,vehicles_completed,safety_violations\n");
     for (n, m) in runs {
         csv.push_str(&format!(
             "{},{:.3},{:.3},{:.3},{:.4},{:.4},{},{},{}\n",
-            n, m.average_travel_time_s, m.entering_lane_travel_time_s, m.mean_delay_s, m.stops_per_vehicle, m.mean_speed_m_s,
-            m.vehicles_generated, m.vehicles_completed, m.safety_violations
+            n,
+            m.average_travel_time_s,
+            m.entering_lane_travel_time_s,
+            m.mean_delay_s,
+            m.stops_per_vehicle,
+            m.mean_speed_m_s,
+            m.vehicles_generated,
+            m.vehicles_completed,
+            m.safety_violations
         ));
     }
     write("metrics.csv", &csv)?;
     let names: Vec<String> = net.signalized().map(|i| i.name.clone()).collect();
-    let mut icsv = String::from("strategy,intersection,mean_delay_s,mean_queue_veh,max_queue_veh,vehicles_served\n");
+    let mut icsv = String::from(
+        "strategy,intersection,mean_delay_s,mean_queue_veh,max_queue_veh,vehicles_served\n",
+    );
     for (n, m) in runs {
         for (iname, im) in &m.intersections {
-            icsv.push_str(&format!("{n},{iname},{:.3},{:.3},{},{}\n", im.mean_delay_s, im.mean_queue_veh, im.max_queue_veh, im.vehicles_served));
+            icsv.push_str(&format!(
+                "{n},{iname},{:.3},{:.3},{},{}\n",
+                im.mean_delay_s, im.mean_queue_veh, im.max_queue_veh, im.vehicles_served
+            ));
         }
     }
     write("intersections.csv", &icsv)?;
@@ -175,14 +267,20 @@ fn write_reports(
         .iter()
         .map(|(n, m)| charts::Series {
             name: n.clone(),
-            values: names.iter().map(|i| m.intersections.get(i).map_or(0.0, |x| x.mean_delay_s)).collect(),
+            values: names
+                .iter()
+                .map(|i| m.intersections.get(i).map_or(0.0, |x| x.mean_delay_s))
+                .collect(),
         })
         .collect();
     write(
         "delay_by_intersection.svg",
         &charts::grouped_bars(
             "Mean delay by intersection",
-            &format!("{} · whole-day replay · intersections west to east", net.name),
+            &format!(
+                "{} · whole-day replay · intersections west to east",
+                net.name
+            ),
             "mean delay per vehicle served, s",
             &names,
             &series,
@@ -190,13 +288,24 @@ fn write_reports(
     )?;
     let dists: Vec<charts::Series> = results
         .iter()
-        .map(|r| charts::Series { name: r.control.clone(), values: r.travel_times_s.clone() })
+        .map(|r| charts::Series {
+            name: r.control.clone(),
+            values: r.travel_times_s.clone(),
+        })
         .collect();
     write(
         "travel_times.svg",
-        &charts::distributions("Travel time distribution", &format!("{} · completed trips · dashed: medians", net.name), "travel time, s", &dists),
+        &charts::distributions(
+            "Travel time distribution",
+            &format!("{} · completed trips · dashed: medians", net.name),
+            "travel time, s",
+            &dists,
+        ),
     )?;
-    write("time_space.svg", &controller::optimize::tsd::render_svg_with_trajectories(cp, tracks, tsd_from_s))?;
+    write(
+        "time_space.svg",
+        &controller::optimize::tsd::render_svg_with_trajectories(cp, tracks, tsd_from_s),
+    )?;
     write("field_link.json", &serde_json::to_string_pretty(stats)?)?;
     Ok(())
 }

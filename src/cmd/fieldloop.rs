@@ -20,10 +20,10 @@
 use super::compare::Strategy;
 use anyhow::Context;
 use controller::field::server::{self, FieldEmulator};
-use controller::field::{Clock, ClientPool, IdleSource, LinkConfig, ManualClock};
+use controller::field::{ClientPool, Clock, IdleSource, LinkConfig, ManualClock};
 use roadnet::{
-    Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet, SignalState, StageId,
-    StepInput,
+    Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet,
+    SignalState, StageId, StepInput,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -104,14 +104,20 @@ pub struct FieldLoop {
 impl FieldLoop {
     /// Start a field controller per signalized intersection on loopback (OS-chosen ports) and
     /// connect the central's client pool to them.
-    pub fn start(net: Arc<RoadNet>, inner: Box<dyn Controller>, stats: LoopStats) -> anyhow::Result<FieldLoop> {
+    pub fn start(
+        net: Arc<RoadNet>,
+        inner: Box<dyn Controller>,
+        stats: LoopStats,
+    ) -> anyhow::Result<FieldLoop> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting the field link's runtime")?;
         let clock = ManualClock::new(0);
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let emu = Arc::new(FieldEmulator::new(net.clone(), dyn_clock, |_| Box::new(IdleSource))?);
+        let emu = Arc::new(FieldEmulator::new(net.clone(), dyn_clock, |_| {
+            Box::new(IdleSource)
+        })?);
         let (pool, wiring) = rt.block_on(async {
             let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
             let bound = emu.bind_all(|_| Some(loopback)).await?;
@@ -120,7 +126,10 @@ impl FieldLoop {
                 addrs.insert((ep.host.clone(), ep.port), listener.local_addr()?);
                 tokio::spawn(server::serve(listener, service));
             }
-            let mut pool = ClientPool::connect(&net, LinkConfig::default(), |ep| addrs.get(&(ep.host.clone(), ep.port)).copied()).await?;
+            let mut pool = ClientPool::connect(&net, LinkConfig::default(), |ep| {
+                addrs.get(&(ep.host.clone(), ep.port)).copied()
+            })
+            .await?;
             for link in pool.links() {
                 link.set_backup_time(BACKUP_TIME_S).await?;
                 link.heartbeat().await?;
@@ -161,14 +170,20 @@ impl FieldLoop {
         let mut counted = 0u64;
         let ids: Vec<IntersectionId> = self.net.signalized().map(|i| i.id).collect();
         for id in ids {
-            let Some(link) = self.pool.link(id) else { continue };
-            let Some(unit) = self.emu.unit(id) else { continue };
+            let Some(link) = self.pool.link(id) else {
+                continue;
+            };
+            let Some(unit) = self.emu.unit(id) else {
+                continue;
+            };
             let detector_ids = server::lock(unit).detector_ids().to_vec();
             match self.rt.block_on(link.poll_detectors()) {
                 Ok(deltas) => {
                     polls += 1;
                     for (k, d) in deltas.iter().enumerate() {
-                        let Some(det) = detector_ids.get(k) else { continue };
+                        let Some(det) = detector_ids.get(k) else {
+                            continue;
+                        };
                         counted += d.count as u64;
                         self.readings.push(DetectorReading {
                             detector: *det,
@@ -197,7 +212,9 @@ impl FieldLoop {
     fn send(&mut self, cmd: Command) {
         match cmd {
             Command::ApplyPlan(plan) => {
-                let Some(link) = self.pool.link(plan.intersection) else { return };
+                let Some(link) = self.pool.link(plan.intersection) else {
+                    return;
+                };
                 let result = self.rt.block_on(link.push_plan(&self.net, &plan));
                 self.stats.update(|s| match &result {
                     Ok(_) => s.plans_pushed += 1,
@@ -205,15 +222,29 @@ impl FieldLoop {
                     Err(_) => s.plans_rejected += 1,
                 });
                 if let Err(e) = result {
-                    tracing::warn!("plan for {}: {e}", self.net.intersection(plan.intersection).name);
+                    tracing::warn!(
+                        "plan for {}: {e}",
+                        self.net.intersection(plan.intersection).name
+                    );
                 }
             }
-            Command::SwitchTo { intersection, stage } => {
-                let Some(number) = self.net.intersection(intersection).stages.iter().position(|s| *s == stage) else {
+            Command::SwitchTo {
+                intersection,
+                stage,
+            } => {
+                let Some(number) = self
+                    .net
+                    .intersection(intersection)
+                    .stages
+                    .iter()
+                    .position(|s| *s == stage)
+                else {
                     self.stats.update(|s| s.stage_requests_rejected += 1);
                     return;
                 };
-                let Some(link) = self.pool.link(intersection) else { return };
+                let Some(link) = self.pool.link(intersection) else {
+                    return;
+                };
                 let result = self.rt.block_on(link.request_stage(number as u16 + 1));
                 self.stats.update(|s| match &result {
                     Ok(()) => s.stage_requests += 1,
@@ -283,12 +314,15 @@ impl Controller for FieldLoop {
         }
         self.commands = cmds;
         // 4. field time moves with the simulation
-        self.clock.set(((input.time_s + input.dt_s) * 10.0).round() as u64);
+        self.clock
+            .set(((input.time_s + input.dt_s) * 10.0).round() as u64);
         self.emu.advance_all();
         // 5. the simulator's signal heads follow the field controllers
         let mut changes = 0;
         for i in self.net.signalized() {
-            let Some(unit) = self.emu.unit(i.id) else { continue };
+            let Some(unit) = self.emu.unit(i.id) else {
+                continue;
+            };
             let st = server::lock(unit).signal_state();
             let target = match st.interval {
                 Interval::Green => st.stage,
@@ -296,7 +330,10 @@ impl Controller for FieldLoop {
             };
             if self.heading.get(&i.id) != Some(&target) {
                 self.heading.insert(i.id, target);
-                out.push(Command::SwitchTo { intersection: i.id, stage: target });
+                out.push(Command::SwitchTo {
+                    intersection: i.id,
+                    stage: target,
+                });
                 changes += 1;
             }
         }

@@ -16,12 +16,19 @@ pub fn colour(k: usize) -> &'static str {
 
 /// Escape text for SVG.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A "nice" axis maximum and tick step for values up to `max`.
 pub fn nice_axis(max: f64) -> (f64, f64) {
-    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
     let raw = max / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -115,7 +122,13 @@ fn legend(out: &mut String, names: &[&str]) {
 }
 
 /// Grouped bars: one group per category, one bar per series.
-pub fn grouped_bars(title: &str, subtitle: &str, y_label: &str, categories: &[String], series: &[Series]) -> String {
+pub fn grouped_bars(
+    title: &str,
+    subtitle: &str,
+    y_label: &str,
+    categories: &[String],
+    series: &[Series],
+) -> String {
     let mut out = String::new();
     header(&mut out, title, subtitle);
     let max = series
@@ -187,9 +200,17 @@ fn median(v: &[f64]) -> f64 {
 pub fn distributions(title: &str, subtitle: &str, x_label: &str, series: &[Series]) -> String {
     let mut out = String::new();
     header(&mut out, title, subtitle);
-    let mut all: Vec<f64> = series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite()).collect();
+    let mut all: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .collect();
     all.sort_by(f64::total_cmp);
-    let p99 = all.get(((all.len() as f64) * 0.99) as usize).copied().or(all.last().copied()).unwrap_or(1.0);
+    let p99 = all
+        .get(((all.len() as f64) * 0.99) as usize)
+        .copied()
+        .or(all.last().copied())
+        .unwrap_or(1.0);
     let (xmax, xstep) = nice_axis(p99);
     const BINS: usize = 40;
     let bin_w = xmax / BINS as f64;
@@ -236,10 +257,21 @@ pub fn distributions(title: &str, subtitle: &str, x_label: &str, series: &[Serie
     for (s, (ser, h)) in series.iter().zip(&hists).enumerate() {
         let mut d = format!("M{:.1},{:.1}", px(0.0), py(0.0));
         for (k, v) in h.iter().enumerate() {
-            let _ = write!(d, " L{:.1},{:.1} L{:.1},{:.1}", px(k as f64 * bin_w), py(*v), px((k + 1) as f64 * bin_w), py(*v));
+            let _ = write!(
+                d,
+                " L{:.1},{:.1} L{:.1},{:.1}",
+                px(k as f64 * bin_w),
+                py(*v),
+                px((k + 1) as f64 * bin_w),
+                py(*v)
+            );
         }
         let _ = write!(d, " L{:.1},{:.1}", px(xmax), py(0.0));
-        let _ = writeln!(out, r#"<path d="{d}" fill="none" stroke="{}" stroke-width="2"/>"#, colour(s));
+        let _ = writeln!(
+            out,
+            r#"<path d="{d}" fill="none" stroke="{}" stroke-width="2"/>"#,
+            colour(s)
+        );
         let m = median(&ser.values);
         let _ = writeln!(
             out,
@@ -278,12 +310,29 @@ mod tests {
             "s",
             "s/veh",
             &["a".into(), "b<c".into()],
-            &[Series { name: "x".into(), values: vec![1.0, 2.0] }, Series { name: "y".into(), values: vec![3.0, f64::NAN] }],
+            &[
+                Series {
+                    name: "x".into(),
+                    values: vec![1.0, 2.0],
+                },
+                Series {
+                    name: "y".into(),
+                    values: vec![3.0, f64::NAN],
+                },
+            ],
         );
         assert!(bars.starts_with("<svg") && bars.trim_end().ends_with("</svg>"));
         assert!(bars.contains("b&lt;c"));
         assert_eq!(bars.matches("<rect x=").count(), 4 + 2); // 4 bars + 2 legend swatches
-        let dist = distributions("TT", "", "s", &[Series { name: "x".into(), values: vec![10.0, 20.0, 30.0] }]);
+        let dist = distributions(
+            "TT",
+            "",
+            "s",
+            &[Series {
+                name: "x".into(),
+                values: vec![10.0, 20.0, 30.0],
+            }],
+        );
         assert!(dist.contains("median 20"));
     }
 }

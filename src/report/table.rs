@@ -14,13 +14,48 @@ struct Column {
 }
 
 const COLUMNS: [Column; 7] = [
-    Column { header: "travel time", unit: "s", get: |m| m.average_travel_time_s, decimals: 1 },
-    Column { header: "entering-lane", unit: "s", get: |m| m.entering_lane_travel_time_s, decimals: 1 },
-    Column { header: "delay", unit: "s/veh", get: |m| m.mean_delay_s, decimals: 1 },
-    Column { header: "stops", unit: "/veh", get: |m| m.stops_per_vehicle, decimals: 2 },
-    Column { header: "speed", unit: "km/h", get: |m| m.mean_speed_m_s * 3.6, decimals: 1 },
-    Column { header: "throughput", unit: "veh", get: |m| m.vehicles_completed as f64, decimals: 0 },
-    Column { header: "violations", unit: "", get: |m| m.safety_violations as f64, decimals: 0 },
+    Column {
+        header: "travel time",
+        unit: "s",
+        get: |m| m.average_travel_time_s,
+        decimals: 1,
+    },
+    Column {
+        header: "entering-lane",
+        unit: "s",
+        get: |m| m.entering_lane_travel_time_s,
+        decimals: 1,
+    },
+    Column {
+        header: "delay",
+        unit: "s/veh",
+        get: |m| m.mean_delay_s,
+        decimals: 1,
+    },
+    Column {
+        header: "stops",
+        unit: "/veh",
+        get: |m| m.stops_per_vehicle,
+        decimals: 2,
+    },
+    Column {
+        header: "speed",
+        unit: "km/h",
+        get: |m| m.mean_speed_m_s * 3.6,
+        decimals: 1,
+    },
+    Column {
+        header: "throughput",
+        unit: "veh",
+        get: |m| m.vehicles_completed as f64,
+        decimals: 0,
+    },
+    Column {
+        header: "violations",
+        unit: "",
+        get: |m| m.safety_violations as f64,
+        decimals: 0,
+    },
 ];
 
 /// Percentage change of `v` against `base` (None when the base is 0).
@@ -116,11 +151,17 @@ impl ChangePct {
     pub fn of(base: &Metrics, m: &Metrics) -> ChangePct {
         ChangePct {
             average_travel_time_s: change_pct(base.average_travel_time_s, m.average_travel_time_s),
-            entering_lane_travel_time_s: change_pct(base.entering_lane_travel_time_s, m.entering_lane_travel_time_s),
+            entering_lane_travel_time_s: change_pct(
+                base.entering_lane_travel_time_s,
+                m.entering_lane_travel_time_s,
+            ),
             mean_delay_s: change_pct(base.mean_delay_s, m.mean_delay_s),
             stops_per_vehicle: change_pct(base.stops_per_vehicle, m.stops_per_vehicle),
             mean_speed_m_s: change_pct(base.mean_speed_m_s, m.mean_speed_m_s),
-            vehicles_completed: change_pct(base.vehicles_completed as f64, m.vehicles_completed as f64),
+            vehicles_completed: change_pct(
+                base.vehicles_completed as f64,
+                m.vehicles_completed as f64,
+            ),
         }
     }
 }
@@ -131,7 +172,11 @@ pub fn comparison(runs: &[(String, Metrics)]) -> Comparison<'_> {
         baseline: &runs[0].0,
         strategies: runs
             .iter()
-            .map(|(n, m)| Named { control: n, metrics: m, change_vs_baseline_pct: ChangePct::of(base, m) })
+            .map(|(n, m)| Named {
+                control: n,
+                metrics: m,
+                change_vs_baseline_pct: ChangePct::of(base, m),
+            })
             .collect(),
     }
 }
@@ -142,9 +187,20 @@ mod tests {
 
     #[test]
     fn changes_are_against_the_first_row() {
-        let a = Metrics { average_travel_time_s: 200.0, mean_speed_m_s: 5.0, ..Metrics::default() };
-        let b = Metrics { average_travel_time_s: 150.0, mean_speed_m_s: 7.0, ..Metrics::default() };
-        let t = render(&[("fixed-time".into(), a.clone()), ("adaptive".into(), b.clone())]);
+        let a = Metrics {
+            average_travel_time_s: 200.0,
+            mean_speed_m_s: 5.0,
+            ..Metrics::default()
+        };
+        let b = Metrics {
+            average_travel_time_s: 150.0,
+            mean_speed_m_s: 7.0,
+            ..Metrics::default()
+        };
+        let t = render(&[
+            ("fixed-time".into(), a.clone()),
+            ("adaptive".into(), b.clone()),
+        ]);
         assert!(t.contains("150.0 (-25.0%)"), "{t}");
         assert!(t.contains("25.2 (+40.0%)"), "{t}");
         let c = ChangePct::of(&a, &b);

@@ -44,14 +44,33 @@ impl TrajectoryRecorder {
             let (a, b) = (ids[k], ids[k + 1]);
             if let Some(r) = net.road_between(a, b) {
                 let start_m = positions_m[k] + net.intersection(a).width_m;
-                spans.insert(r, RoadSpan { outbound: true, start_m });
+                spans.insert(
+                    r,
+                    RoadSpan {
+                        outbound: true,
+                        start_m,
+                    },
+                );
             }
             if let Some(r) = net.road_between(b, a) {
                 let start_m = positions_m[k + 1] - net.intersection(b).width_m;
-                spans.insert(r, RoadSpan { outbound: false, start_m });
+                spans.insert(
+                    r,
+                    RoadSpan {
+                        outbound: false,
+                        start_m,
+                    },
+                );
             }
         }
-        TrajectoryRecorder { spans, from_t_s, to_t_s, every_s: every_s.max(1e-9), tracks: BTreeMap::new(), sink }
+        TrajectoryRecorder {
+            spans,
+            from_t_s,
+            to_t_s,
+            every_s: every_s.max(1e-9),
+            tracks: BTreeMap::new(),
+            sink,
+        }
     }
 }
 
@@ -70,21 +89,31 @@ impl Observer for TrajectoryRecorder {
         if t < self.from_t_s || t > self.to_t_s {
             return;
         }
-        let phase = ((t - self.from_t_s) / self.every_s).round() * self.every_s + self.from_t_s;
+        // sample on multiples of `every_s` of absolute time
+        let phase = (t / self.every_s).round() * self.every_s;
         if (t - phase).abs() > 1e-6 {
             return;
         }
         let net = view.net();
         for v in view.vehicles() {
             let (road, d) = match v.place {
+                // left-turn pockets are left out: their queues would hide the through traffic
+                Place::Lane(l) if net.lane(l).turns == [roadnet::TurnKind::Left] => continue,
                 Place::Lane(l) => (net.lane(l).road, v.distance_m),
                 Place::Link { .. } => continue,
             };
             let Some(span) = self.spans.get(&road) else {
                 continue;
             };
-            let pos = if span.outbound { span.start_m + d } else { span.start_m - d };
-            let track = self.tracks.entry(v.vehicle).or_insert_with(|| Trajectory { outbound: span.outbound, points: vec![] });
+            let pos = if span.outbound {
+                span.start_m + d
+            } else {
+                span.start_m - d
+            };
+            let track = self.tracks.entry(v.vehicle).or_insert_with(|| Trajectory {
+                outbound: span.outbound,
+                points: vec![],
+            });
             if track.outbound == span.outbound {
                 track.points.push((t, pos));
             }

@@ -242,13 +242,20 @@ impl Daemon {
                     stage,
                 } => {
                     // a stage request: the field switches once its own minimums allow
-                    let number = net.intersection(intersection).stages.iter().position(|s| *s == stage);
+                    let number = net
+                        .intersection(intersection)
+                        .stages
+                        .iter()
+                        .position(|s| *s == stage);
                     let (Some(number), Some(link)) = (number, self.pool.link(intersection)) else {
                         self.stats.commands_unsupported += 1;
                         continue;
                     };
                     if let Err(e) = link.request_stage(number as u16 + 1).await {
-                        tracing::warn!("stage request to {}: {e}", net.intersection(intersection).name);
+                        tracing::warn!(
+                            "stage request to {}: {e}",
+                            net.intersection(intersection).name
+                        );
                         self.stats.commands_unsupported += 1;
                     }
                 }

@@ -465,11 +465,20 @@ impl FieldUnit {
     /// Enter (or leave, with 0) central stage-request mode. The request runs as a one-stage
     /// plan of the field's own stage definition, so every timing minimum stays the field's.
     fn request_stage(&mut self, number: u16) {
-        let Some(st) = self.local.stages.iter().find(|s| s.number == number).cloned() else {
+        let Some(st) = self
+            .local
+            .stages
+            .iter()
+            .find(|s| s.number == number)
+            .cloned()
+        else {
             self.request = None;
             return;
         };
-        let stage = super::runner::EffStage { green_ds: st.max_green_ds.max(st.shortest_green_ds), ..st };
+        let stage = super::runner::EffStage {
+            green_ds: st.max_green_ds.max(st.shortest_green_ds),
+            ..st
+        };
         let split = stage.green_ds + stage.yellow_ds + stage.all_red_ds;
         let plan = Arc::new(EffPlan {
             seq: super::runner::REQUEST_SEQ,
