@@ -104,3 +104,43 @@ fn conflicting_protected_greens_are_caught() {
         .unwrap_err();
     assert_eq!(v.rule, SafetyRule::YellowTooShort);
 }
+
+/// A controller that changes its mind during a change interval must not cut a yellow short:
+/// leaving "ew" for "ew2" keeps g_ew green through the change interval; retargeting that
+/// interval to "ns" mid-yellow would give g_ew a yellow of a second or two. The executor keeps
+/// the interval's target and serves "ns" after "ew2"'s min green.
+#[test]
+fn retargeting_a_change_interval_never_cuts_a_yellow() {
+    let text = TINY.replace(
+        "[[intersection.stage]]\nid = \"ns\"",
+        "[[intersection.stage]]\nid = \"ew2\"\ngroups = [\"g_ew\"]\n[[intersection.stage]]\nid = \"ns\"",
+    );
+    let net = roadnet::config::parse_toml(&text, "tiny.toml").unwrap();
+    let trips = (0..20)
+        .map(|k| trip(&net, k as f64 * 3.0, &["wa", "ae"]))
+        .collect();
+    let mut c = Script {
+        at: vec![(30.0, stage(&net, "ew2")), (32.0, stage(&net, "ns"))],
+    };
+    let mut s = Simulation::new(
+        net,
+        &Demand::new(trips),
+        SimConfig {
+            duration_s: 120.0,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let ns = stage(s.net(), "ns");
+    let mut served_ns = false;
+    while !s.is_done() {
+        s.step(&mut c).expect("no safety violation");
+        served_ns |= s.signal_states()[0].stage == ns
+            && s.signal_states()[0].interval == roadnet::Interval::Green;
+    }
+    assert!(
+        served_ns,
+        "the later wish is served once the interval's target has had its min green"
+    );
+    assert_eq!(s.metrics().safety_violations, 0);
+}
