@@ -342,12 +342,15 @@ async fn bad_frames_get_modbus_exceptions_and_never_stop_the_server() {
         ExceptionCode::IllegalDataAddress
     );
     // all-or-nothing: a write that touches a read-only register changes nothing
-    let before = link.read_holding(0, 3).await.unwrap();
+    let before = link.read_holding(0, 6).await.unwrap();
     assert_eq!(
-        exception(link.write(0, &[regmap::PATTERN_FLASH, 1, 30, 0]).await),
+        exception(
+            link.write(0, &[regmap::PATTERN_FLASH, 1, 30, 0, 0, 0])
+                .await
+        ),
         ExceptionCode::IllegalDataAddress
     );
-    assert_eq!(link.read_holding(0, 3).await.unwrap(), before);
+    assert_eq!(link.read_holding(0, 6).await.unwrap(), before);
 
     // an unknown unit id on the port
     let addr = h.addr_of(5101);

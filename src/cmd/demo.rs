@@ -141,7 +141,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if let Some(path) = &args.record {
         adaptive_strategy
             .observers
-            .push(Box::new(crate::record::recorder(path, 1)?));
+            .push(Box::new(crate::record::recorder(path, 10)?));
     }
 
     let started = std::time::Instant::now();
