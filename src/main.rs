@@ -45,8 +45,23 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            // clap prints help/version to stdout with exit 0, usage errors to stderr with 2.
-            let _ = e.print();
+            use clap::error::ErrorKind;
+            // help and version go to stdout with exit 0; a usage error is one line on stderr
+            // (clap's own first line, which names the flag and the bad value) and exit 2
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+            } else {
+                let text = e.to_string();
+                eprintln!(
+                    "{}",
+                    text.lines().next().unwrap_or("error: bad command line")
+                );
+            }
             return ExitCode::from(e.exit_code() as u8);
         }
     };

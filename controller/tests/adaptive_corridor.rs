@@ -65,6 +65,11 @@ fn show(name: &str, m: &Metrics, base: &Metrics) {
         m.vehicles_completed,
         m.vehicles_generated,
     );
+    if std::env::var("GW_PER").is_ok() {
+        for (k, v) in &m.intersections {
+            println!("    {k:<8} delay {:>6.1} s  queue {:>5.1} max {:>3}  served {}", v.mean_delay_s, v.mean_queue_veh, v.max_queue_veh, v.vehicles_served);
+        }
+    }
 }
 
 #[test]

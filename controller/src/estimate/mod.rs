@@ -329,11 +329,22 @@ impl Estimator {
             // Departures come from the camera where there is one. A stop-bar loop's count
             // arrives once per detector interval, as a lump that lags the green it happened in,
             // and with no queue measurement to anchor it the integrated queue drifts (phantom
-            // queues of 100+ vehicles on empty side streets); loop-only lanes use the
-            // saturation-discharge model instead — the queue empties at the saturation flow
-            // while the lane is green — which cannot drift. Stop-bar loops still feed the
-            // fault rules.
-            let dep = if self.has_camera[l] {
+            // queues of 100+ vehicles on empty side streets of the bundled corridor, where an
+            // advance loop upstream of a turn pocket counts vehicles its lane's stop bar never
+            // sees). So where the signal state is known, loop-only lanes use the
+            // saturation-discharge model — the queue empties at the saturation flow while the
+            // lane is green — which cannot drift; stop-bar counts are used only when the lane's
+            // signals are not reported. Stop-bar loops always feed the fault rules.
+            let signals_known = !self.wiring[l].groups.is_empty()
+                && self.wiring[l]
+                    .groups
+                    .iter()
+                    .all(|(i, _)| self.signal_pos[i.index()].is_some());
+            let stop_bar_ok = self.wiring[l]
+                .stop_bar
+                .iter()
+                .any(|d| self.tracks[d.index()].health == DetectorHealth::Ok);
+            let dep = if self.has_camera[l] || (!signals_known && stop_bar_ok) {
                 self.departures[l]
             } else if ls.green {
                 (ls.saturation_veh_s * dt).min(f.queue_veh() + f.arrival_flow_veh_s() * dt)
