@@ -67,7 +67,10 @@ fn show(name: &str, m: &Metrics, base: &Metrics) {
     );
     if std::env::var("GW_PER").is_ok() {
         for (k, v) in &m.intersections {
-            println!("    {k:<8} delay {:>6.1} s  queue {:>5.1} max {:>3}  served {}", v.mean_delay_s, v.mean_queue_veh, v.max_queue_veh, v.vehicles_served);
+            println!(
+                "    {k:<8} delay {:>6.1} s  queue {:>5.1} max {:>3}  served {}",
+                v.mean_delay_s, v.mean_queue_veh, v.max_queue_veh, v.vehicles_served
+            );
         }
     }
 }
@@ -196,6 +199,7 @@ fn corridor_tune() {
             "gap_zone_m" => p.gap_zone_m = v,
             "switch_margin_veh" => p.switch_margin_veh = v,
             "max_red_s" => p.max_red_s = v,
+            "commit_weight" => p.commit_weight = v,
             "coordinate" => p.coordinate = v > 0.0,
             other => panic!("unknown parameter {other}"),
         }

@@ -105,9 +105,20 @@ fn fmt_tick(v: f64) -> String {
 }
 
 fn legend(out: &mut String, names: &[&str]) {
+    let width: f64 = names.iter().map(|n| 30.0 + 7.0 * n.len() as f64).sum();
+    // one row when it fits, else one entry per row
+    let stacked = LEFT + width > W - RIGHT;
     let mut x = LEFT;
-    let y = H - 28.0;
+    let mut y = if stacked {
+        H - 10.0 - 18.0 * names.len() as f64
+    } else {
+        H - 28.0
+    };
     for (k, n) in names.iter().enumerate() {
+        if stacked {
+            x = LEFT;
+            y += 18.0;
+        }
         let _ = writeln!(
             out,
             r#"<rect x="{x:.1}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="13">{}</text>"#,
@@ -117,7 +128,7 @@ fn legend(out: &mut String, names: &[&str]) {
             y,
             esc(n)
         );
-        x += 30.0 + 8.0 * n.len() as f64;
+        x += 30.0 + 7.0 * n.len() as f64;
     }
 }
 
@@ -220,7 +231,8 @@ pub fn distributions(title: &str, subtitle: &str, x_label: &str, series: &[Serie
             let mut h = vec![0.0; BINS];
             let n = s.values.len().max(1) as f64;
             for v in &s.values {
-                if v.is_finite() && *v >= 0.0 {
+                // values past the axis are counted in the legend, not piled into the last bin
+                if v.is_finite() && *v >= 0.0 && *v < xmax {
                     let k = ((v / bin_w) as usize).min(BINS - 1);
                     h[k] += 100.0 / n;
                 }
@@ -281,10 +293,17 @@ pub fn distributions(title: &str, subtitle: &str, x_label: &str, series: &[Serie
             H - BOTTOM,
             colour(s),
             px(m) + 4.0,
-            TOP + 14.0 + 14.0 * s as f64,
+            TOP + 14.0 + 18.0 * s as f64,
             colour(s)
         );
-        names.push(format!("{} (n = {})", ser.name, ser.values.len()));
+        let beyond = ser.values.iter().filter(|v| **v >= xmax).count();
+        names.push(format!(
+            "{} (n = {}, {:.1} % beyond {})",
+            ser.name,
+            ser.values.len(),
+            100.0 * beyond as f64 / ser.values.len().max(1) as f64,
+            fmt_tick(xmax)
+        ));
     }
     let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     legend(&mut out, &refs);
