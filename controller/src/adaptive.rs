@@ -69,9 +69,9 @@ pub struct AdaptiveParams {
     /// Age-weighted pressure: a movement with vehicles halted gains this much pressure per
     /// second it has been red (fairness without a hard cutoff), vehicles per second.
     pub age_weight: f64,
-    /// At gap-out, a rival stage needs more pressure than this share of the vehicles the
-    /// current stage expects while the change and the rival's shortest green run.
-    pub commit_weight: f64,
+    /// Stage pressure per approach lane it serves (a two-lane left-turn stage competes on
+    /// equal terms with a four-lane through stage); `switch_margin_veh` is then per lane.
+    pub per_lane_pressure: bool,
     /// Run corridor intersections with coordinated cyclic plans (green waves); otherwise every
     /// intersection runs the acyclic free mode.
     pub coordinate: bool,
@@ -96,7 +96,7 @@ impl Default for AdaptiveParams {
             jam_spacing_m: 7.5,
             cap_green_s: 0.0,
             age_weight: 0.0,
-            commit_weight: 0.0,
+            per_lane_pressure: false,
             coordinate: false,
         }
     }
@@ -117,6 +117,8 @@ struct Junction {
     stages: Vec<StageId>,
     /// Per stage: its movements (indices into `Adaptive::moves`).
     stage_moves: Vec<Vec<usize>>,
+    /// Per stage: distinct approach lanes its own (not always-green) movements use.
+    stage_lanes: Vec<usize>,
     /// Coordinated mode: corridor index and position in it.
     corridor: Option<(usize, usize)>,
     plan: Option<SignalPlan>,
@@ -193,6 +195,19 @@ impl Adaptive {
             junctions.push(Junction {
                 id: inter.id,
                 stages,
+                stage_lanes: stage_moves
+                    .iter()
+                    .map(|ms| {
+                        let mut ls: Vec<LaneId> = ms
+                            .iter()
+                            .filter(|mi| !moves[**mi].1.always)
+                            .flat_map(|mi| moves[*mi].1.lanes.iter().copied())
+                            .collect();
+                        ls.sort();
+                        ls.dedup();
+                        ls.len()
+                    })
+                    .collect(),
                 stage_moves,
                 corridor,
                 plan: None,
@@ -343,31 +358,16 @@ impl Adaptive {
         })
     }
 
-    /// Seconds the current stage's movements lose to a change to stage `b`: the change out,
-    /// `b`'s shortest green and the change back.
-    fn commit_s(&self, j: &Junction, cur: usize, b: usize) -> f64 {
-        let lc = self.net.stage(j.stages[cur]).limits;
-        let lb = self.net.stage(j.stages[b]).limits;
-        let shortest = lb.shortest_green_s().max(self.params.min_green_s);
-        lc.yellow_s + lc.all_red_s + shortest + lb.yellow_s + lb.all_red_s
-    }
-
-    /// Arrival flow of the movements of stage `cur` that `b` does not serve, veh/s.
-    fn stage_arrivals(&self, j: &Junction, cur: usize, b: usize) -> f64 {
-        let st = self.estimator.state();
-        j.stage_moves[cur]
-            .iter()
-            .filter(|mi| !self.moves[**mi].1.always && !j.stage_moves[b].contains(mi))
-            .flat_map(|&mi| self.moves[mi].1.lanes.iter())
-            .map(|l| st.lane(*l).arrival_flow_veh_s / self.net.lane(*l).feeds.len().max(1) as f64)
-            .sum()
-    }
-
     fn stage_pressure(&self, j: &Junction, k: usize) -> f64 {
-        j.stage_moves[k]
+        let sum: f64 = j.stage_moves[k]
             .iter()
             .map(|&mi| self.scratch_pressure[mi])
-            .sum()
+            .sum();
+        if self.params.per_lane_pressure {
+            sum / j.stage_lanes[k].max(1) as f64
+        } else {
+            sum
+        }
     }
 
     fn free_step(&self, j: &Junction, sig: &SignalState) -> Option<StageId> {
@@ -441,15 +441,7 @@ impl Adaptive {
             return Some(j.stages[b]);
         }
         if !active {
-            // Gap-out. A rival whose min green (walk + clearance included) is long commits the
-            // current movements to a long red: take it only when its demand outweighs the
-            // arrivals the current stage would hold up meanwhile.
-            let commit_s = self.commit_s(j, cur, b);
-            let held = self.stage_arrivals(j, cur, b) * commit_s;
-            if p_best > self.params.commit_weight * held {
-                return Some(j.stages[b]);
-            }
-            return None;
+            return Some(j.stages[b]);
         }
         // Pressure-driven change: the change interval costs green only to the movements that
         // lose it, so a rival that keeps some of the current movements green (an overlapping

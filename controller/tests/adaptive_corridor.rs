@@ -9,6 +9,7 @@ use controller::adaptive::{Adaptive, AdaptiveParams};
 use controller::planned::{mean_flows_veh_s, webster_plans, PlannedFixedTime};
 use roadnet::{Controller, RoadNet};
 use sim::{Metrics, NoObserver, SimConfig, Simulation};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -199,7 +200,7 @@ fn corridor_tune() {
             "gap_zone_m" => p.gap_zone_m = v,
             "switch_margin_veh" => p.switch_margin_veh = v,
             "max_red_s" => p.max_red_s = v,
-            "commit_weight" => p.commit_weight = v,
+            "per_lane" => p.per_lane_pressure = v > 0.0,
             "coordinate" => p.coordinate = v > 0.0,
             other => panic!("unknown parameter {other}"),
         }
@@ -211,4 +212,60 @@ fn corridor_tune() {
     };
     let m = run(&net, &counts, &mut Adaptive::with_params(&net, p));
     show(&format!("TUNE {tune}"), &m, &base);
+}
+
+/// Diagnostic (not part of the suite): halted vehicle-hours by approach class.
+#[test]
+#[ignore]
+fn corridor_halts() {
+    struct Halts<'a>(&'a RoadNet, BTreeMap<String, f64>);
+    impl sim::Observer for Halts<'_> {
+        fn on_step(&mut self, view: &sim::StepView<'_>) {
+            for v in view.vehicles() {
+                if let sim::Place::Lane(l) = v.place {
+                    if v.speed_m_s < 0.1 {
+                        let lane = self.0.lane(l);
+                        let road = &self.0.road(lane.road).name;
+                        let class = format!(
+                            "{}:{}",
+                            if road.starts_with("main") { "main" } else { "side" },
+                            self.0.road(lane.road).lanes.iter().position(|x| *x == l).unwrap_or(9)
+                        );
+                        *self.1.entry(class).or_default() += 1.0 / 3600.0;
+                    }
+                }
+            }
+        }
+    }
+    let (net, counts) = corridor();
+    let demand = counts.to_demand(
+        &net,
+        0,
+        roadnet::VehicleParams {
+            max_speed_m_s: 16.67,
+            ..Default::default()
+        },
+    );
+    let cfg = SimConfig {
+        track_vehicles: true,
+        duration_s: 86_400.0,
+        ..SimConfig::default()
+    };
+    for coordinate in [None, Some(false)] {
+        let mut sim = Simulation::new(net.clone(), &demand, cfg.clone()).unwrap();
+        let mut h = Halts(&net, BTreeMap::new());
+        match coordinate {
+            None => {
+                sim.run(&mut baseline(&net, &counts), &mut h).unwrap();
+            }
+            Some(c) => {
+                let p = AdaptiveParams {
+                    coordinate: c,
+                    ..AdaptiveParams::default()
+                };
+                sim.run(&mut Adaptive::with_params(&net, p), &mut h).unwrap();
+            }
+        }
+        println!("{coordinate:?}: {:?}", h.1.iter().map(|(k, v)| format!("{k} {v:.0} veh-h")).collect::<Vec<_>>());
+    }
 }

@@ -125,7 +125,7 @@ fn tune_adaptive_on_jinan() {
             "switch_margin_veh" => p.switch_margin_veh = v,
             "switch_ratio" => p.switch_ratio = v,
             "max_red_s" => p.max_red_s = v,
-            "commit_weight" => p.commit_weight = v,
+            "per_lane" => p.per_lane_pressure = v > 0.0,
             "cap_green_s" => p.cap_green_s = v,
             "age_weight" => p.age_weight = v,
             other => panic!("unknown parameter {other}"),
