@@ -54,7 +54,8 @@ pub struct AdaptiveParams {
     /// A green keeps running while a vehicle is within this distance of its stop line, metres.
     pub gap_zone_m: f64,
     /// Pressure a rival stage needs above the current one to take over (the change interval
-    /// costs every approach that much green), vehicles.
+    /// costs every approach that much green), vehicles (per approach lane when
+    /// `per_lane_pressure` is set).
     pub switch_margin_veh: f64,
     /// No movement with waiting vehicles stays red longer than this in free mode (starvation
     /// guard: a light side street still gets its turn against a busy arterial), seconds.
@@ -90,13 +91,13 @@ impl Default for AdaptiveParams {
             downstream_weight: 0.5,
             full_road_share: 0.85,
             gap_zone_m: 35.0,
-            switch_margin_veh: 8.0,
+            switch_margin_veh: 4.0,
             switch_ratio: 0.0,
             max_red_s: 180.0,
             jam_spacing_m: 7.5,
             cap_green_s: 0.0,
             age_weight: 0.0,
-            per_lane_pressure: false,
+            per_lane_pressure: true,
             coordinate: false,
         }
     }
