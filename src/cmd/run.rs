@@ -22,6 +22,12 @@ pub struct Args {
     /// Per-request timeout, milliseconds.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub timeout_ms: u64,
+    /// The strategy to run: `base-plan` (each intersection's configured local plan, pushed once)
+    /// or any strategy `greenwave sim` knows (`fixed-time`, `max-pressure`, `adaptive`, …) — the
+    /// same controller code. Cameras do not travel over Modbus: a controller that reads them
+    /// falls back to what the detectors tell it.
+    #[arg(long, default_value = "base-plan")]
+    pub control: String,
     /// Print the daemon's counters as one JSON object when it stops.
     #[arg(long)]
     pub json: bool,
@@ -29,6 +35,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let net = Arc::new(roadnet::load_network(&args.config)?);
+    if args.control != "base-plan" {
+        // a bad name fails before any connection is made
+        controller::baseline::make_controller(&args.control, &net)?;
+    }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let cfg = LinkConfig {
@@ -41,7 +51,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{} names no signalized intersection with a field controller",
             args.config.display()
         );
-        let ctl = Box::new(BasePlanController::new(net.clone()));
+        let ctl: Box<dyn roadnet::Controller> = if args.control == "base-plan" {
+            Box::new(BasePlanController::new(net.clone()))
+        } else {
+            controller::baseline::make_controller(&args.control, &net)?
+        };
         let mut daemon = Daemon::new(net.clone(), pool, ctl);
         let duration = args.duration.map(|s| Duration::from_secs_f64(s.max(0.0)));
         tokio::select! {

@@ -22,7 +22,7 @@ pub use max_pressure::MaxPressure;
 pub use native::Native;
 
 /// Names accepted by [`make_controller`].
-pub const CONTROLLER_NAMES: &[&str] = &["native", "fixed-time", "max-pressure"];
+pub const CONTROLLER_NAMES: &[&str] = &["native", "fixed-time", "max-pressure", "adaptive"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
