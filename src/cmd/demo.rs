@@ -124,19 +124,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         )));
 
     let loop_stats = super::fieldloop::LoopStats::default();
+    #[cfg_attr(not(feature = "rerun"), allow(unused_mut))]
     let mut adaptive_strategy = super::fieldloop::adaptive_over_modbus(&net, &loop_stats)?;
-    let ad_tracks = Arc::new(Mutex::new(Vec::new()));
-    adaptive_strategy
-        .observers
-        .push(Box::new(TrajectoryRecorder::new(
-            &net,
-            &corridor,
-            &positions,
-            tsd_t0_s,
-            tsd_to_s,
-            1.0,
-            ad_tracks.clone(),
-        )));
+    // a whole day at every step would be hundreds of MB: every 10th step
     #[cfg(feature = "rerun")]
     if let Some(path) = &args.record {
         adaptive_strategy
@@ -211,7 +201,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     println!();
     println!("safety violations: {violations} · wall time {wall_s:.1} s");
     println!("report: {}/ (metrics.json, metrics.csv, intersections.csv, time_space.svg, delay_by_intersection.svg, travel_times.svg)", args.out.display());
-    let _ = ad_tracks;
     Ok(())
 }
 

@@ -286,15 +286,31 @@ pub fn plan_for_cycle(
         .collect();
     let w: Vec<f64> = selected.iter().map(|d| d.flow_ratio).collect();
     let greens = fit_greens(&w, &lo, &hi, cycle_s - change);
+    let splits = splits_for(net, &stages, &greens, cycle_s);
+    SignalPlan {
+        intersection: at,
+        cycle_s,
+        offset_s: offset_s.rem_euclid(cycle_s),
+        stages: splits,
+    }
+}
+
+/// Splits from greens (each plus its stage's yellow and all-red), with rounding absorbed into the
+/// largest split so they add up to the cycle exactly.
+pub fn splits_for(
+    net: &RoadNet,
+    stages: &[StageId],
+    greens: &[f64],
+    cycle_s: f64,
+) -> Vec<StageSplit> {
     let mut splits: Vec<StageSplit> = stages
         .iter()
-        .zip(&greens)
+        .zip(greens)
         .map(|(s, g)| StageSplit {
             stage: *s,
             split_s: g + net.stage(*s).limits.change_s(),
         })
         .collect();
-    // absorb rounding into the largest split so the sum is exact
     let sum: f64 = splits.iter().map(|s| s.split_s).sum();
     if let Some(big) = splits
         .iter_mut()
@@ -302,12 +318,7 @@ pub fn plan_for_cycle(
     {
         big.split_s += cycle_s - sum;
     }
-    SignalPlan {
-        intersection: at,
-        cycle_s,
-        offset_s: offset_s.rem_euclid(cycle_s),
-        stages: splits,
-    }
+    splits
 }
 
 /// The whole intersection layer: demands → stage selection → Webster cycle → balanced splits.

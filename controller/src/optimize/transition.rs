@@ -5,7 +5,7 @@
 //! its min green: that is enforced where plans are executed (see [`super::actuation`]).
 
 use super::intersection::fit_greens;
-use roadnet::{RoadNet, SignalPlan, StageSplit};
+use roadnet::{RoadNet, SignalPlan};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TransitionLimits {
@@ -60,21 +60,7 @@ pub fn step_towards(
     } else {
         return target.clone();
     };
-    let mut splits: Vec<StageSplit> = stages
-        .iter()
-        .zip(&greens)
-        .map(|(s, g)| StageSplit {
-            stage: *s,
-            split_s: g + net.stage(*s).limits.change_s(),
-        })
-        .collect();
-    let sum: f64 = splits.iter().map(|s| s.split_s).sum();
-    if let Some(big) = splits
-        .iter_mut()
-        .max_by(|a, b| a.split_s.total_cmp(&b.split_s))
-    {
-        big.split_s += cycle_s - sum;
-    }
+    let splits = super::intersection::splits_for(net, &stages, &greens, cycle_s);
     let d = circular_diff_s(current.offset_s, target.offset_s, target.cycle_s)
         .clamp(-lim.max_offset_step_s, lim.max_offset_step_s);
     let mut offset_s = (current.offset_s + d).rem_euclid(cycle_s);
