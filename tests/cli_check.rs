@@ -16,11 +16,6 @@ fn greenwave(args: &[&str]) -> std::process::Output {
         .expect("run greenwave")
 }
 
-fn jinan() -> Option<PathBuf> {
-    let p = root().join("../shared/datasets/cityflow/jinan_3x4/roadnet_3_4.json");
-    p.exists().then_some(p)
-}
-
 #[test]
 fn bundled_deployment_checks() {
     let out = greenwave(&["check", "intersections.toml", "--json"]);
@@ -39,10 +34,10 @@ fn bundled_deployment_checks() {
 
 #[test]
 fn jinan_checks_with_the_published_counts() {
-    let Some(path) = jinan() else {
-        eprintln!("skipped: ../shared/datasets not present");
+    let Some(jinan) = testdata::jinan("jinan_checks_with_the_published_counts") else {
         return;
     };
+    let path = jinan.roadnet();
     let out = greenwave(&["check", path.to_str().unwrap(), "--json"]);
     assert!(
         out.status.success(),

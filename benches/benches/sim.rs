@@ -5,7 +5,6 @@ use controller::baseline::make_controller;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sim::synthetic::{grid, GridSpec};
 use sim::{NoObserver, SimConfig, Simulation};
-use std::path::PathBuf;
 
 fn run(net: &roadnet::RoadNet, demand: &roadnet::Demand, control: &str, duration_s: f64) -> f64 {
     let mut c = make_controller(control, net).expect("controller");
@@ -20,14 +19,10 @@ fn run(net: &roadnet::RoadNet, demand: &roadnet::Demand, control: &str, duration
 }
 
 fn jinan(c: &mut Criterion) {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/datasets/cityflow/jinan_3x4"
-    ));
-    if !dir.is_dir() {
-        eprintln!("skipping jinan bench: {} absent", dir.display());
+    let Some(jinan) = testdata::jinan("sim/jinan1_native_1h bench") else {
         return;
-    }
+    };
+    let dir = jinan.dir;
     let net = roadnet::cityflow::load_roadnet(&dir.join("roadnet_3_4.json")).expect("roadnet");
     let demand =
         roadnet::cityflow::load_flow(&dir.join("anon_3_4_jinan_real.json"), &net).expect("flow");

@@ -9,12 +9,8 @@ use roadnet::RoadNet;
 use sim::{Metrics, NoObserver, SimConfig, Simulation};
 use std::path::{Path, PathBuf};
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/cityflow/jinan_3x4")
-}
-
-pub fn run(net: &RoadNet, flow: &str, control: &str) -> Metrics {
-    let demand = roadnet::cityflow::load_flow(&data_dir().join(flow), net).expect("flow loads");
+pub fn run(net: &RoadNet, dir: &Path, flow: &str, control: &str) -> Metrics {
+    let demand = roadnet::cityflow::load_flow(&dir.join(flow), net).expect("flow loads");
     let cfg = SimConfig {
         track_vehicles: true,
         ..SimConfig::default()
@@ -34,8 +30,11 @@ const FLOWS: [(&str, &str); 3] = [
     ("Jinan 3", "anon_3_4_jinan_real_2500.json"),
 ];
 
-fn net() -> RoadNet {
-    roadnet::cityflow::load_roadnet(&data_dir().join("roadnet_3_4.json")).expect("roadnet loads")
+/// The Jinan network and the folder of its flows, or `None` after a loud skip.
+fn jinan(test: &str) -> Option<(RoadNet, PathBuf)> {
+    let jinan = testdata::jinan(test)?;
+    let net = roadnet::cityflow::load_roadnet(&jinan.roadnet()).expect("roadnet loads");
+    Some((net, jinan.dir))
 }
 
 /// Prints the comparison table, then asserts the targets.
@@ -43,7 +42,7 @@ fn net() -> RoadNet {
 #[test]
 #[cfg_attr(debug_assertions, ignore)]
 fn adaptive_beats_fixed_time_on_jinan() {
-    check_jinan(false);
+    check_jinan("adaptive_beats_fixed_time_on_jinan", false);
 }
 
 /// Issue 4's target against max-pressure (≤ 0.85 × MP on both metrics). NOT reached yet
@@ -52,11 +51,13 @@ fn adaptive_beats_fixed_time_on_jinan() {
 #[test]
 #[ignore = "target not reached yet: adaptive is 0.83–0.89 × max-pressure, the issue asks ≤ 0.85"]
 fn adaptive_beats_max_pressure_on_jinan() {
-    check_jinan(true);
+    check_jinan("adaptive_beats_max_pressure_on_jinan", true);
 }
 
-fn check_jinan(against_mp: bool) {
-    let net = net();
+fn check_jinan(test: &str, against_mp: bool) {
+    let Some((net, dir)) = jinan(test) else {
+        return;
+    };
     let only = std::env::var("GW_FLOWS").ok();
     let mut failures = Vec::new();
     for (k, (name, flow)) in FLOWS.iter().enumerate() {
@@ -66,9 +67,9 @@ fn check_jinan(against_mp: bool) {
         {
             continue;
         }
-        let ad = run(&net, flow, "adaptive");
-        let mp = run(&net, flow, "max-pressure");
-        let ft = run(&net, flow, "fixed-time");
+        let ad = run(&net, &dir, flow, "adaptive");
+        let mp = run(&net, &dir, flow, "max-pressure");
+        let ft = run(&net, &dir, flow, "fixed-time");
         let r = |a: f64, b: f64| a / b;
         println!(
             "{name}: adaptive {:.2}/{:.2}  max-pressure {:.2}/{:.2}  fixed-time {:.2}/{:.2}  (entering/average, s)\n  ratios vs MP {:.3}/{:.3}, vs FT {:.3}/{:.3}",
@@ -122,7 +123,9 @@ fn check_jinan(against_mp: bool) {
 #[ignore]
 fn tune_adaptive_on_jinan() {
     use controller::adaptive::{Adaptive, AdaptiveParams};
-    let net = net();
+    let Some((net, dir)) = jinan("tune_adaptive_on_jinan") else {
+        return;
+    };
     let mut p = AdaptiveParams::default();
     let tune = std::env::var("GW_TUNE").unwrap_or_default();
     for kv in tune.split(',').filter(|s| !s.is_empty()) {
@@ -147,9 +150,9 @@ fn tune_adaptive_on_jinan() {
     }
     let mut sum = 0.0;
     for (name, flow) in FLOWS.iter() {
-        let mpm = run(&net, flow, "max-pressure");
+        let mpm = run(&net, &dir, flow, "max-pressure");
         let mp = (mpm.entering_lane_travel_time_s, mpm.average_travel_time_s);
-        let demand = roadnet::cityflow::load_flow(&data_dir().join(flow), &net).unwrap();
+        let demand = roadnet::cityflow::load_flow(&dir.join(flow), &net).unwrap();
         let cfg = SimConfig {
             track_vehicles: true,
             ..SimConfig::default()

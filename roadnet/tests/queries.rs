@@ -87,12 +87,10 @@ fn stage_movements_and_feeding_lanes() {
 
 #[test]
 fn jinan_geometry_matches_cityflow() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/datasets/cityflow/jinan_3x4/roadnet_3_4.json");
-    if !p.exists() {
-        eprintln!("skipped: ../shared not present");
+    let Some(jinan) = testdata::jinan("jinan_geometry_matches_cityflow") else {
         return;
-    }
+    };
+    let p = jinan.roadnet();
     let net = load_network(&p).unwrap();
     // Lanes are cut back by the width (15 m) of each real intersection they touch.
     let r = net.road_by_name("road_1_1_0").unwrap(); // between two signalized intersections, 400 m

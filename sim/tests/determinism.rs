@@ -43,9 +43,10 @@ fn synthetic_grid_runs_are_identical() {
 
 #[test]
 fn jinan_runs_are_identical() {
-    let Some(dir) = common::dataset_dir() else {
+    let Some(jinan) = testdata::jinan("jinan_runs_are_identical") else {
         return;
     };
+    let dir = jinan.dir;
     let net = roadnet::cityflow::load_roadnet(&dir.join("roadnet_3_4.json")).unwrap();
     let demand = roadnet::cityflow::load_flow(&dir.join("anon_3_4_jinan_real.json"), &net).unwrap();
     let cfg = SimConfig {

@@ -73,9 +73,10 @@ const CASES: &[(&str, &str, bool, f64, f64)] = &[
 ];
 
 fn check(flow: &str) {
-    let Some(dir) = common::dataset_dir() else {
+    let Some(jinan) = testdata::jinan(&format!("jinan_fidelity {flow}")) else {
         return;
     };
+    let dir = jinan.dir;
     let net = roadnet::cityflow::load_roadnet(&dir.join("roadnet_3_4.json")).unwrap();
     let demand = roadnet::cityflow::load_flow(&dir.join(flow), &net).unwrap();
     let mut failures = Vec::new();

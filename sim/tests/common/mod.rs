@@ -106,16 +106,3 @@ pub fn trip(net: &RoadNet, t: f64, roads: &[&str]) -> roadnet::Trip {
         params: roadnet::VehicleParams::default(),
     }
 }
-
-pub fn dataset_dir() -> Option<std::path::PathBuf> {
-    let d = std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/datasets/cityflow/jinan_3x4"
-    ));
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("SKIPPED: dataset directory {} is absent", d.display());
-        None
-    }
-}
