@@ -814,17 +814,16 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
         let mut turn = None;
         for &k in members {
             let c = &conns[k];
-            if turn.is_none() {
-                turn = c.turn;
-            } else if c.turn.is_some() && c.turn != turn {
-                cx.note_at(
+            match (turn, c.turn) {
+                (None, t) => turn = t,
+                (Some(kept), Some(t)) if t != kept => cx.note_at(
                     c.node,
                     format_args!(
-                        "connection {}: direction differs from the other lanes of its movement; greenwave keeps {:?}",
-                        c.label,
-                        turn.expect("set")
+                        "connection {}: direction differs from the other lanes of its movement; greenwave keeps {kept:?}",
+                        c.label
                     ),
-                );
+                ),
+                _ => {}
             }
             let points = match &c.via {
                 None => None,
