@@ -645,12 +645,20 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
     conns.retain(|c| {
         edges[c.from_edge].lanes[c.from_lane].car && edges[c.to_edge].lanes[c.to_lane].car
     });
-    let conns_at = |j: usize, conns: &[SConn]| -> usize {
-        conns
-            .iter()
-            .filter(|c| junction_ix[&edges[c.from_edge].to] == j)
-            .count()
-    };
+    // Indexes built once, so that big networks import in O(n log n), not O(junctions × links).
+    let mut conns_at: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut lane_turns: BTreeMap<(usize, usize), Vec<TurnKind>> = BTreeMap::new();
+    for c in &conns {
+        *conns_at
+            .entry(junction_ix[&edges[c.from_edge].to])
+            .or_default() += 1;
+        if let Some(t) = c.turn {
+            let v = lane_turns.entry((c.from_edge, c.from_lane)).or_default();
+            if !v.contains(&t) {
+                v.push(t);
+            }
+        }
+    }
 
     // Per junction, connections grouped by (from edge, to edge), in file order.
     let mut groups: Vec<((usize, usize), Vec<usize>)> = Vec::new();
@@ -664,6 +672,13 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
                 groups.push((key, vec![k]));
             }
         }
+    }
+    let mut groups_at: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (g, ((fe, _), _)) in groups.iter().enumerate() {
+        groups_at
+            .entry(junction_ix[&edges[*fe].to])
+            .or_default()
+            .push(g);
     }
     let programs = signals::read_programs(cx, &tl_nodes)?;
     let mut plans: Vec<signals::JunctionPlan> = Vec::new();
@@ -688,15 +703,14 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
             continue;
         }
         let fringe = neighbours.get(&k).is_some_and(|n| n.len() == 1);
-        let n_conns = conns_at(k, &conns);
+        let n_conns = conns_at.get(&k).copied().unwrap_or(0);
         let kind = match j.kind.as_str() {
             "dead_end" => IntersectionKind::Boundary,
             "traffic_light" | "traffic_light_right_on_red" if !fringe || n_conns > 0 => {
-                let mine: Vec<((usize, usize), Vec<usize>)> = groups
-                    .iter()
-                    .filter(|((fe, _), _)| junction_ix[&edges[*fe].to] == k)
-                    .cloned()
-                    .collect();
+                let mine: Vec<((usize, usize), Vec<usize>)> = groups_at
+                    .get(&k)
+                    .map(|gs| gs.iter().map(|&g| groups[g].clone()).collect())
+                    .unwrap_or_default();
                 match signals::plan_junction(cx, k, j, &mine, &conns, &programs)? {
                     Some(p) => {
                         plans.push(p);
@@ -747,7 +761,7 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
     }
 
     // ---- edges → roads ----
-    for e in edges.iter_mut() {
+    for (ek, e) in edges.iter_mut().enumerate() {
         let label = format!("edge[{}]", e.id);
         let mut car: Vec<usize> = (0..e.lanes.len()).filter(|&i| e.lanes[i].car).collect();
         if car.is_empty() {
@@ -767,13 +781,8 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
                 width_m: e.lanes[si].width_m,
                 speed_limit_m_s: e.lanes[si].speed_m_s,
                 turns: {
-                    let mut t: Vec<TurnKind> = conns
-                        .iter()
-                        .filter(|c| c.from_edge == edge_ix[&e.id] && c.from_lane == si)
-                        .filter_map(|c| c.turn)
-                        .collect();
+                    let mut t = lane_turns.get(&(ek, si)).cloned().unwrap_or_default();
                     t.sort();
-                    t.dedup();
                     t
                 },
                 length_m: None,
