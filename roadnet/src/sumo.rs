@@ -682,6 +682,14 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
     }
     let programs = signals::read_programs(cx, &tl_nodes)?;
     let mut plans: Vec<signals::JunctionPlan> = Vec::new();
+    if used.is_empty() {
+        return Err(cx.err(
+            ErrorKind::BadValue,
+            root,
+            "net",
+            "the network has no edge with a lane that allows passenger cars: nothing to import",
+        ));
+    }
     let name = std::path::Path::new(cx.file)
         .file_name()
         .map_or("sumo".into(), |s| {

@@ -378,3 +378,24 @@ fn truncated_networks_are_refused_without_panic() {
         cut += step;
     }
 }
+
+mod mutations {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Any one-span edit of a valid network imports or gives an error: never a panic.
+        #[test]
+        fn edited_networks_never_panic(
+            at in 0usize..2800,
+            cut in 0usize..40,
+            insert in prop::sample::select(vec!["", "0", "-1", "1e309", "NaN", "\"", "<", "/>", " x=\"1\"", ":", ",", "GGyy", "99999"]),
+        ) {
+            let text = std::fs::read_to_string(super::dir().join("tiny.net.xml")).unwrap();
+            let start = (0..=at.min(text.len())).rev().find(|&k| text.is_char_boundary(k)).unwrap();
+            let end = (start + cut..=text.len()).find(|&k| text.is_char_boundary(k)).unwrap_or(text.len());
+            let edited = format!("{}{}{}", &text[..start], insert, &text[end.min(text.len())..]);
+            let _ = roadnet::sumo::parse(&edited, "edited.net.xml");
+        }
+    }
+}
