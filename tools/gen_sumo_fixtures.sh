@@ -81,6 +81,29 @@ netconvert "${NOHDR[@]}" --node-files "$TMP/art.nod.xml" --edge-files "$TMP/art.
 netgenerate "${NOHDR[@]}" --grid --grid.number 4 --grid.length 150 --grid.attach-length 100 \
   --tls.guess --tls.guess.threshold 20 -o "$OUT/grid4.net.xml"
 
+# The malformed networks: tiny.net.xml (written by hand) with one fault each.
+python3 "$OUT/bad/make_bad.py"
+
+# A small synthetic demand for the arterial (there is no SUMO route import yet): a CityFlow flow
+# file over the SUMO edge ids, for `greenwave sim`.
+python3 - "$OUT/arterial6_flow.json" <<'FLOW'
+import json, sys
+veh = {"length": 5.0, "width": 2.0, "maxPosAcc": 2.0, "maxNegAcc": 4.5, "usualPosAcc": 2.0,
+       "usualNegAcc": 4.5, "minGap": 2.5, "maxSpeed": 13.89, "headwayTime": 1.5}
+flows = []
+def f(route, interval):
+    flows.append({"vehicle": veh, "route": route, "interval": interval, "startTime": 0, "endTime": 900})
+f([f"A{i}A{i+1}" for i in range(7)], 6.0)
+f([f"A{i+1}A{i}" for i in reversed(range(7))], 6.0)
+for i in range(1, 7):
+    f([f"N{i}A{i}", f"A{i}S{i}"], 30.0)
+    f([f"S{i}A{i}", f"A{i}N{i}"], 30.0)
+# Turning traffic: from the side streets onto the arterial and off it again.
+f(["N1A1", "A1A2", "A2A3", "A3S3"], 60.0)
+f(["S6A6", "A6A5", "A5A4", "A4N4"], 60.0)
+json.dump(flows, open(sys.argv[1], "w"), indent=1)
+FLOW
+
 # SUMO's own view of each network, for the expected counts in README.md and tests/sumo.rs.
 # Counted with sumolib (shipped with eclipse-sumo): edges and lanes that are not internal, lanes
 # that allow passenger cars, connections between two such lanes, traffic lights and their phases.
