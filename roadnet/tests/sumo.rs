@@ -271,6 +271,68 @@ fn tiny_network_by_hand() {
     );
 }
 
+fn tiny_text() -> String {
+    std::fs::read_to_string(dir().join("tiny.net.xml")).unwrap()
+}
+
+/// Actuated programs bring their own green bounds: the sum of `minDur`/`maxDur` over the stage's
+/// green phases, each defaulting to `duration`.
+#[test]
+fn actuated_bounds_become_stage_limits() {
+    let text = tiny_text()
+        .replace(r#"type="static""#, r#"type="actuated""#)
+        .replace(
+            r#"<phase duration="30" state="Gr"/>"#,
+            r#"<phase duration="30" minDur="10" maxDur="50" state="Gr"/>"#,
+        );
+    let imp = sumo::parse(&text, "actuated.net.xml").unwrap();
+    let net = &imp.net;
+    let c = net.intersection(net.intersection_by_name("C").unwrap());
+    let lim = |k: usize| net.stage(c.stages[k]).limits;
+    assert_eq!((lim(0).min_green_s, lim(0).max_green_s), (10.0, 50.0));
+    assert_eq!((lim(1).min_green_s, lim(1).max_green_s), (30.0, 30.0));
+    assert_eq!(imp.programs[0].tl_type, "actuated");
+}
+
+/// Elements greenwave does not model are imported around and named, one line each.
+#[test]
+fn notes_name_what_is_not_mapped() {
+    let text = tiny_text()
+        .replace(
+            "    <connection from=\":C_0\"",
+            concat!(
+                "    <roundabout nodes=\"C\" edges=\"WC\"/>\n",
+                "    <prohibition prohibitor=\"WC->CE\" prohibited=\"NC->CS\"/>\n",
+                "    <foo/>\n",
+                "    <tlLogic id=\"C\" type=\"static\" programID=\"night\" offset=\"0\">\n",
+                "        <phase duration=\"5\" state=\"oo\"/>\n",
+                "    </tlLogic>\n",
+                "    <connection from=\":C_0\"",
+            ),
+        )
+        .replace(
+            r#"<phase duration="30" state="rG"/>"#,
+            r#"<phase duration="30" state="sG"/>"#,
+        );
+    let imp = sumo::parse(&text, "noted.net.xml").unwrap();
+    for phrase in [
+        "roundabout of junctions [C] imported as plain unsignalized junctions",
+        "prohibition WC->CE over NC->CS not modelled",
+        "1 <foo> element(s) not imported",
+        "tlLogic 'C' program 'night' not imported: program '0' of the same light is used",
+        "tlLogic 'C' phase 3: 's' (stop, then go) is shown as permissive green",
+        "tlLogic 'C' phase 0: 'o' (off, blinking) is shown as permissive green",
+    ] {
+        let n = imp.notes.iter().filter(|n| n.contains(phrase)).count();
+        assert_eq!(n, 1, "'{phrase}' in {:#?}", imp.notes);
+    }
+    // The 's' link is shown as permissive green with the crossing `G`: allowed, it yields.
+    let net = &imp.net;
+    let c = net.intersection(net.intersection_by_name("C").unwrap());
+    assert_eq!(net.stage_movements(c.stages[1]).len(), 2);
+    assert!(imp.programs[0].verdict.is_ok());
+}
+
 #[test]
 fn load_network_dispatches_on_xml() {
     let net = roadnet::load_network(&dir().join("tiny.net.xml")).unwrap();
