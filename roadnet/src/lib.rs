@@ -1,6 +1,6 @@
 //! # roadnet — greenwave's lane-level ("holographic") road and signal model
 //!
-//! Pure and deterministic: no I/O beyond parsing the two input formats, no clocks, no randomness.
+//! Pure and deterministic: no I/O beyond reading its input formats, no clocks, no randomness.
 //! Everything else in greenwave — the simulator, the optimizer, the Modbus field link — reads
 //! this one model.
 //!
