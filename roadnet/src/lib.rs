@@ -1,6 +1,6 @@
 //! # roadnet — greenwave's lane-level ("holographic") road and signal model
 //!
-//! Pure and deterministic: no I/O beyond parsing the two input formats, no clocks, no randomness.
+//! Pure and deterministic: no I/O beyond reading its input formats, no clocks, no randomness.
 //! Everything else in greenwave — the simulator, the optimizer, the Modbus field link — reads
 //! this one model.
 //!
@@ -38,7 +38,17 @@
 //! [`signal`] stages, plans and the plan validator ([`SignalPlan::validate`]) · [`sensors`]
 //! detector/camera config and observations · [`control`] the [`Controller`] trait both the
 //! simulator and the field link drive · [`demand`] trips to replay · [`counts`] count-CSV replay · [`config`]
-//! `intersections.toml` · [`cityflow`] CityFlow JSON · [`error`].
+//! `intersections.toml` · [`cityflow`] CityFlow JSON · [`sumo`] SUMO `.net.xml` · [`error`].
+//!
+//! ## SUMO terms (see [`sumo`] and `docs/sumo.md`)
+//! - **Edge** — SUMO's road; its **lanes** count from the kerb (index 0), ours from the centre.
+//!   *Internal* edges/lanes (ids starting with `:`) are the paths through a junction.
+//! - **Junction** — SUMO's node (`traffic_light`, `priority`, `dead_end`, …).
+//! - **Connection** — one lane-to-lane link through a junction, with its turn `dir` and, when
+//!   signalized, the `tl` (traffic light) and `linkIndex` (its letter in each state string).
+//! - **tlLogic** — a traffic light's program: a cycle of **phases**, each a `duration` and a
+//!   `state` string with one letter per link index (`G`, `g`, `y`, `r`, …); actuated programs
+//!   add `minDur`/`maxDur`. A run of green phases becomes one of our stages.
 
 mod builder;
 pub mod cityflow;
@@ -54,6 +64,7 @@ pub mod rng;
 pub mod sensors;
 pub mod signal;
 pub mod summary;
+pub mod sumo;
 
 pub use control::{Command, Controller, Interval, SignalState, StepInput};
 pub use demand::{Demand, Trip, VehicleParams};
@@ -65,14 +76,26 @@ pub use sensors::*;
 pub use signal::*;
 pub use summary::Summary;
 
-/// Load a network from a path, choosing the format by extension (`.toml` or `.json`).
+/// Load a network from a path, choosing the format by extension (`.toml`, `.json`, or a SUMO
+/// `.net.xml`/`.xml`).
 pub fn load_network(path: &std::path::Path) -> Result<RoadNet, LoadError> {
+    load_network_with_notes(path).map(|(net, _)| net)
+}
+
+/// [`load_network`], plus one line per input element the model cannot represent (only SUMO
+/// networks have such notes so far).
+pub fn load_network_with_notes(
+    path: &std::path::Path,
+) -> Result<(RoadNet, Vec<String>), LoadError> {
+    if sumo::is_sumo_path(path) {
+        return sumo::load(path).map(|s| (s.net, s.notes));
+    }
     match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => cityflow::load_roadnet(path),
-        Some("toml") => config::load_toml(path),
+        Some("json") => cityflow::load_roadnet(path).map(|n| (n, vec![])),
+        Some("toml") => config::load_toml(path).map(|n| (n, vec![])),
         _ => Err(LoadError::new(
             ErrorKind::Io,
-            "unknown network format: expected an intersections .toml or a CityFlow roadnet .json",
+            "unknown network format: expected an intersections .toml, a CityFlow roadnet .json or a SUMO .net.xml",
         )
         .in_file(&path.display().to_string())),
     }

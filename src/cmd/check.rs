@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// An intersections.toml or a CityFlow roadnet .json.
+    /// An intersections.toml, a CityFlow roadnet .json or a SUMO .net.xml.
     pub network: PathBuf,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -12,12 +12,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let net = roadnet::load_network(&args.network)?;
+    let (net, notes) = roadnet::load_network_with_notes(&args.network)?;
     let summary = roadnet::Summary::of(&net);
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
+        // Notes (what an imported network holds that greenwave does not model) stay off stdout.
+        notes.iter().for_each(|n| eprintln!("{n}"));
     } else {
         print!("{summary}");
+        notes.iter().for_each(|n| println!("{n}"));
     }
     Ok(())
 }
