@@ -56,8 +56,9 @@ pub const MAX_FLOW_VEH_H_PER_LANE: f64 = 3600.0;
 /// day is ~61,000 vehicles and a corridor's busiest day is well under this.
 pub const MAX_TOTAL_VEHICLES: u64 = 1_000_000;
 
-/// Parse a clock time `HH:MM[:SS]` or plain seconds, in `[0, MAX_START_S)`.
-fn parse_time(s: &str) -> Option<f64> {
+/// Parse a clock time `HH:MM[:SS]` or plain seconds, in `[0, MAX_START_S)`: the start of a
+/// count interval, and the CLI's times of day.
+pub fn parse_time_of_day(s: &str) -> Option<f64> {
     let secs = if let Ok(v) = s.parse::<f64>() {
         v
     } else {
@@ -176,7 +177,7 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                 .ok_or_else(|| err(line, ErrorKind::Syntax, format!("missing field '{name}'")))
         };
         let start = get(c_start, "start")?;
-        let start_s = parse_time(start).ok_or_else(|| {
+        let start_s = parse_time_of_day(start).ok_or_else(|| {
             err(
                 line,
                 ErrorKind::BadValue,
@@ -492,14 +493,14 @@ mod tests {
 
     #[test]
     fn clock_times() {
-        assert_eq!(parse_time("07:30"), Some(27000.0));
-        assert_eq!(parse_time("00:00:15"), Some(15.0));
-        assert_eq!(parse_time("900"), Some(900.0));
-        assert_eq!(parse_time("7:75"), None);
-        assert_eq!(parse_time("-5"), None);
-        assert_eq!(parse_time("47:59"), Some(172_740.0));
-        assert_eq!(parse_time("48:00"), None);
-        assert_eq!(parse_time("inf"), None);
-        assert_eq!(parse_time("NaN"), None);
+        assert_eq!(parse_time_of_day("07:30"), Some(27000.0));
+        assert_eq!(parse_time_of_day("00:00:15"), Some(15.0));
+        assert_eq!(parse_time_of_day("900"), Some(900.0));
+        assert_eq!(parse_time_of_day("7:75"), None);
+        assert_eq!(parse_time_of_day("-5"), None);
+        assert_eq!(parse_time_of_day("47:59"), Some(172_740.0));
+        assert_eq!(parse_time_of_day("48:00"), None);
+        assert_eq!(parse_time_of_day("inf"), None);
+        assert_eq!(parse_time_of_day("NaN"), None);
     }
 }

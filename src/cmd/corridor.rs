@@ -20,10 +20,10 @@ pub struct Args {
     /// greens stand in for the demand.
     #[arg(long)]
     pub counts: Option<PathBuf>,
-    /// With --counts: plan for the count interval containing this time of day (`HH:MM`);
-    /// default: the day's mean flows.
-    #[arg(long)]
-    pub at: Option<String>,
+    /// With --counts: plan for the count interval containing this time of day (`HH:MM[:SS]`,
+    /// 00:00 to 47:59); default: the day's mean flows.
+    #[arg(long, value_name = "HH:MM", requires = "counts", value_parser = super::common::parse::time_of_day_s)]
+    pub at: Option<f64>,
     /// Write the time-space diagram here.
     #[arg(long)]
     pub svg: Option<PathBuf>,
@@ -32,24 +32,13 @@ pub struct Args {
     pub json: bool,
 }
 
-fn parse_hhmm(s: &str) -> anyhow::Result<f64> {
-    let (h, m) = s
-        .split_once(':')
-        .with_context(|| format!("--at '{s}': write HH:MM"))?;
-    let (h, m): (u32, u32) = (h.parse()?, m.parse()?);
-    if h > 47 || m > 59 {
-        bail!("--at '{s}': not a time of day");
-    }
-    Ok(h as f64 * 3600.0 + m as f64 * 60.0)
-}
-
 /// Movement flows, veh/s: from counts (one interval or the day's mean), else from the base
 /// greens (each stage's movements get the flow that would fill 80 % of its base green).
 fn flows(net: &RoadNet, args: &Args, sat_veh_s: f64) -> anyhow::Result<Vec<f64>> {
     let mut f = vec![0.0; net.movements.len()];
     if let Some(path) = &args.counts {
         let counts = roadnet::counts::load_counts(path, net)?;
-        let at = args.at.as_deref().map(parse_hhmm).transpose()?;
+        let at = args.at;
         let mut covered_s = 0.0;
         let mut seen = std::collections::BTreeSet::new();
         for r in &counts.rows {
