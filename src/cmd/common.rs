@@ -112,13 +112,13 @@ pub struct ReplayArgs {
     pub demand: PathBuf,
     /// Simulated seconds, up to 604800 (7 days) [default: sim one hour; compare up to the
     /// demand's last departure rounded up to the hour].
-    #[arg(long, value_name = "SECONDS", value_parser = parse::sim_duration_s)]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse::sim_duration_s)]
     pub duration: Option<f64>,
     /// Seed for the simulator and for turning counts into trips.
-    #[arg(long, default_value_t = 0, value_parser = parse::seed)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse::seed)]
     pub seed: u64,
     /// Step length, seconds in [0.01, 10].
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse::dt_s)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, allow_negative_numbers = true, value_parser = parse::dt_s)]
     pub dt: f64,
     /// Let vehicles change lanes.
     #[arg(long)]

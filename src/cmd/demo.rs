@@ -30,10 +30,10 @@ pub struct Args {
     #[arg(long, default_value = "reports/demo")]
     pub out: PathBuf,
     /// Seed for turning counts into trips and for the simulator.
-    #[arg(long, default_value_t = 0, value_parser = super::common::parse::seed)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = super::common::parse::seed)]
     pub seed: u64,
     /// Simulated seconds, up to 604800 (default: the whole day).
-    #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0, value_parser = super::common::parse::sim_duration_s)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0, allow_negative_numbers = true, value_parser = super::common::parse::sim_duration_s)]
     pub duration: f64,
     /// Also write a Rerun recording of the adaptive run (built with `--features rerun`).
     #[arg(long)]

@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, required_unless_present = "bench_push")]
     pub config: Option<PathBuf>,
     /// Run the signal clock this many times faster than real time, in (0, 1000].
-    #[arg(long, default_value_t = 1.0, value_parser = parse::speedup)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = parse::speedup)]
     pub speedup: f64,
     /// Listen on OS-chosen ports instead of the configured ones (each printed on stdout as
     /// `listening <configured host:port> units <ids> on <address>`).
@@ -28,14 +28,14 @@ pub struct Args {
     pub detectors: Detectors,
     /// Stop after this many seconds of real time, in (0, 31536000] (default: run until
     /// interrupted).
-    #[arg(long, value_name = "SECONDS", value_parser = parse::wall_duration_s)]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse::wall_duration_s)]
     pub duration: Option<f64>,
     /// Benchmark instead of serving: emulate N controllers (1..=20000) on loopback (a synthetic
     /// arterial, `--config` ignored), push a verified plan to all of them, print total and p50/p99.
-    #[arg(long, value_name = "N", value_parser = parse::controllers)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse::controllers)]
     pub bench_push: Option<u32>,
     /// Rounds for --bench-push, 1..=1000.
-    #[arg(long, default_value_t = 5, value_parser = parse::rounds)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = parse::rounds)]
     pub rounds: u32,
 }
 
@@ -159,7 +159,7 @@ fn bench_push(n: usize, rounds: u32) -> anyhow::Result<()> {
         totals.sort();
         per.sort();
         println!(
-            "push + verified read-back to {n} controllers, {rounds} rounds: total per round median {:.1} ms (min {:.1}, max {:.1}); per controller (all 1000 in flight at once, queueing included) p50 {:.2} ms, p99 {:.2} ms",
+            "push + verified read-back to {n} controllers, {rounds} rounds: total per round median {:.1} ms (min {:.1}, max {:.1}); per controller (all {n} in flight at once, queueing included) p50 {:.2} ms, p99 {:.2} ms",
             percentile(&totals, 50.0).as_secs_f64() * 1e3,
             totals[0].as_secs_f64() * 1e3,
             totals[totals.len() - 1].as_secs_f64() * 1e3,

@@ -15,13 +15,13 @@ pub struct Args {
     #[arg(long)]
     pub config: PathBuf,
     /// Stop after this many seconds, in (0, 31536000] (default: run until interrupted).
-    #[arg(long, value_name = "SECONDS", value_parser = parse::wall_duration_s)]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse::wall_duration_s)]
     pub duration: Option<f64>,
     /// Detector/status poll and heartbeat period, milliseconds, 10..=60000.
-    #[arg(long, default_value_t = 1000, value_parser = parse::poll_ms)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = parse::poll_ms)]
     pub poll_ms: u64,
     /// Per-request timeout, milliseconds, 1..=60000.
-    #[arg(long, default_value_t = 500, value_parser = parse::timeout_ms)]
+    #[arg(long, default_value_t = 500, allow_negative_numbers = true, value_parser = parse::timeout_ms)]
     pub timeout_ms: u64,
     /// The strategy to run: `base-plan` (each intersection's configured local plan, pushed once)
     /// or any strategy `greenwave sim` knows (`fixed-time`, `max-pressure`, `adaptive`, …) — the

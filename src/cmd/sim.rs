@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, value_name = "OUT.rrd")]
     pub record: Option<PathBuf>,
     /// With --record: log vehicles and queues every N steps (signal changes always), 1..=3600.
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "record", value_parser = parse::every_steps)]
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "record", allow_negative_numbers = true, value_parser = parse::every_steps)]
     pub record_every: u32,
 }
 
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         m.vehicles_waiting
     );
     if let Some(note) = table::unfinished_note(&m) {
-        println!("did not finish     {note}");
+        println!("warning            {note}");
     }
     println!("average travel     {:.2} s", m.average_travel_time_s);
     println!(
