@@ -123,7 +123,7 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
         Ok(rec) => {
             let line = rec.position().map_or(1, |p| record_line(text, p.byte()));
             // a line of blanks or bare commas holds nothing
-            (!rec.iter().all(str::is_empty)).then(|| Ok((line, rec)))
+            (!rec.iter().all(str::is_empty)).then_some(Ok((line, rec)))
         }
         Err(e) => {
             let line = e.position().map_or(1, |p| record_line(text, p.byte()));
