@@ -11,6 +11,19 @@ fn greenwave(args: &[&str]) -> std::process::Output {
         .expect("run greenwave")
 }
 
+/// `command` replaying the bundled day of counts on the bundled network, then `more`.
+fn replay<'a>(command: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
+        "--network",
+        "intersections.toml",
+        "--demand",
+        "data/main_street_counts.csv",
+    ];
+    args.extend(more);
+    args
+}
+
 fn one_line_error(out: &std::process::Output, code: i32, phrase: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{stderr}");
@@ -43,25 +56,9 @@ fn a_missing_demand_file() {
 
 #[test]
 fn bad_flag_values() {
-    let out = greenwave(&[
-        "sim",
-        "--network",
-        "intersections.toml",
-        "--demand",
-        "data/main_street_counts.csv",
-        "--duration",
-        "abc",
-    ]);
+    let out = greenwave(&replay("sim", &["--duration", "abc"]));
     one_line_error(&out, 2, "--duration");
-    let out = greenwave(&[
-        "sim",
-        "--network",
-        "intersections.toml",
-        "--demand",
-        "data/main_street_counts.csv",
-        "--control",
-        "psychic",
-    ]);
+    let out = greenwave(&replay("sim", &["--control", "psychic"]));
     one_line_error(&out, 1, "psychic");
     // a negative number after a flag is its value, not another flag
     let out = greenwave(&["demo", "--duration", "-5"]);
@@ -106,20 +103,8 @@ fn a_port_already_in_use() {
 /// before anything runs — so none of these can panic in `Duration::from_secs_f64` or hang.
 #[test]
 fn out_of_range_flag_values_are_refused_with_the_range() {
-    let sim = [
-        "sim",
-        "--network",
-        "intersections.toml",
-        "--demand",
-        "data/main_street_counts.csv",
-    ];
-    let compare = [
-        "compare",
-        "--network",
-        "intersections.toml",
-        "--demand",
-        "data/main_street_counts.csv",
-    ];
+    let sim = replay("sim", &[]);
+    let compare = replay("compare", &[]);
     let run = ["run", "--config", "intersections.toml"];
     let field = ["field", "--config", "intersections.toml"];
     let corridor = [
@@ -202,8 +187,7 @@ fn out_of_range_flag_values_are_refused_with_the_range() {
         one_line_error(&out, 2, range);
     }
     // --record-every is checked even though it only matters with --record
-    let mut args = sim.to_vec();
-    args.extend(["--record", "out.rrd", "--record-every", "0"]);
+    let args = replay("sim", &["--record", "out.rrd", "--record-every", "0"]);
     one_line_error(&greenwave(&args), 2, "steps in 1..=3600");
 }
 
@@ -245,22 +229,12 @@ fn a_count_file_asking_for_too_many_vehicles() {
 /// A run cut short says so in the text and in the JSON.
 #[test]
 fn a_run_cut_short_says_it_did_not_finish() {
-    let args = [
-        "sim",
-        "--network",
-        "intersections.toml",
-        "--demand",
-        "data/main_street_counts.csv",
-        "--control",
-        "fixed-time",
-        "--duration",
-        "60",
-    ];
+    let args = replay("sim", &["--control", "fixed-time", "--duration", "60"]);
     let out = greenwave(&args);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("did not finish: "), "{stdout}");
-    let mut json = args.to_vec();
+    let mut json = args.clone();
     json.push("--json");
     let out = greenwave(&json);
     assert!(out.status.success());

@@ -35,6 +35,12 @@ pub mod parse {
         }
     }
 
+    /// As [`whole_in`], for flags held in 32 bits.
+    fn whole_u32_in(s: &str, lo: u32, hi: u32, what: &str) -> Result<u32, String> {
+        // in range, so it fits
+        whole_in(s, lo.into(), hi.into(), what).map(|v| v as u32)
+    }
+
     /// Simulated time, s: `(0, 604800]`.
     pub fn sim_duration_s(s: &str) -> Result<f64, String> {
         real_in(s, 0.0, false, MAX_SIM_DURATION_S, "seconds")
@@ -73,23 +79,23 @@ pub mod parse {
 
     /// A count of steps between recorded frames: `1..=3600`.
     pub fn every_steps(s: &str) -> Result<u32, String> {
-        whole_in(s, 1, 3600, "a whole number of steps").map(|v| v as u32)
+        whole_u32_in(s, 1, 3600, "a whole number of steps")
     }
 
     /// Emulated field controllers for `--bench-push`: `1..=20000` (each holds a socket).
     pub fn controllers(s: &str) -> Result<u32, String> {
-        whole_in(s, 1, 20_000, "a whole number of controllers").map(|v| v as u32)
+        whole_u32_in(s, 1, 20_000, "a whole number of controllers")
     }
 
     /// Benchmark rounds: `1..=1000`.
     pub fn rounds(s: &str) -> Result<u32, String> {
-        whole_in(s, 1, 1000, "a whole number of rounds").map(|v| v as u32)
+        whole_u32_in(s, 1, 1000, "a whole number of rounds")
     }
 
     /// A detector's flow, vehicles per hour: `0..=3600` (one a second on its lane, nearly
     /// twice a lane's saturation flow).
     pub fn vehicles_per_hour(s: &str) -> Result<u32, String> {
-        whole_in(s, 0, 3600, "a whole number of vehicles per hour").map(|v| v as u32)
+        whole_u32_in(s, 0, 3600, "a whole number of vehicles per hour")
     }
 
     /// A time of day, `HH:MM[:SS]` or seconds, as seconds since midnight: `[0, 48:00)` like

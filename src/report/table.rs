@@ -5,7 +5,7 @@ use serde::Serialize;
 use sim::Metrics;
 use std::fmt::Write;
 
-/// A metric column: header, unit, how to read it from the metrics, and whether lower is better.
+/// A metric column of the table.
 struct Column {
     header: &'static str,
     unit: &'static str,
@@ -13,49 +13,29 @@ struct Column {
     decimals: usize,
 }
 
+/// A column: header, unit, how to read it, decimals shown.
+const fn column(
+    header: &'static str,
+    unit: &'static str,
+    get: fn(&Metrics) -> f64,
+    decimals: usize,
+) -> Column {
+    Column {
+        header,
+        unit,
+        get,
+        decimals,
+    }
+}
+
 const COLUMNS: [Column; 7] = [
-    Column {
-        header: "travel time",
-        unit: "s",
-        get: |m| m.average_travel_time_s,
-        decimals: 1,
-    },
-    Column {
-        header: "entering-lane",
-        unit: "s",
-        get: |m| m.entering_lane_travel_time_s,
-        decimals: 1,
-    },
-    Column {
-        header: "delay",
-        unit: "s/veh",
-        get: |m| m.mean_delay_s,
-        decimals: 1,
-    },
-    Column {
-        header: "stops",
-        unit: "/veh",
-        get: |m| m.stops_per_vehicle,
-        decimals: 2,
-    },
-    Column {
-        header: "speed",
-        unit: "km/h",
-        get: |m| m.mean_speed_m_s * 3.6,
-        decimals: 1,
-    },
-    Column {
-        header: "throughput",
-        unit: "veh",
-        get: |m| m.vehicles_completed as f64,
-        decimals: 0,
-    },
-    Column {
-        header: "violations",
-        unit: "",
-        get: |m| m.safety_violations as f64,
-        decimals: 0,
-    },
+    column("travel time", "s", |m| m.average_travel_time_s, 1),
+    column("entering-lane", "s", |m| m.entering_lane_travel_time_s, 1),
+    column("delay", "s/veh", |m| m.mean_delay_s, 1),
+    column("stops", "/veh", |m| m.stops_per_vehicle, 2),
+    column("speed", "km/h", |m| m.mean_speed_m_s * 3.6, 1),
+    column("throughput", "veh", |m| m.vehicles_completed as f64, 0),
+    column("violations", "", |m| m.safety_violations as f64, 0),
 ];
 
 /// Percentage change of `v` against `base` (None when the base is 0).
