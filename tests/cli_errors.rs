@@ -146,8 +146,9 @@ fn out_of_range_flag_values_are_refused_with_the_range() {
         (&run, "--timeout-ms", "1e3", "milliseconds in 1..=60000"),
         (&field, "--duration", "inf", "(0, 31536000]"),
         (&field, "--duration", "1e20", "(0, 31536000]"),
-        (&field, "--speedup", "0", "(0, 1000]"),
-        (&field, "--speedup", "inf", "(0, 1000]"),
+        (&field, "--speedup", "0", "[0.01, 1000]"),
+        (&field, "--speedup", "1e-300", "[0.01, 1000]"),
+        (&field, "--speedup", "inf", "[0.01, 1000]"),
         (
             &field,
             "--detectors",

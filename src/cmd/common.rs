@@ -62,9 +62,11 @@ pub mod parse {
         whole_in(s, 0, u64::MAX, "a whole-number seed")
     }
 
-    /// How many times faster than real time a signal clock runs: `(0, 1000]`.
+    /// How many times faster than real time a signal clock runs: `[0.01, 1000]`. The emulator
+    /// ticks every 0.1 s / speed-up: slower than 0.01 would tick less than every 10 s (and a
+    /// speed-up near 0 would overflow the tick period).
     pub fn speedup(s: &str) -> Result<f64, String> {
-        real_in(s, 0.0, false, 1000.0, "a speed-up factor")
+        real_in(s, 0.01, true, 1000.0, "a speed-up factor")
     }
 
     /// Poll and heartbeat period, ms: `10..=60000`.

@@ -16,7 +16,7 @@ pub struct Args {
     /// needed with --bench-push, which builds its own network).
     #[arg(long, required_unless_present = "bench_push")]
     pub config: Option<PathBuf>,
-    /// Run the signal clock this many times faster than real time, in (0, 1000].
+    /// Run the signal clock this many times faster than real time, in [0.01, 1000].
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = parse::speedup)]
     pub speedup: f64,
     /// Listen on OS-chosen ports instead of the configured ones (each printed on stdout as
