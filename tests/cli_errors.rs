@@ -243,3 +243,32 @@ fn a_run_cut_short_says_it_did_not_finish() {
     assert_eq!(v["finished"], false, "{v}");
     assert!(v["vehicles_running"].as_u64().unwrap() > 0, "{v}");
 }
+
+/// `greenwave … | head` closes our stdout early: the run ends quietly, without a panic about
+/// a broken pipe.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::Stdio;
+    for args in [
+        vec!["check", "intersections.toml"],
+        replay(
+            "sim",
+            &["--control", "fixed-time", "--duration", "60", "--json"],
+        ),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_greenwave"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_BACKTRACE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run greenwave");
+        // the reader goes away before greenwave has loaded anything to print
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait for greenwave");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -1,5 +1,6 @@
 //! `greenwave check`: validate a network and print what it holds.
 
+use super::common::{out, outln};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -15,9 +16,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let net = roadnet::load_network(&args.network)?;
     let summary = roadnet::Summary::of(&net);
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        outln!("{}", serde_json::to_string(&summary)?)?;
     } else {
-        print!("{summary}");
+        out!("{summary}")?;
     }
     Ok(())
 }

@@ -6,6 +6,33 @@ use roadnet::{Demand, RoadNet, VehicleParams};
 use sim::SimConfig;
 use std::path::{Path, PathBuf};
 
+/// `println!` that hands a failed write back instead of panicking, so that `greenwave … | head`
+/// ends quietly when the reader goes away (main treats a broken pipe as a normal end).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+pub(crate) use outln;
+
+/// `print!` as [`outln!`] does `println!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+pub(crate) use out;
+
+/// Whether an error is stdout's reader having gone away (`| head`): not a failure of the run.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Typed flag parsers for clap's `value_parser`: each accepts a finite value in a physical
 /// range and otherwise says the range and its unit, so a bad flag is refused before any work
 /// (and before it can reach `Duration::from_secs_f64` or a loop bound) in one line that clap

@@ -1,6 +1,6 @@
 //! `greenwave compare`: several strategies on the same replay, in parallel, one table.
 
-use super::common::ReplayArgs;
+use super::common::{out, outln, ReplayArgs};
 use crate::report::table;
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -211,17 +211,17 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         .map(|r| (r.control, r.metrics))
         .collect();
     if json {
-        println!("{}", serde_json::to_string(&table::comparison(&runs))?);
+        outln!("{}", serde_json::to_string(&table::comparison(&runs))?)?;
     } else {
-        println!(
+        outln!(
             "{} with {} on {} ({} s simulated, seed {})",
             args.replay.network.display(),
             args.replay.demand.display(),
             net.name,
             duration_s,
             args.replay.seed
-        );
-        print!("{}", table::render(&runs));
+        )?;
+        out!("{}", table::render(&runs))?;
     }
     Ok(())
 }

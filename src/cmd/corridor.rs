@@ -1,6 +1,7 @@
 //! `greenwave corridor`: plan a coordinated corridor — common cycle, Webster splits, two-way
 //! band offsets — print it and draw its time-space diagram.
 
+use super::common::outln;
 use anyhow::{bail, Context};
 use controller::estimate::TrafficState;
 use controller::optimize::corridor::{plan_corridor, CorridorParams};
@@ -115,16 +116,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })?;
     }
     if args.json {
-        println!("{}", serde_json::to_string(&cp)?);
+        outln!("{}", serde_json::to_string(&cp)?)?;
     } else {
-        println!(
+        outln!(
             "corridor {}: {} intersections over {:.0} m, design speed {:.1} m/s",
             cp.corridor,
             cp.names.len(),
             cp.positions_m.last().copied().unwrap_or(0.0),
             cp.design_speed_m_s
-        );
-        println!(
+        )?;
+        outln!(
             "cycle {:.0} s · outbound band {:.1} s ({:.0} %) · inbound band {:.1} s ({:.0} %) · inbound weight {:.2}",
             cp.cycle_s,
             cp.band_out_s,
@@ -132,31 +133,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             cp.band_in_s,
             100.0 * cp.band_in_s / cp.cycle_s,
             cp.inbound_weight
-        );
-        println!(
+        )?;
+        outln!(
             "{:<12} {:>8} {:>9}  splits (stage: split s)",
-            "intersection", "at m", "offset s"
-        );
+            "intersection",
+            "at m",
+            "offset s"
+        )?;
         for (k, p) in cp.plans.iter().enumerate() {
             let splits: Vec<String> = p
                 .stages
                 .iter()
                 .map(|s| format!("{}: {:.1}", net.stage(s.stage).name, s.split_s))
                 .collect();
-            println!(
+            outln!(
                 "{:<12} {:>8.0} {:>9.1}  {}",
                 cp.names[k],
                 cp.positions_m[k],
                 p.offset_s,
                 splits.join(", ")
-            );
+            )?;
         }
     }
     if let Some(path) = &args.svg {
         std::fs::write(path, render_svg(&cp))
             .with_context(|| format!("cannot write {}", path.display()))?;
         if !args.json {
-            println!("time-space diagram: {}", path.display());
+            outln!("time-space diagram: {}", path.display())?;
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `greenwave field`: emulate every field controller of a network — one Modbus TCP server per
 //! configured host:port, serving each intersection on it by unit id.
 
-use super::common::parse;
+use super::common::{outln, parse};
 use controller::field::server::{self, FieldEmulator};
 use controller::field::{Clock, CounterSource, DetectorSource, IdleSource, SystemClock};
 use std::io::Write as _;
@@ -100,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (ep, listener, svc) in bound {
             let addr = listener.local_addr()?;
             let units: Vec<u8> = emu.endpoints()[&ep].keys().copied().collect();
-            println!("listening {ep} units {units:?} on {addr}");
+            outln!("listening {ep} units {units:?} on {addr}")?;
             tracing::info!(
                 "field controller(s) {} at {addr}",
                 emu.endpoints()[&ep]
@@ -158,25 +158,25 @@ fn bench_push(n: usize, rounds: u32) -> anyhow::Result<()> {
         }
         totals.sort();
         per.sort();
-        println!(
+        outln!(
             "push + verified read-back to {n} controllers, {rounds} rounds: total per round median {:.1} ms (min {:.1}, max {:.1}); per controller (all {n} in flight at once, queueing included) p50 {:.2} ms, p99 {:.2} ms",
             percentile(&totals, 50.0).as_secs_f64() * 1e3,
             totals[0].as_secs_f64() * 1e3,
             totals[totals.len() - 1].as_secs_f64() * 1e3,
             percentile(&per, 50.0).as_secs_f64() * 1e3,
             percentile(&per, 99.0).as_secs_f64() * 1e3,
-        );
+        )?;
         let mut seq = fleet
             .push_sequential(rounds + 1)
             .await
             .map_err(anyhow::Error::msg)?;
         seq.sort();
-        println!(
+        outln!(
             "one controller at a time (no queueing): per controller p50 {:.3} ms, p99 {:.3} ms, total {:.1} ms",
             percentile(&seq, 50.0).as_secs_f64() * 1e3,
             percentile(&seq, 99.0).as_secs_f64() * 1e3,
             seq.iter().sum::<std::time::Duration>().as_secs_f64() * 1e3,
-        );
+        )?;
         anyhow::Ok(())
     })
 }

@@ -2,7 +2,7 @@
 //! signalized intersection, polls detectors and status, and pushes the plans a controller asks
 //! for (for now the base plans; any `roadnet::Controller` plugs in the same way).
 
-use super::common::parse;
+use super::common::{outln, parse};
 use controller::field::daemon::{BasePlanController, Daemon};
 use controller::field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
@@ -66,9 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         let stats = daemon.stats();
         if args.json {
-            println!("{}", serde_json::to_string(stats)?);
+            outln!("{}", serde_json::to_string(stats)?)?;
         } else {
-            println!(
+            outln!(
                 "steps {}  polls ok {}  poll errors {}  plans pushed {}  rejected {}  push errors {}",
                 stats.steps,
                 stats.polls_ok,
@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 stats.plans_pushed,
                 stats.plans_rejected,
                 stats.push_errors
-            );
+            )?;
         }
         anyhow::Ok(())
     })

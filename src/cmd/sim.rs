@@ -1,6 +1,6 @@
 //! `greenwave sim`: replay a demand on a network under a baseline controller and print metrics.
 
-use super::common::{parse, ReplayArgs};
+use super::common::{outln, parse, ReplayArgs};
 use crate::report::table;
 use anyhow::Context;
 use sim::{NoObserver, Simulation};
@@ -56,48 +56,59 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     #[cfg(not(feature = "rerun"))]
     let m = sim.run(controller.as_mut(), &mut NoObserver)?;
     if args.replay.json {
-        println!("{}", serde_json::to_string(&table::RunJson::of(&m))?);
+        outln!("{}", serde_json::to_string(&table::RunJson::of(&m))?)?;
         return Ok(());
     }
-    println!("network            {}", sim.net().name);
-    println!("controller         {}", args.control);
-    println!(
+    outln!("network            {}", sim.net().name)?;
+    outln!("controller         {}", args.control)?;
+    outln!(
         "simulated          {:.0} s ({} steps)",
-        m.simulated_s, m.steps
-    );
-    println!(
+        m.simulated_s,
+        m.steps
+    )?;
+    outln!(
         "vehicles           {} generated, {} entered, {} completed, {} running, {} waiting",
         m.vehicles_generated,
         m.vehicles_entered,
         m.vehicles_completed,
         m.vehicles_running,
         m.vehicles_waiting
-    );
+    )?;
     if let Some(note) = table::unfinished_note(&m) {
-        println!("warning            {note}");
+        outln!("warning            {note}")?;
     }
-    println!("average travel     {:.2} s", m.average_travel_time_s);
-    println!(
+    outln!("average travel     {:.2} s", m.average_travel_time_s)?;
+    outln!(
         "entering lanes     {:.2} s (lanes only {:.2} s)",
-        m.entering_lane_travel_time_s, m.entering_lane_strict_s
-    );
-    println!("mean delay         {:.2} s", m.mean_delay_s);
-    println!("stops / vehicle    {:.2}", m.stops_per_vehicle);
-    println!("mean speed         {:.2} m/s", m.mean_speed_m_s);
-    println!("safety violations  {}", m.safety_violations);
-    println!(
+        m.entering_lane_travel_time_s,
+        m.entering_lane_strict_s
+    )?;
+    outln!("mean delay         {:.2} s", m.mean_delay_s)?;
+    outln!("stops / vehicle    {:.2}", m.stops_per_vehicle)?;
+    outln!("mean speed         {:.2} m/s", m.mean_speed_m_s)?;
+    outln!("safety violations  {}", m.safety_violations)?;
+    outln!(
         "wall               {:.3} s ({:.0} steps/s)",
-        m.wall_s, m.steps_per_s
-    );
-    println!(
+        m.wall_s,
+        m.steps_per_s
+    )?;
+    outln!(
         "\n{:<24} {:>10} {:>10} {:>9} {:>8}",
-        "intersection", "delay s", "queue veh", "max q", "served"
-    );
+        "intersection",
+        "delay s",
+        "queue veh",
+        "max q",
+        "served"
+    )?;
     for (name, i) in &m.intersections {
-        println!(
+        outln!(
             "{:<24} {:>10.1} {:>10.2} {:>9} {:>8}",
-            name, i.mean_delay_s, i.mean_queue_veh, i.max_queue_veh, i.vehicles_served
-        );
+            name,
+            i.mean_delay_s,
+            i.mean_queue_veh,
+            i.max_queue_veh,
+            i.vehicles_served
+        )?;
     }
     Ok(())
 }
