@@ -302,9 +302,26 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
     Ok(Counts { rows })
 }
 
+/// Largest count file read, bytes. A row takes ~25 bytes, so this holds over two million rows —
+/// far more than two days of 15-minute counts for every movement of a corridor — while a stray
+/// multi-gigabyte file is refused before it is read into memory.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// Read a count CSV.
 pub fn load_counts(path: &std::path::Path, net: &RoadNet) -> Result<Counts> {
     let file = path.display().to_string();
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(LoadError::new(
+                ErrorKind::BadValue,
+                format!(
+                    "{} bytes is over the {MAX_FILE_BYTES} bytes a count file may hold",
+                    meta.len()
+                ),
+            )
+            .in_file(&file));
+        }
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::new(ErrorKind::Io, format!("cannot read: {e}")).in_file(&file))?;
     parse_counts(&text, &file, net)

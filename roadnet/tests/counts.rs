@@ -281,3 +281,21 @@ fn out_of_range_counts_are_refused_with_the_line() {
         );
     }
 }
+
+/// A count file over the size cap is refused before it is read into memory.
+#[test]
+fn an_oversized_count_file_is_refused_unread() {
+    let net = load_network(&root().join("tests/fixtures/small.toml")).unwrap();
+    let dir = std::env::temp_dir().join(format!("roadnet-counts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.csv");
+    // sparse: no disk is written for the hole
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(roadnet::counts::MAX_FILE_BYTES + 1).unwrap();
+    drop(f);
+    let err = load_counts(&path, &net).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(err.kind, ErrorKind::BadValue, "{err}");
+    assert!(err.to_string().contains("huge.csv"), "{err}");
+    assert!(err.message.contains("a count file may hold"), "{err}");
+}
