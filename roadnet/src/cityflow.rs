@@ -8,6 +8,7 @@
 //! gets a camera that sees its whole length (as CityFlow's own API sees every vehicle).
 
 use crate::builder::{Builder, LaneSpec, LinkSpec};
+use crate::demand::MAX_VEHICLES;
 use crate::demand::{Demand, Trip, VehicleParams};
 use crate::error::{ErrorKind, LoadError, Origin};
 use crate::geometry::Point;
@@ -491,20 +492,29 @@ pub fn parse_flow(text: &str, file: &str, net: &RoadNet) -> Result<Demand> {
                 );
             }
         }
-        let mut t = f.start_time;
-        loop {
+        // Departures at startTime, startTime + interval, … up to endTime: counted first, so that
+        // a tiny file asking for billions of vehicles is refused before anything is allocated.
+        let releases = if f.end_time > f.start_time {
+            ((f.end_time - f.start_time) / f.interval + 1e-9).floor() + 1.0
+        } else {
+            1.0
+        };
+        if trips.len() as f64 + releases > MAX_VEHICLES as f64 {
+            return err(
+                ErrorKind::BadValue,
+                "interval",
+                format!(
+                    "the flows up to this one release {} vehicles; at most {MAX_VEHICLES} are replayed from one file",
+                    trips.len() as f64 + releases
+                ),
+            );
+        }
+        for n in 0..releases as u64 {
             trips.push(Trip {
-                departure_s: t,
+                departure_s: f.start_time + n as f64 * f.interval,
                 route: route.clone(),
                 params,
             });
-            if f.end_time <= f.start_time {
-                break;
-            }
-            t += f.interval;
-            if t > f.end_time + 1e-9 || trips.len() > 50_000_000 {
-                break;
-            }
         }
     }
     Ok(Demand::new(trips))

@@ -8,6 +8,7 @@
 //! under-served so far in that interval (largest deficit; seeded tie-break), so turning shares
 //! follow the counted turning ratios closely in every interval, not just on average.
 
+use crate::demand::MAX_VEHICLES;
 use crate::demand::{Demand, Trip, VehicleParams};
 use crate::error::{ErrorKind, LoadError};
 use crate::ids::*;
@@ -51,10 +52,6 @@ pub const MAX_INTERVAL_S: f64 = 86_400.0;
 /// a lane's saturation flow (~1,900 veh/h), so real counts pass with room for detector noise
 /// while a typo or a unit mix-up is caught.
 pub const MAX_FLOW_VEH_H_PER_LANE: f64 = 3600.0;
-/// Most vehicles a count file may ask for in all. Every counted vehicle becomes a trip held in
-/// memory for the whole run, so a tiny file must not be able to ask for gigabytes; the bundled
-/// day is ~61,000 vehicles and a corridor's busiest day is well under this.
-pub const MAX_TOTAL_VEHICLES: u64 = 1_000_000;
 
 /// Parse a clock time `HH:MM[:SS]` or plain seconds, in `[0, MAX_START_S)`: the start of a
 /// count interval, and the CLI's times of day.
@@ -275,12 +272,12 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
             ));
         }
         total_vehicles += u64::from(count);
-        if total_vehicles > MAX_TOTAL_VEHICLES {
+        if total_vehicles > MAX_VEHICLES {
             return Err(err(
                 line,
                 ErrorKind::BadValue,
                 format!(
-                    "the counts up to this row add up to {total_vehicles} vehicles; at most {MAX_TOTAL_VEHICLES} are replayed from one file"
+                    "the counts up to this row add up to {total_vehicles} vehicles; at most {MAX_VEHICLES} are replayed from one file"
                 ),
             ));
         }

@@ -42,6 +42,11 @@ impl Default for VehicleParams {
     }
 }
 
+/// The most vehicles one demand file may ask for (a day of a large city district). A file asking
+/// for more is refused with an error at the entry that crosses it, before the trips are built,
+/// so a few bytes of input cannot make the process allocate gigabytes.
+pub const MAX_VEHICLES: u64 = 1_000_000;
+
 /// One vehicle to release into the network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trip {

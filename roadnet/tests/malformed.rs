@@ -123,6 +123,30 @@ fn flow_errors_name_the_vehicle() {
     }
 }
 
+/// A flow entry of a few bytes may ask for billions of vehicles (`interval` tiny against a long
+/// window): it is refused before any trip is built, naming the entry; the largest file allowed
+/// still loads.
+#[test]
+fn a_flow_asking_for_too_many_vehicles_is_refused() {
+    let net = roadnet::load_network(&fixtures().join("cityflow_one.json")).unwrap();
+    let veh = r#"{"length":5,"width":2,"maxPosAcc":2,"maxNegAcc":4.5,"usualPosAcc":2,"usualNegAcc":4.5,"minGap":2.5,"maxSpeed":11.1,"headwayTime":2}"#;
+    let flow = |interval: f64, end: f64| {
+        format!(
+            r#"[{{"vehicle":{veh},"route":["in_w","out_e"],"interval":1,"startTime":0,"endTime":0}},
+                {{"vehicle":{veh},"route":["in_n","out_s"],"interval":{interval},"startTime":0,"endTime":{end}}}]"#
+        )
+    };
+    let err = cityflow::parse_flow(&flow(1e-6, 3600.0), "f.json", &net).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadValue, "{err}");
+    assert_eq!(err.field.as_deref(), Some("[1].interval"), "{err}");
+    assert!(err.message.contains("at most 1000000"), "{err}");
+    // 1 + (999,998 + 1) = exactly the cap: accepted, with the departures where they belong.
+    let ok = cityflow::parse_flow(&flow(0.5, 499_999.0), "f.json", &net).unwrap();
+    assert_eq!(ok.trips.len() as u64, roadnet::demand::MAX_VEHICLES);
+    let last = ok.trips.iter().map(|t| t.departure_s).fold(0.0, f64::max);
+    assert_eq!(last, 499_999.0);
+}
+
 /// Mutations that keep a file mostly intact, so loaders get deep before failing.
 #[derive(Debug, Clone)]
 enum Mutation {
