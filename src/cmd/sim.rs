@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// An intersections.toml or a CityFlow roadnet .json.
+    /// An intersections.toml, a CityFlow roadnet .json or a SUMO .net.xml.
     #[arg(long)]
     pub network: PathBuf,
-    /// Demand: a CityFlow flow .json or a count .csv (dispatched by extension).
+    /// Demand: a CityFlow flow .json, a count .csv or a SUMO .rou.xml (dispatched by extension).
     #[arg(long)]
     pub demand: PathBuf,
     /// Controller: native, fixed-time, max-pressure, …
