@@ -143,7 +143,8 @@ fn a_bad_sumo_route_file_fails_with_one_line() {
         "--json",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("route_not_connected.rou.xml:4:26: route[gap].edges: edges 'A0A1' and 'A3A4' are not joined by a movement"),
         "{stderr}"

@@ -403,3 +403,28 @@ fn each_malformed_demand_file_gives_its_one_line_error() {
         "every bad fixture is listed in EXPECTED.tsv"
     );
 }
+
+/// Cut anywhere, the generated route and detector files give an error or a smaller demand, never
+/// a panic (every 97th byte of the route file, every 13th of the detector file).
+#[test]
+fn truncated_route_and_detector_files_never_panic() {
+    let rou = std::fs::read_to_string(dir().join("arterial6.rou.xml")).unwrap();
+    let mut refused = 0;
+    for cut in (0..rou.len())
+        .step_by(97)
+        .filter(|&c| rou.is_char_boundary(c))
+    {
+        if parse_routes(&rou[..cut], "cut.rou.xml", arterial(), 0).is_err() {
+            refused += 1;
+        }
+    }
+    // An XML document cut short is never complete: every cut is refused.
+    assert_eq!(refused, (0..rou.len()).step_by(97).count());
+    let net = std::fs::read_to_string(dir().join("arterial6.net.xml")).unwrap();
+    let add = std::fs::read_to_string(dir().join("arterial6.add.xml")).unwrap();
+    for cut in (0..add.len()).step_by(13) {
+        let r = sumo::parse_with_additional(&net, "n", Some((&add[..cut], "cut.add.xml")));
+        let e = r.expect_err("a cut additional file is incomplete XML");
+        assert!(e.file == "cut.add.xml", "{e}");
+    }
+}

@@ -759,7 +759,7 @@ fn expand_flow(cx: &Cx, el: Node, label: &str, seed: u64, budget: u64) -> Result
             let s = cx.req(el, label, "period")?.trim();
             if let Some(rate) = s.strip_prefix("exp(").and_then(|r| r.strip_suffix(')')) {
                 let rate = cx.parse_num(el, label, "period", rate)?;
-                if !(rate > 0.0) {
+                if rate <= 0.0 {
                     return Err(cx.attr_err(
                         ErrorKind::BadValue,
                         el,
