@@ -40,7 +40,8 @@ pub struct SumoDemand {
 
 /// SUMO's default vehicle type (`DEFAULT_VEHTYPE`, a passenger car) for attributes a `<vType>`
 /// leaves out and for vehicles without a `type`: length 5 m, width 1.8 m, minGap 2.5 m,
-/// accel 2.6 m/s², decel 4.5 m/s², emergencyDecel 9 m/s², maxSpeed 55.56 m/s, tau 1 s.
+/// accel 2.6 m/s², decel 4.5 m/s², emergencyDecel 9 m/s², maxSpeed 200 km/h, tau 1 s (read back
+/// from SUMO 1.28 over TraCI, `traci.vehicletype.get*("DEFAULT_VEHTYPE")`).
 pub fn sumo_default_params() -> VehicleParams {
     VehicleParams {
         length_m: 5.0,
@@ -50,7 +51,7 @@ pub fn sumo_default_params() -> VehicleParams {
         usual_accel_m_s2: 2.6,
         usual_decel_m_s2: 4.5,
         min_gap_m: 2.5,
-        max_speed_m_s: 55.56,
+        max_speed_m_s: 200.0 / 3.6,
         headway_s: 1.0,
     }
 }
