@@ -70,7 +70,8 @@ fn arterial_route_file_matches_sumo_count() {
 /// The departures below are the ones `duarouter` 1.28 wrote for these four flows on arterial6
 /// (checked while writing this test): 360 veh/h over [0, 100) s is one every 10 s, 0 … 90;
 /// period 7 over [10, 40) gives 10 … 38; number 4 over [0, 100) spreads them 25 s apart;
-/// 720 veh/h with number 3 and no end gives 3 from begin 5, 5 s apart.
+/// 720 veh/h with number 3 and no end gives 3 from begin 5, 5 s apart; period 7200 without end
+/// runs to SUMO's default end of 24 h: 12 departures, 0 … 79 200.
 #[test]
 fn flows_expand_as_duarouter_does() {
     let d = parse(
@@ -79,6 +80,7 @@ fn flows_expand_as_duarouter_does() {
   <flow id="p" route="r" begin="10" end="40" period="7"/>
   <flow id="n" route="r" begin="0" end="100" number="4"/>
   <flow id="vn" route="r" begin="5" vehsPerHour="720" number="3"/>
+  <flow id="d" route="r" period="7200"/>
 "#,
     );
     let mut got = departures(&d.demand);
@@ -88,6 +90,7 @@ fn flows_expand_as_duarouter_does() {
         0.0, 25.0, 50.0, 75.0, // n
         5.0, 10.0, 15.0, // vn
     ];
+    want.extend((0..12).map(|i| i as f64 * 7200.0)); // d
     want.sort_by(f64::total_cmp);
     got.sort_by(f64::total_cmp);
     assert_eq!(got, want);
