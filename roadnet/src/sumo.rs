@@ -16,6 +16,11 @@
 //!
 //! Whatever cannot be mapped is named in one line of [`SumoImport::notes`]; nothing is dropped
 //! silently. Errors name the file, line:column and element/attribute.
+//!
+//! Beside networks: route files (`.rou.xml`) become a [`crate::Demand`] in [`demand`], and
+//! additional files (`.add.xml`) bring induction loops and lane-area detectors as detectors and
+//! cameras in [`detectors`] — through [`load_with_additional`], because the model takes sensors
+//! only while it is built.
 
 pub mod demand;
 pub mod detectors;

@@ -9,7 +9,7 @@
 //! - `<vehicle depart>`; `<trip depart from to>` (and vehicles/flows with `from`/`to`) routed
 //!   over the shortest path by length through the network's movements.
 //! - `<flow begin end>` with one of `vehsPerHour`, `period` (or `period="exp(rate)"`),
-//!   `probability`, or `number` alone, expanded into departures (see [`expand_flow`]).
+//!   `probability`, or `number` alone, expanded into departures as `duarouter` does (`docs/sumo.md`).
 //!
 //! What greenwave cannot represent is named in one note line each: vehicle classes other than
 //! cars, `departLane` values other than SUMO's lane-choice keywords, `via`, `<stop>`, persons,
