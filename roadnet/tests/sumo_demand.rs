@@ -236,6 +236,26 @@ fn what_is_not_modelled_is_noted_one_line_each() {
 }
 
 #[test]
+fn distributions_are_noted_and_their_vehicles_skipped() {
+    let d = parse(
+        r#"  <vTypeDistribution id="mix"><vType id="small" length="4" probability="0.5"/></vTypeDistribution>
+  <routeDistribution id="some"><route id="ra" edges="A0A1" probability="1"/></routeDistribution>
+  <vehicle id="a" depart="0" type="mix"><route edges="A0A1"/></vehicle>
+  <vehicle id="b" depart="0" type="small"><route edges="A0A1"/></vehicle>
+  <vehicle id="c" depart="0" route="some"/>
+  <vehicle id="d" depart="0" route="ra"/>
+  <vehicle id="kept" depart="5"><route edges="A0A1"/></vehicle>
+"#,
+    );
+    assert_eq!(departures(&d.demand), [5.0]);
+    assert_eq!(d.notes.len(), 6, "{:#?}", d.notes);
+    assert!(d.notes[0].starts_with("t.rou.xml:2:3: note: <vTypeDistribution> 'mix' not imported"));
+    assert!(d.notes[3].starts_with(
+        "t.rou.xml:5:3: note: vehicle 'b': type 'small' is or belongs to a vTypeDistribution"
+    ));
+}
+
+#[test]
 fn a_flow_too_big_is_refused_before_it_is_made() {
     // 10 vehicles per second for 6 days is 5 184 000 > 5 000 000.
     let err = parse_routes(

@@ -183,6 +183,12 @@ fn read(cx: &mut Cx, net: &RoadNet, seed: u64) -> Result<Vec<Trip>> {
                     ),
                 );
                 distributions.insert(id);
+                // Members may be named directly too; they share the distribution's fate.
+                for member in el.children().filter(|n| n.is_element()) {
+                    if let Some(m) = member.attribute("id") {
+                        distributions.insert(m.to_string());
+                    }
+                }
             }
             _ => {}
         }
@@ -287,7 +293,7 @@ fn read(cx: &mut Cx, net: &RoadNet, seed: u64) -> Result<Vec<Trip>> {
                     cx.note_at(
                         el,
                         format_args!(
-                            "{tag} '{id}': type distribution '{t}' not modelled; not imported"
+                            "{tag} '{id}': type '{t}' is or belongs to a vTypeDistribution (not modelled); not imported"
                         ),
                     );
                     continue;
@@ -313,7 +319,7 @@ fn read(cx: &mut Cx, net: &RoadNet, seed: u64) -> Result<Vec<Trip>> {
                     cx.note_at(
                         el,
                         format_args!(
-                            "{tag} '{id}': route distribution '{r}' not modelled; not imported"
+                            "{tag} '{id}': route '{r}' is or belongs to a routeDistribution (not modelled); not imported"
                         ),
                     );
                     continue;
