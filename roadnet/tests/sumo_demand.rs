@@ -451,3 +451,55 @@ fn truncated_route_and_detector_files_never_panic() {
         assert!(e.file == "cut.add.xml", "{e}");
     }
 }
+
+#[test]
+fn exponential_flows_follow_the_seed() {
+    let text = routes(
+        r#"  <flow id="f" begin="0" end="3600" period="exp(0.1)"><route edges="A0A1"/></flow>
+"#,
+    );
+    let a = parse_routes(&text, "t", arterial(), 3).unwrap().demand;
+    let b = parse_routes(&text, "t", arterial(), 3).unwrap().demand;
+    let c = parse_routes(&text, "t", arterial(), 4).unwrap().demand;
+    assert_eq!(a, b);
+    assert_ne!(departures(&a), departures(&c));
+    // Rate 0.1/s over 3600 s: Poisson, mean 360, sd 19; ±100 is over 5 sd.
+    assert!((260..=460).contains(&a.trips.len()), "{}", a.trips.len());
+    assert!(a
+        .trips
+        .iter()
+        .all(|t| (0.0..3600.0).contains(&t.departure_s)));
+}
+
+mod mutations {
+    use proptest::prelude::*;
+
+    /// A small route file with each kind of element the reader maps.
+    const TEXT: &str = r#"<routes>
+  <vType id="car" length="4.8" minGap="2.5" accel="2.6" decel="4.5" maxSpeed="16.67" tau="1.2"/>
+  <route id="r" edges="A0A1 A1A2 A2A3"/>
+  <vehicle id="v" depart="3" type="car" route="r"/>
+  <vehicle id="w" depart="4"><route edges="N1A1 A1A2"/></vehicle>
+  <trip id="t" depart="5" from="A7A6" to="A4S4"/>
+  <flow id="f" begin="0" end="100" vehsPerHour="360" route="r"/>
+  <flow id="p" begin="0" end="100" probability="0.3" route="r"/>
+  <flow id="n" begin="0" end="100" number="7" route="r"/>
+</routes>
+"#;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Any one-span edit of a valid route file imports or gives an error: never a panic.
+        #[test]
+        fn edited_route_files_never_panic(
+            at in 0usize..700,
+            cut in 0usize..30,
+            insert in prop::sample::select(vec!["", "0", "-1", "1e309", "1e18", "NaN", "inf", "\"", "<", "/>", " number=\"9\"", "exp(", ")", " ", "A1A2 ", "99999"]),
+        ) {
+            let start = at.min(TEXT.len());
+            let end = (start + cut).min(TEXT.len());
+            let edited = format!("{}{}{}", &TEXT[..start], insert, &TEXT[end..]);
+            let _ = roadnet::sumo::demand::parse_routes(&edited, "edited.rou.xml", super::arterial(), 0);
+        }
+    }
+}
