@@ -41,6 +41,22 @@ enum Command {
     Corridor(cmd::corridor::Args),
 }
 
+/// clap's error message in one line: its first paragraph (before the usage and the hint),
+/// joined — so an error whose first line only introduces a list (a missing required flag) still
+/// names the flag.
+fn one_line(text: &str) -> String {
+    let parts: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+        .map(str::trim)
+        .collect();
+    if parts.is_empty() {
+        "error: bad command line".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -56,11 +72,7 @@ fn main() -> ExitCode {
             ) {
                 let _ = e.print();
             } else {
-                let text = e.to_string();
-                eprintln!(
-                    "{}",
-                    text.lines().next().unwrap_or("error: bad command line")
-                );
+                eprintln!("{}", one_line(&e.to_string()));
             }
             return ExitCode::from(e.exit_code() as u8);
         }
@@ -77,6 +89,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // the reader of our output went away (`| head`): it has what it wanted
+        Err(e) if cmd::common::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -42,52 +42,115 @@ pub struct Counts {
     pub rows: Vec<CountRow>,
 }
 
-/// Parse a clock time `HH:MM[:SS]` or plain seconds.
-fn parse_time(s: &str) -> Option<f64> {
-    if let Ok(v) = s.parse::<f64>() {
-        return (v.is_finite() && v >= 0.0).then_some(v);
-    }
-    let parts: Vec<&str> = s.split(':').collect();
-    if !(2..=3).contains(&parts.len()) {
-        return None;
-    }
-    let mut secs = 0.0;
-    for (k, p) in parts.iter().enumerate() {
-        let v: u32 = p.parse().ok()?;
-        let max = if k == 0 { 48 } else { 59 };
-        if v > max {
+/// Latest interval start, s: two days, so a day that runs past midnight fits (docs/counts.md).
+pub const MAX_START_S: f64 = 48.0 * 3600.0;
+/// Longest interval, s: one day. Counts are taken over minutes to hours; a longer interval is a
+/// unit mix-up (minutes or milliseconds written as seconds).
+pub const MAX_INTERVAL_S: f64 = 86_400.0;
+/// Highest counted flow accepted, vehicles per hour per lane: one vehicle a second, nearly twice
+/// a lane's saturation flow (~1,900 veh/h), so real counts pass with room for detector noise
+/// while a typo or a unit mix-up is caught.
+pub const MAX_FLOW_VEH_H_PER_LANE: f64 = 3600.0;
+/// Most vehicles a count file may ask for in all. Every counted vehicle becomes a trip held in
+/// memory for the whole run, so a tiny file must not be able to ask for gigabytes; the bundled
+/// day is ~61,000 vehicles and a corridor's busiest day is well under this.
+pub const MAX_TOTAL_VEHICLES: u64 = 1_000_000;
+
+/// Parse a clock time `HH:MM[:SS]` or plain seconds, in `[0, MAX_START_S)`: the start of a
+/// count interval, and the CLI's times of day.
+pub fn parse_time_of_day(s: &str) -> Option<f64> {
+    let secs = if let Ok(v) = s.parse::<f64>() {
+        v
+    } else {
+        let parts: Vec<&str> = s.split(':').collect();
+        if !(2..=3).contains(&parts.len()) {
             return None;
         }
-        secs += v as f64 * [3600.0, 60.0, 1.0][k];
-    }
-    Some(secs)
+        let mut secs = 0.0;
+        for (k, p) in parts.iter().enumerate() {
+            let v: u32 = p.parse().ok()?;
+            if k > 0 && v > 59 {
+                return None;
+            }
+            secs += v as f64 * [3600.0, 60.0, 1.0][k];
+        }
+        secs
+    };
+    (secs.is_finite() && (0.0..MAX_START_S).contains(&secs)).then_some(secs)
 }
 
-/// Parse a count CSV held in memory against a network.
+/// 1-based line of the record the csv reader says starts at byte `offset`. The reader's own line
+/// numbers skip comment and blank lines, and its offset may point at such lines before the
+/// record, so count newlines and then step over them.
+fn record_line(text: &str, offset: u64) -> usize {
+    let offset = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(text.len());
+    let mut line = text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
+    let rest = text.get(offset..).unwrap_or("");
+    for l in rest.lines() {
+        let l = l.trim();
+        if !(l.is_empty() || l.starts_with('#')) {
+            break;
+        }
+        line += 1;
+    }
+    line
+}
+
+/// Parse a count CSV held in memory against a network. Read with the `csv` crate, so quoted
+/// fields, a UTF-8 byte-order mark and CRLF line ends are accepted like a plain file.
 pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
     let err = |line: usize, kind, msg: String| {
         let mut e = LoadError::new(kind, msg).in_file(file);
         e.line_col = Some((line, 1));
         e
     };
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(k, l)| (k + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
-    let Some((hline, header)) = lines.next() else {
+    // Spreadsheet exports often start with a byte-order mark, which would glue itself to the
+    // first header name; the csv crate leaves it in place.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let mut records = reader.records().filter_map(|r| match r {
+        Ok(rec) => {
+            let line = rec.position().map_or(1, |p| record_line(text, p.byte()));
+            // a line of blanks or bare commas holds nothing
+            (!rec.iter().all(str::is_empty)).then_some(Ok((line, rec)))
+        }
+        Err(e) => {
+            let line = e.position().map_or(1, |p| record_line(text, p.byte()));
+            Some(Err(err(line, ErrorKind::Syntax, format!("not CSV: {e}"))))
+        }
+    });
+    let Some(first) = records.next() else {
         return Err(err(
             1,
             ErrorKind::Syntax,
             "empty count file: expected a header row".into(),
         ));
     };
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let (hline, header) = first?;
+    let cols: Vec<&str> = header.iter().collect();
     let col = |name: &str| cols.iter().position(|c| *c == name);
     let (Some(c_start), Some(c_interval), Some(c_count)) =
         (col("start"), col("interval_s"), col("count"))
     else {
-        return Err(err(hline, ErrorKind::Syntax, format!("header must name the columns start, interval_s, count and movement or detector; got '{header}'")));
+        return Err(err(
+            hline,
+            ErrorKind::Syntax,
+            format!(
+                "header must name the columns start, interval_s, count and movement or detector; got '{}'",
+                cols.join(",")
+            ),
+        ));
     };
     let c_movement = col("movement");
     let c_detector = col("detector");
@@ -105,56 +168,43 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
         .map(|d| (d.name.as_str(), d.id))
         .collect();
     let mut rows = Vec::new();
-    for (line, text) in lines {
-        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+    let mut total_vehicles: u64 = 0;
+    for record in records {
+        let (line, fields) = record?;
+        let field = |c: Option<usize>| c.and_then(|c| fields.get(c)).filter(|v| !v.is_empty());
         let get = |c: usize, name: &str| -> Result<&str> {
-            match fields.get(c) {
-                Some(v) if !v.is_empty() => Ok(v),
-                _ => Err(err(
-                    line,
-                    ErrorKind::Syntax,
-                    format!("missing field '{name}'"),
-                )),
-            }
+            field(Some(c))
+                .ok_or_else(|| err(line, ErrorKind::Syntax, format!("missing field '{name}'")))
         };
-        let start_s = parse_time(get(c_start, "start")?).ok_or_else(|| {
+        let start = get(c_start, "start")?;
+        let start_s = parse_time_of_day(start).ok_or_else(|| {
             err(
                 line,
                 ErrorKind::BadValue,
-                format!(
-                    "start '{}' is not HH:MM[:SS] or seconds ≥ 0",
-                    fields[c_start]
-                ),
+                format!("start '{start}' is not a time of day HH:MM[:SS] or seconds in [0, 48:00)"),
             )
         })?;
-        let interval_s: f64 = get(c_interval, "interval_s")?
+        let interval = get(c_interval, "interval_s")?;
+        let interval_s: f64 = interval
             .parse()
             .ok()
-            .filter(|v: &f64| v.is_finite() && *v > 0.0)
+            .filter(|v: &f64| v.is_finite() && *v > 0.0 && *v <= MAX_INTERVAL_S)
             .ok_or_else(|| {
                 err(
                     line,
                     ErrorKind::BadValue,
-                    format!(
-                        "interval_s '{}' is not a positive number",
-                        fields[c_interval]
-                    ),
+                    format!("interval_s '{interval}' is not a number of seconds in (0, {MAX_INTERVAL_S}]"),
                 )
             })?;
-        let count: u32 = get(c_count, "count")?.parse().map_err(|_| {
+        let count_text = get(c_count, "count")?;
+        let count: u32 = count_text.parse().map_err(|_| {
             err(
                 line,
                 ErrorKind::BadValue,
-                format!("count '{}' is not a whole number ≥ 0", fields[c_count]),
+                format!("count '{count_text}' is not a whole number ≥ 0"),
             )
         })?;
-        let movement = c_movement
-            .and_then(|c| fields.get(c))
-            .filter(|v| !v.is_empty());
-        let detector = c_detector
-            .and_then(|c| fields.get(c))
-            .filter(|v| !v.is_empty());
-        let target = match (movement, detector) {
+        let (target, lanes) = match (field(c_movement), field(c_detector)) {
             (Some(m), None) => {
                 let found = m.rsplit_once(':').and_then(|(road, turn)| {
                     let r = *roads.get(road)?;
@@ -169,16 +219,17 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                         .copied()
                         .find(|x| net.movement(*x).from_road == r && net.movement(*x).turn == t)
                 });
-                CountTarget::Movement(found.ok_or_else(|| {
+                let id = found.ok_or_else(|| {
                     err(
                         line,
                         ErrorKind::UnknownReference,
                         format!("unknown movement '{m}' (write '<approach road>:<L|T|R|U>')"),
                     )
-                })?)
+                })?;
+                (CountTarget::Movement(id), net.lanes_feeding(id).len())
             }
             (None, Some(d)) => {
-                let id = *detectors.get(*d).ok_or_else(|| {
+                let id = *detectors.get(d).ok_or_else(|| {
                     err(
                         line,
                         ErrorKind::UnknownReference,
@@ -194,7 +245,8 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                         ),
                     ));
                 }
-                CountTarget::Detector(id)
+                // a loop sits on one lane
+                (CountTarget::Detector(id), 1)
             }
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -211,6 +263,27 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                 ))
             }
         };
+        let flow_veh_h_per_lane = count as f64 * 3600.0 / interval_s / lanes.max(1) as f64;
+        if flow_veh_h_per_lane > MAX_FLOW_VEH_H_PER_LANE {
+            return Err(err(
+                line,
+                ErrorKind::BadValue,
+                format!(
+                    "count {count} in {interval_s} s over {} lane(s) is {flow_veh_h_per_lane:.0} veh/h per lane; at most {MAX_FLOW_VEH_H_PER_LANE:.0} veh/h per lane can pass a stop line",
+                    lanes.max(1)
+                ),
+            ));
+        }
+        total_vehicles += u64::from(count);
+        if total_vehicles > MAX_TOTAL_VEHICLES {
+            return Err(err(
+                line,
+                ErrorKind::BadValue,
+                format!(
+                    "the counts up to this row add up to {total_vehicles} vehicles; at most {MAX_TOTAL_VEHICLES} are replayed from one file"
+                ),
+            ));
+        }
         rows.push(CountRow {
             start_s,
             interval_s,
@@ -229,9 +302,26 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
     Ok(Counts { rows })
 }
 
+/// Largest count file read, bytes. A row takes ~25 bytes, so this holds over two million rows —
+/// far more than two days of 15-minute counts for every movement of a corridor — while a stray
+/// multi-gigabyte file is refused before it is read into memory.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// Read a count CSV.
 pub fn load_counts(path: &std::path::Path, net: &RoadNet) -> Result<Counts> {
     let file = path.display().to_string();
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(LoadError::new(
+                ErrorKind::BadValue,
+                format!(
+                    "{} bytes is over the {MAX_FILE_BYTES} bytes a count file may hold",
+                    meta.len()
+                ),
+            )
+            .in_file(&file));
+        }
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::new(ErrorKind::Io, format!("cannot read: {e}")).in_file(&file))?;
     parse_counts(&text, &file, net)
@@ -420,10 +510,14 @@ mod tests {
 
     #[test]
     fn clock_times() {
-        assert_eq!(parse_time("07:30"), Some(27000.0));
-        assert_eq!(parse_time("00:00:15"), Some(15.0));
-        assert_eq!(parse_time("900"), Some(900.0));
-        assert_eq!(parse_time("7:75"), None);
-        assert_eq!(parse_time("-5"), None);
+        assert_eq!(parse_time_of_day("07:30"), Some(27000.0));
+        assert_eq!(parse_time_of_day("00:00:15"), Some(15.0));
+        assert_eq!(parse_time_of_day("900"), Some(900.0));
+        assert_eq!(parse_time_of_day("7:75"), None);
+        assert_eq!(parse_time_of_day("-5"), None);
+        assert_eq!(parse_time_of_day("47:59"), Some(172_740.0));
+        assert_eq!(parse_time_of_day("48:00"), None);
+        assert_eq!(parse_time_of_day("inf"), None);
+        assert_eq!(parse_time_of_day("NaN"), None);
     }
 }

@@ -199,3 +199,103 @@ fn malformed_count_files_name_the_line() {
         );
     }
 }
+
+/// The same rows read from a plain file and from its quoted, BOM-prefixed and CRLF variants.
+#[test]
+fn quoting_bom_and_crlf_read_like_the_plain_file() {
+    let net = load_network(&root().join("tests/fixtures/small.toml")).unwrap();
+    let plain =
+        "# a comment\nstart,interval_s,movement,count\n00:00,900,a_eb:T,30\n\n00:15,900,a_nb:R,7\n";
+    let want = parse_counts(plain, "c.csv", &net).unwrap();
+    assert_eq!(want.rows.len(), 2);
+    let variants = [
+        (
+            "quoted",
+            "# a comment\n\"start\",\"interval_s\",\"movement\",\"count\"\n\"00:00\",\"900\",\"a_eb:T\",\"30\"\n\n\"00:15\", 900 ,\"a_nb:R\",\"7\"\n".to_string(),
+        ),
+        ("bom", format!("\u{feff}{plain}")),
+        ("crlf", plain.replace('\n', "\r\n")),
+        ("all three", format!("\u{feff}{}", plain.replace('\n', "\r\n").replace("a_eb:T", "\"a_eb:T\""))),
+    ];
+    for (name, text) in variants {
+        let got = parse_counts(&text, "c.csv", &net).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+/// Counts out of their physical range are refused with the file and line, before any trip is made.
+#[test]
+fn out_of_range_counts_are_refused_with_the_line() {
+    let net = load_network(&root().join("tests/fixtures/small.toml")).unwrap();
+    let header = "start,interval_s,detector,count\n";
+    // 12 rows of a full day at 3,600 veh/h on one lane pass the flow check but add up to
+    // over a million vehicles: the 12th row (line 13) crosses the cap.
+    let many = format!("{header}{}", "0,86400,a_eb_stop,86400\n".repeat(12));
+    let cases = [
+        (
+            format!("{header}0,900,a_eb_stop,100000000\n"),
+            2,
+            "veh/h per lane",
+        ),
+        (many, 13, "at most 1000000"),
+        (
+            format!("{header}0,900000,a_eb_stop,4\n"),
+            2,
+            "interval_s '900000'",
+        ),
+        (
+            format!("{header}48:00,900,a_eb_stop,4\n"),
+            2,
+            "start '48:00'",
+        ),
+        (format!("{header}inf,900,a_eb_stop,4\n"), 2, "start 'inf'"),
+        (
+            format!("{header}0,NaN,a_eb_stop,4\n"),
+            2,
+            "interval_s 'NaN'",
+        ),
+        (
+            format!("{header}0,900,a_eb_stop,99999999999\n"),
+            2,
+            "count '99999999999'",
+        ),
+        // a quoted field keeps its line, and a CRLF file counts lines the same
+        (
+            format!("{header}0,900,\"a_eb_stop\",\"x\"\r\n").replace('\n', "\r\n"),
+            2,
+            "count 'x'",
+        ),
+        (
+            format!("\u{feff}{header}\n\n0,900,a_eb_stop,-1\n"),
+            4,
+            "count '-1'",
+        ),
+    ];
+    for (text, line, phrase) in cases {
+        let err = parse_counts(&text, "day.csv", &net).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadValue, "{err}");
+        assert!(err.message.contains(phrase), "'{phrase}' missing: {err}");
+        assert!(
+            err.to_string().starts_with(&format!("day.csv:{line}:")),
+            "line {line} expected: {err}"
+        );
+    }
+}
+
+/// A count file over the size cap is refused before it is read into memory.
+#[test]
+fn an_oversized_count_file_is_refused_unread() {
+    let net = load_network(&root().join("tests/fixtures/small.toml")).unwrap();
+    let dir = std::env::temp_dir().join(format!("roadnet-counts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.csv");
+    // sparse: no disk is written for the hole
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(roadnet::counts::MAX_FILE_BYTES + 1).unwrap();
+    drop(f);
+    let err = load_counts(&path, &net).unwrap_err();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(err.kind, ErrorKind::BadValue, "{err}");
+    assert!(err.to_string().contains("huge.csv"), "{err}");
+    assert!(err.message.contains("a count file may hold"), "{err}");
+}

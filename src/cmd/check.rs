@@ -1,5 +1,6 @@
 //! `greenwave check`: validate a network and print what it holds.
 
+use super::common::{out, outln};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -15,12 +16,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (net, notes) = roadnet::load_network_with_notes(&args.network)?;
     let summary = roadnet::Summary::of(&net);
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        outln!("{}", serde_json::to_string(&summary)?)?;
         // Notes (what an imported network holds that greenwave does not model) stay off stdout.
         notes.iter().for_each(|n| eprintln!("{n}"));
     } else {
-        print!("{summary}");
-        notes.iter().for_each(|n| println!("{n}"));
+        out!("{summary}")?;
+        for n in &notes {
+            outln!("{n}")?;
+        }
     }
     Ok(())
 }

@@ -1,21 +1,17 @@
 //! `greenwave compare`: several strategies on the same replay, in parallel, one table.
 
+use super::common::{out, outln, ReplayArgs};
 use crate::report::table;
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use roadnet::{Demand, RoadNet};
 use sim::{Metrics, Observer, SimConfig, Simulation, StepView};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// An intersections.toml or a CityFlow roadnet .json.
-    #[arg(long)]
-    pub network: PathBuf,
-    /// A CityFlow flow .json or a count .csv (docs/counts.md).
-    #[arg(long)]
-    pub demand: PathBuf,
+    #[command(flatten)]
+    pub replay: ReplayArgs,
     /// Comma-separated strategies; the first is the baseline the others are compared with.
     #[arg(
         long,
@@ -23,18 +19,6 @@ pub struct Args {
         default_value = "native,fixed-time,max-pressure"
     )]
     pub controls: Vec<String>,
-    /// Simulated seconds (default: one hour, or the whole day of a count file).
-    #[arg(long)]
-    pub duration: Option<f64>,
-    /// Seed for the simulator and for turning counts into trips.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Let vehicles change lanes.
-    #[arg(long)]
-    pub lane_change: bool,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// A finished run: its metrics and each completed vehicle's travel time.
@@ -199,40 +183,45 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if args.controls.is_empty() {
         anyhow::bail!("--controls names no strategy");
     }
-    let net = Arc::new(roadnet::load_network(&args.network)?);
-    let demand = super::common::load_demand(&args.demand, &net, args.seed)?;
-    let duration_s = args.duration.unwrap_or_else(|| default_duration_s(&demand));
-    if !(duration_s.is_finite() && duration_s > 0.0) {
-        anyhow::bail!("--duration must be a positive number of seconds, got {duration_s}");
-    }
-    let cfg = SimConfig {
-        seed: args.seed,
-        lane_change: args.lane_change,
+    let (net, demand) = args.replay.load()?;
+    let net = Arc::new(net);
+    let duration_s = args
+        .replay
+        .duration
+        .unwrap_or_else(|| default_duration_s(&demand));
+    // the default follows the demand, which a flow file can put at any time
+    anyhow::ensure!(
+        duration_s <= super::common::parse::MAX_SIM_DURATION_S,
+        "{}: the last departure is {:.0} s in, past the {} s a replay may run; pass --duration",
+        args.replay.demand.display(),
+        demand.last_departure_s(),
+        super::common::parse::MAX_SIM_DURATION_S
+    );
+    let cfg = args.replay.sim_config(
         duration_s,
-        track_vehicles: args
-            .controls
+        args.controls
             .iter()
             .any(|c| controller::needs_vehicle_tracking(c)),
-        ..SimConfig::default()
-    };
+    );
     let strategies = named_strategies(&net, &args.controls)?;
-    let results = run_all(&net, &demand, strategies, &cfg, quiet || args.json)?;
+    let json = args.replay.json;
+    let results = run_all(&net, &demand, strategies, &cfg, quiet || json)?;
     let runs: Vec<(String, Metrics)> = results
         .into_iter()
         .map(|r| (r.control, r.metrics))
         .collect();
-    if args.json {
-        println!("{}", serde_json::to_string(&table::comparison(&runs))?);
+    if json {
+        outln!("{}", serde_json::to_string(&table::comparison(&runs))?)?;
     } else {
-        println!(
+        outln!(
             "{} with {} on {} ({} s simulated, seed {})",
-            args.network.display(),
-            args.demand.display(),
+            args.replay.network.display(),
+            args.replay.demand.display(),
             net.name,
             duration_s,
-            args.seed
-        );
-        print!("{}", table::render(&runs));
+            args.replay.seed
+        )?;
+        out!("{}", table::render(&runs))?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `greenwave corridor`: plan a coordinated corridor — common cycle, Webster splits, two-way
 //! band offsets — print it and draw its time-space diagram.
 
+use super::common::outln;
 use anyhow::{bail, Context};
 use controller::estimate::TrafficState;
 use controller::optimize::corridor::{plan_corridor, CorridorParams};
@@ -20,10 +21,10 @@ pub struct Args {
     /// greens stand in for the demand.
     #[arg(long)]
     pub counts: Option<PathBuf>,
-    /// With --counts: plan for the count interval containing this time of day (`HH:MM`);
-    /// default: the day's mean flows.
-    #[arg(long)]
-    pub at: Option<String>,
+    /// With --counts: plan for the count interval containing this time of day (`HH:MM[:SS]`,
+    /// 00:00 to 47:59); default: the day's mean flows.
+    #[arg(long, value_name = "HH:MM", requires = "counts", value_parser = super::common::parse::time_of_day_s)]
+    pub at: Option<f64>,
     /// Write the time-space diagram here.
     #[arg(long)]
     pub svg: Option<PathBuf>,
@@ -32,24 +33,13 @@ pub struct Args {
     pub json: bool,
 }
 
-fn parse_hhmm(s: &str) -> anyhow::Result<f64> {
-    let (h, m) = s
-        .split_once(':')
-        .with_context(|| format!("--at '{s}': write HH:MM"))?;
-    let (h, m): (u32, u32) = (h.parse()?, m.parse()?);
-    if h > 47 || m > 59 {
-        bail!("--at '{s}': not a time of day");
-    }
-    Ok(h as f64 * 3600.0 + m as f64 * 60.0)
-}
-
 /// Movement flows, veh/s: from counts (one interval or the day's mean), else from the base
 /// greens (each stage's movements get the flow that would fill 80 % of its base green).
 fn flows(net: &RoadNet, args: &Args, sat_veh_s: f64) -> anyhow::Result<Vec<f64>> {
     let mut f = vec![0.0; net.movements.len()];
     if let Some(path) = &args.counts {
         let counts = roadnet::counts::load_counts(path, net)?;
-        let at = args.at.as_deref().map(parse_hhmm).transpose()?;
+        let at = args.at;
         let mut covered_s = 0.0;
         let mut seen = std::collections::BTreeSet::new();
         for r in &counts.rows {
@@ -126,16 +116,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })?;
     }
     if args.json {
-        println!("{}", serde_json::to_string(&cp)?);
+        outln!("{}", serde_json::to_string(&cp)?)?;
     } else {
-        println!(
+        outln!(
             "corridor {}: {} intersections over {:.0} m, design speed {:.1} m/s",
             cp.corridor,
             cp.names.len(),
             cp.positions_m.last().copied().unwrap_or(0.0),
             cp.design_speed_m_s
-        );
-        println!(
+        )?;
+        outln!(
             "cycle {:.0} s · outbound band {:.1} s ({:.0} %) · inbound band {:.1} s ({:.0} %) · inbound weight {:.2}",
             cp.cycle_s,
             cp.band_out_s,
@@ -143,31 +133,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             cp.band_in_s,
             100.0 * cp.band_in_s / cp.cycle_s,
             cp.inbound_weight
-        );
-        println!(
+        )?;
+        outln!(
             "{:<12} {:>8} {:>9}  splits (stage: split s)",
-            "intersection", "at m", "offset s"
-        );
+            "intersection",
+            "at m",
+            "offset s"
+        )?;
         for (k, p) in cp.plans.iter().enumerate() {
             let splits: Vec<String> = p
                 .stages
                 .iter()
                 .map(|s| format!("{}: {:.1}", net.stage(s.stage).name, s.split_s))
                 .collect();
-            println!(
+            outln!(
                 "{:<12} {:>8.0} {:>9.1}  {}",
                 cp.names[k],
                 cp.positions_m[k],
                 p.offset_s,
                 splits.join(", ")
-            );
+            )?;
         }
     }
     if let Some(path) = &args.svg {
         std::fs::write(path, render_svg(&cp))
             .with_context(|| format!("cannot write {}", path.display()))?;
         if !args.json {
-            println!("time-space diagram: {}", path.display());
+            outln!("time-space diagram: {}", path.display())?;
         }
     }
     Ok(())

@@ -30,10 +30,10 @@ pub struct Args {
     #[arg(long, default_value = "reports/demo")]
     pub out: PathBuf,
     /// Seed for turning counts into trips and for the simulator.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = super::common::parse::seed)]
     pub seed: u64,
-    /// Simulated seconds (default: the whole day).
-    #[arg(long, default_value_t = 86_400.0)]
+    /// Simulated seconds, up to 604800 (default: the whole day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400.0, allow_negative_numbers = true, value_parser = super::common::parse::sim_duration_s)]
     pub duration: f64,
     /// Also write a Rerun recording of the adaptive run (built with `--features rerun`).
     #[arg(long)]
@@ -58,12 +58,6 @@ struct DemoJson<'a> {
 }
 
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
-    if !(args.duration.is_finite() && args.duration > 0.0) {
-        anyhow::bail!(
-            "--duration must be a positive number of seconds, got {}",
-            args.duration
-        );
-    }
     #[cfg(not(feature = "rerun"))]
     if args.record.is_some() {
         anyhow::bail!("--record needs a build with the rerun feature: cargo run --release --features rerun -- demo --record out.rrd");

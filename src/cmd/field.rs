@@ -1,7 +1,7 @@
 //! `greenwave field`: emulate every field controller of a network — one Modbus TCP server per
 //! configured host:port, serving each intersection on it by unit id.
 
-use anyhow::Context as _;
+use super::common::{outln, parse};
 use controller::field::server::{self, FieldEmulator};
 use controller::field::{Clock, CounterSource, DetectorSource, IdleSource, SystemClock};
 use std::io::Write as _;
@@ -12,64 +12,74 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The intersections.toml naming each field controller's host, port and unit id.
-    #[arg(long)]
-    pub config: PathBuf,
-    /// Run the signal clock this many times faster than real time.
-    #[arg(long, default_value_t = 1.0, value_parser = parse_speedup)]
+    /// The intersections.toml naming each field controller's host, port and unit id (not
+    /// needed with --bench-push, which builds its own network).
+    #[arg(long, required_unless_present = "bench_push")]
+    pub config: Option<PathBuf>,
+    /// Run the signal clock this many times faster than real time, in [0.01, 1000].
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = parse::speedup)]
     pub speedup: f64,
     /// Listen on OS-chosen ports instead of the configured ones (each printed on stdout as
     /// `listening <configured host:port> units <ids> on <address>`).
     #[arg(long)]
     pub ephemeral_ports: bool,
-    /// Detector actuations: `idle`, or `counter:<vehicles per hour>` on every detector.
-    #[arg(long, default_value = "idle")]
-    pub detectors: String,
-    /// Stop after this many seconds of real time (default: run until interrupted).
-    #[arg(long)]
+    /// Detector actuations: `idle`, or `counter:<vehicles per hour, 0..=3600>` on every detector.
+    #[arg(long, default_value = "idle", value_parser = parse_detectors)]
+    pub detectors: Detectors,
+    /// Stop after this many seconds of real time, in (0, 31536000] (default: run until
+    /// interrupted).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse::wall_duration_s)]
     pub duration: Option<f64>,
-    /// Benchmark instead of serving: emulate N controllers on loopback (a synthetic arterial,
-    /// `--config` ignored), push a verified plan to all of them, print total and p50/p99.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    /// Benchmark instead of serving: emulate N controllers (1..=20000) on loopback (a synthetic
+    /// arterial, `--config` ignored), push a verified plan to all of them, print total and p50/p99.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse::controllers)]
     pub bench_push: Option<u32>,
-    /// Rounds for --bench-push.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Rounds for --bench-push, 1..=1000.
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = parse::rounds)]
     pub rounds: u32,
 }
 
-fn parse_speedup(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a speed-up in (0, 1000]")),
+/// What every emulated detector reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Detectors {
+    Idle,
+    Counter { vehicles_per_hour: u32 },
+}
+
+fn parse_detectors(s: &str) -> Result<Detectors, String> {
+    if s == "idle" {
+        return Ok(Detectors::Idle);
+    }
+    match s.strip_prefix("counter:") {
+        Some(v) => Ok(Detectors::Counter {
+            vehicles_per_hour: parse::vehicles_per_hour(v)?,
+        }),
+        None => Err("expected 'idle' or 'counter:<vehicles per hour, 0..=3600>'".into()),
     }
 }
 
-fn source(spec: &str) -> anyhow::Result<Box<dyn Fn() -> Box<dyn DetectorSource>>> {
-    if spec == "idle" {
-        return Ok(Box::new(|| Box::new(IdleSource)));
-    }
-    if let Some(v) = spec.strip_prefix("counter:") {
-        let vph: u32 = v
-            .parse()
-            .ok()
-            .filter(|v| *v <= 20_000)
-            .with_context(|| format!("'{v}' is not a flow in vehicles per hour (0..=20000)"))?;
-        return Ok(Box::new(move || {
+fn source(spec: Detectors) -> Box<dyn Fn() -> Box<dyn DetectorSource>> {
+    match spec {
+        Detectors::Idle => Box::new(|| Box::new(IdleSource)),
+        Detectors::Counter { vehicles_per_hour } => Box::new(move || {
             Box::new(CounterSource {
-                vehicles_per_hour: vph,
+                vehicles_per_hour,
                 occupied_ds_per_vehicle: 4,
             })
-        }));
+        }),
     }
-    anyhow::bail!("--detectors must be 'idle' or 'counter:<vehicles per hour>', not '{spec}'")
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.bench_push {
         return bench_push(n as usize, args.rounds);
     }
-    let net = Arc::new(roadnet::load_network(&args.config)?);
-    let make_source = source(&args.detectors)?;
+    let Some(config) = &args.config else {
+        // clap requires --config unless --bench-push is given
+        anyhow::bail!("--config is required");
+    };
+    let net = Arc::new(roadnet::load_network(config)?);
+    let make_source = source(args.detectors);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let clock: Arc<dyn Clock> = SystemClock::new(args.speedup);
@@ -90,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (ep, listener, svc) in bound {
             let addr = listener.local_addr()?;
             let units: Vec<u8> = emu.endpoints()[&ep].keys().copied().collect();
-            println!("listening {ep} units {units:?} on {addr}");
+            outln!("listening {ep} units {units:?} on {addr}")?;
             tracing::info!(
                 "field controller(s) {} at {addr}",
                 emu.endpoints()[&ep]
@@ -106,7 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tokio::spawn(emu.clone().run_ticker(tick));
         let stop = async {
             match args.duration {
-                Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
+                // range-checked by parse::wall_duration_s, so it converts without panicking
+                Some(s) => tokio::time::sleep(Duration::from_secs_f64(s)).await,
                 None => std::future::pending().await,
             }
         };
@@ -147,25 +158,25 @@ fn bench_push(n: usize, rounds: u32) -> anyhow::Result<()> {
         }
         totals.sort();
         per.sort();
-        println!(
-            "push + verified read-back to {n} controllers, {rounds} rounds: total per round median {:.1} ms (min {:.1}, max {:.1}); per controller (all 1000 in flight at once, queueing included) p50 {:.2} ms, p99 {:.2} ms",
+        outln!(
+            "push + verified read-back to {n} controllers, {rounds} rounds: total per round median {:.1} ms (min {:.1}, max {:.1}); per controller (all {n} in flight at once, queueing included) p50 {:.2} ms, p99 {:.2} ms",
             percentile(&totals, 50.0).as_secs_f64() * 1e3,
             totals[0].as_secs_f64() * 1e3,
             totals[totals.len() - 1].as_secs_f64() * 1e3,
             percentile(&per, 50.0).as_secs_f64() * 1e3,
             percentile(&per, 99.0).as_secs_f64() * 1e3,
-        );
+        )?;
         let mut seq = fleet
             .push_sequential(rounds + 1)
             .await
             .map_err(anyhow::Error::msg)?;
         seq.sort();
-        println!(
+        outln!(
             "one controller at a time (no queueing): per controller p50 {:.3} ms, p99 {:.3} ms, total {:.1} ms",
             percentile(&seq, 50.0).as_secs_f64() * 1e3,
             percentile(&seq, 99.0).as_secs_f64() * 1e3,
             seq.iter().sum::<std::time::Duration>().as_secs_f64() * 1e3,
-        );
+        )?;
         anyhow::Ok(())
     })
 }

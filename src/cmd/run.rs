@@ -2,6 +2,7 @@
 //! signalized intersection, polls detectors and status, and pushes the plans a controller asks
 //! for (for now the base plans; any `roadnet::Controller` plugs in the same way).
 
+use super::common::{outln, parse};
 use controller::field::daemon::{BasePlanController, Daemon};
 use controller::field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
@@ -13,14 +14,14 @@ pub struct Args {
     /// The intersections.toml naming each field controller's host, port and unit id.
     #[arg(long)]
     pub config: PathBuf,
-    /// Stop after this many seconds (default: run until interrupted).
-    #[arg(long)]
+    /// Stop after this many seconds, in (0, 31536000] (default: run until interrupted).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse::wall_duration_s)]
     pub duration: Option<f64>,
-    /// Detector/status poll and heartbeat period, milliseconds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    /// Detector/status poll and heartbeat period, milliseconds, 10..=60000.
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = parse::poll_ms)]
     pub poll_ms: u64,
-    /// Per-request timeout, milliseconds.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    /// Per-request timeout, milliseconds, 1..=60000.
+    #[arg(long, default_value_t = 500, allow_negative_numbers = true, value_parser = parse::timeout_ms)]
     pub timeout_ms: u64,
     /// The strategy to run: `base-plan` (each intersection's configured local plan, pushed once)
     /// or any strategy `greenwave sim` knows (`fixed-time`, `max-pressure`, `adaptive`, …) — the
@@ -57,16 +58,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             controller::baseline::make_controller(&args.control, &net)?
         };
         let mut daemon = Daemon::new(net.clone(), pool, ctl);
-        let duration = args.duration.map(|s| Duration::from_secs_f64(s.max(0.0)));
+        // range-checked by parse::wall_duration_s, so it converts without panicking
+        let duration = args.duration.map(Duration::from_secs_f64);
         tokio::select! {
             _ = daemon.run(Duration::from_millis(args.poll_ms), duration) => {}
             _ = tokio::signal::ctrl_c() => {}
         }
         let stats = daemon.stats();
         if args.json {
-            println!("{}", serde_json::to_string(stats)?);
+            outln!("{}", serde_json::to_string(stats)?)?;
         } else {
-            println!(
+            outln!(
                 "steps {}  polls ok {}  poll errors {}  plans pushed {}  rejected {}  push errors {}",
                 stats.steps,
                 stats.polls_ok,
@@ -74,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 stats.plans_pushed,
                 stats.plans_rejected,
                 stats.push_errors
-            );
+            )?;
         }
         anyhow::Ok(())
     })

@@ -14,7 +14,8 @@ pub fn colour(k: usize) -> &'static str {
     PALETTE[k % PALETTE.len()]
 }
 
-/// Escape text for SVG.
+/// Escape text for SVG (element text and double-quoted attributes). The one escape of
+/// everything `src/` writes as SVG: every chart label goes through it.
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

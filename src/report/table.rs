@@ -5,7 +5,7 @@ use serde::Serialize;
 use sim::Metrics;
 use std::fmt::Write;
 
-/// A metric column: header, unit, how to read it from the metrics, and whether lower is better.
+/// A metric column of the table.
 struct Column {
     header: &'static str,
     unit: &'static str,
@@ -13,55 +13,71 @@ struct Column {
     decimals: usize,
 }
 
+/// A column: header, unit, how to read it, decimals shown.
+const fn column(
+    header: &'static str,
+    unit: &'static str,
+    get: fn(&Metrics) -> f64,
+    decimals: usize,
+) -> Column {
+    Column {
+        header,
+        unit,
+        get,
+        decimals,
+    }
+}
+
 const COLUMNS: [Column; 7] = [
-    Column {
-        header: "travel time",
-        unit: "s",
-        get: |m| m.average_travel_time_s,
-        decimals: 1,
-    },
-    Column {
-        header: "entering-lane",
-        unit: "s",
-        get: |m| m.entering_lane_travel_time_s,
-        decimals: 1,
-    },
-    Column {
-        header: "delay",
-        unit: "s/veh",
-        get: |m| m.mean_delay_s,
-        decimals: 1,
-    },
-    Column {
-        header: "stops",
-        unit: "/veh",
-        get: |m| m.stops_per_vehicle,
-        decimals: 2,
-    },
-    Column {
-        header: "speed",
-        unit: "km/h",
-        get: |m| m.mean_speed_m_s * 3.6,
-        decimals: 1,
-    },
-    Column {
-        header: "throughput",
-        unit: "veh",
-        get: |m| m.vehicles_completed as f64,
-        decimals: 0,
-    },
-    Column {
-        header: "violations",
-        unit: "",
-        get: |m| m.safety_violations as f64,
-        decimals: 0,
-    },
+    column("travel time", "s", |m| m.average_travel_time_s, 1),
+    column("entering-lane", "s", |m| m.entering_lane_travel_time_s, 1),
+    column("delay", "s/veh", |m| m.mean_delay_s, 1),
+    column("stops", "/veh", |m| m.stops_per_vehicle, 2),
+    column("speed", "km/h", |m| m.mean_speed_m_s * 3.6, 1),
+    column("throughput", "veh", |m| m.vehicles_completed as f64, 0),
+    column("violations", "", |m| m.safety_violations as f64, 0),
 ];
 
 /// Percentage change of `v` against `base` (None when the base is 0).
 pub fn change_pct(base: f64, v: f64) -> Option<f64> {
     (base.abs() > 1e-12).then(|| (v - base) / base * 100.0)
 }
+
+/// Whether a run ended with every vehicle whose departure time had come through the network:
+/// none still driving, none still waiting to enter. A run that did not finish averages over a
+/// different set of vehicles, so its figures do not compare like for like.
+pub fn finished(m: &Metrics) -> bool {
+    m.vehicles_running == 0 && m.vehicles_waiting == 0
+}
+
+/// `12345678` as `12,345,678`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// What a run left unfinished, in words; None when it finished.
+pub fn unfinished_note(m: &Metrics) -> Option<String> {
+    (!finished(m)).then(|| {
+        format!(
+            "did not finish: {} of {} vehicles completed ({} still driving, {} still waiting to enter at the end)",
+            thousands(m.vehicles_completed),
+            thousands(m.vehicles_generated),
+            thousands(m.vehicles_running),
+            thousands(m.vehicles_waiting)
+        )
+    })
+}
+
+/// Marks a row whose run did not finish; explained under the table.
+const UNFINISHED_MARK: &str = " *";
 
 /// Render the table. `runs[0]` is the baseline.
 pub fn render(runs: &[(String, Metrics)]) -> String {
@@ -83,7 +99,17 @@ pub fn render(runs: &[(String, Metrics)]) -> String {
             .collect();
         cells.push(row);
     }
-    let name_w = runs.iter().map(|r| r.0.len()).max().unwrap_or(0).max(8);
+    let names: Vec<String> = runs
+        .iter()
+        .map(|(n, m)| {
+            if finished(m) {
+                n.clone()
+            } else {
+                format!("{n}{UNFINISHED_MARK}")
+            }
+        })
+        .collect();
+    let name_w = names.iter().map(String::len).max().unwrap_or(0).max(8);
     let widths: Vec<usize> = COLUMNS
         .iter()
         .enumerate()
@@ -107,7 +133,7 @@ pub fn render(runs: &[(String, Metrics)]) -> String {
         let _ = write!(out, "  {:>w$}", col.unit, w = widths[c]);
     }
     out.push('\n');
-    for (k, (name, _)) in runs.iter().enumerate() {
+    for (k, name) in names.iter().enumerate() {
         let _ = write!(out, "{name:<name_w$}");
         for (c, cell) in cells[k].iter().enumerate() {
             let _ = write!(out, "  {:>w$}", cell, w = widths[c]);
@@ -116,6 +142,11 @@ pub fn render(runs: &[(String, Metrics)]) -> String {
     }
     if runs.len() > 1 {
         let _ = writeln!(out, "(changes in brackets are against {})", runs[0].0);
+    }
+    for (name, m) in runs {
+        if let Some(note) = unfinished_note(m) {
+            let _ = writeln!(out, "* {name}: {note}");
+        }
     }
     out
 }
@@ -133,6 +164,8 @@ pub struct Named<'a> {
     pub control: &'a str,
     #[serde(flatten)]
     pub metrics: &'a Metrics,
+    /// False when vehicles were still driving or waiting to enter at the end ([`finished`]).
+    pub finished: bool,
     /// % change against the baseline of the headline metrics.
     pub change_vs_baseline_pct: ChangePct,
 }
@@ -166,6 +199,24 @@ impl ChangePct {
     }
 }
 
+/// One run's metrics as JSON (`sim --json`), with whether it finished.
+#[derive(Serialize)]
+pub struct RunJson<'a> {
+    #[serde(flatten)]
+    pub metrics: &'a Metrics,
+    /// False when vehicles were still driving or waiting to enter at the end ([`finished`]).
+    pub finished: bool,
+}
+
+impl RunJson<'_> {
+    pub fn of(m: &Metrics) -> RunJson<'_> {
+        RunJson {
+            metrics: m,
+            finished: finished(m),
+        }
+    }
+}
+
 pub fn comparison(runs: &[(String, Metrics)]) -> Comparison<'_> {
     let base = &runs[0].1;
     Comparison {
@@ -175,6 +226,7 @@ pub fn comparison(runs: &[(String, Metrics)]) -> Comparison<'_> {
             .map(|(n, m)| Named {
                 control: n,
                 metrics: m,
+                finished: finished(m),
                 change_vs_baseline_pct: ChangePct::of(base, m),
             })
             .collect(),
@@ -205,5 +257,50 @@ mod tests {
         assert!(t.contains("25.2 (+40.0%)"), "{t}");
         let c = ChangePct::of(&a, &b);
         assert_eq!(c.average_travel_time_s, Some(-25.0));
+        // both runs finished: no marker, no note
+        assert!(!t.contains('*'), "{t}");
+    }
+
+    #[test]
+    fn a_run_that_did_not_finish_says_so() {
+        let done = Metrics {
+            vehicles_generated: 60_839,
+            vehicles_entered: 60_839,
+            vehicles_completed: 60_839,
+            ..Metrics::default()
+        };
+        let stuck = Metrics {
+            vehicles_generated: 60_839,
+            vehicles_entered: 30_000,
+            vehicles_completed: 18_949,
+            vehicles_running: 11_051,
+            vehicles_waiting: 30_839,
+            ..Metrics::default()
+        };
+        let runs = [("fixed-time".into(), done), ("adaptive".into(), stuck)];
+        let t = render(&runs);
+        let row = t.lines().find(|l| l.starts_with("adaptive")).unwrap();
+        assert!(row.starts_with("adaptive *"), "{t}");
+        let row = t.lines().find(|l| l.starts_with("fixed-time")).unwrap();
+        assert!(!row.contains('*'), "{t}");
+        assert!(
+            t.contains("* adaptive: did not finish: 18,949 of 60,839 vehicles completed (11,051 still driving, 30,839 still waiting to enter at the end)"),
+            "{t}"
+        );
+        let json = serde_json::to_value(comparison(&runs)).unwrap();
+        assert_eq!(json["strategies"][0]["finished"], true);
+        assert_eq!(json["strategies"][1]["finished"], false);
+        let one = serde_json::to_value(RunJson::of(&runs[1].1)).unwrap();
+        assert_eq!(one["finished"], false);
+        assert_eq!(one["vehicles_completed"], 18_949);
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(60_839), "60,839");
+        assert_eq!(thousands(12_345_678), "12,345,678");
     }
 }
