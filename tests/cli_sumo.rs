@@ -102,3 +102,52 @@ fn sim_on_the_sumo_arterial_has_no_safety_violations() {
     // 436 completed when this test was written (seed 0); traffic must at least get through.
     assert!(m["vehicles_completed"].as_u64().unwrap() > 300, "{m}");
 }
+
+/// The same arterial with the route file SUMO's own tools made for it (randomTrips.py +
+/// duarouter, 1200 vehicles over 30 min): the demand loads from `.rou.xml` and the fixed-time run
+/// completes without a safety violation.
+#[test]
+fn sim_with_a_sumo_route_file() {
+    let out = greenwave(&[
+        "sim",
+        "--network",
+        "roadnet/tests/fixtures/sumo/arterial6.net.xml",
+        "--demand",
+        "roadnet/tests/fixtures/sumo/arterial6.rou.xml",
+        "--control",
+        "fixed-time",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["safety_violations"], 0);
+    // sumolib counts 1200 vehicles in the file (fixtures README).
+    assert_eq!(m["vehicles_generated"], 1200);
+    assert!(m["vehicles_completed"].as_u64().unwrap() > 0, "{m}");
+    // The file maps completely: no note lines on stderr.
+    assert!(!stderr.contains(": note: "), "{stderr}");
+}
+
+/// A route file that does not fit the network fails with one line naming file:line:col.
+#[test]
+fn a_bad_sumo_route_file_fails_with_one_line() {
+    let out = greenwave(&[
+        "sim",
+        "--network",
+        "roadnet/tests/fixtures/sumo/arterial6.net.xml",
+        "--demand",
+        "roadnet/tests/fixtures/sumo/bad_demand/route_not_connected.rou.xml",
+        "--control",
+        "fixed-time",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("route_not_connected.rou.xml:4:26: route[gap].edges: edges 'A0A1' and 'A3A4' are not joined by a movement"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}

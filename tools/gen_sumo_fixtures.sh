@@ -4,6 +4,10 @@
 # SUMO's own counts (via sumolib) that roadnet/tests/sumo.rs compares against.
 #
 # Needs SUMO from PyPI:  pip install eclipse-sumo   (tested with SUMO 1.28.0)
+# Also writes arterial6.rou.xml (randomTrips.py + duarouter, seeded) and arterial6.add.xml
+# (detectors), and the malformed demand files under bad_demand/, and prints SUMO's own counts of
+# vehicles and detectors that roadnet/tests/sumo_demand.rs compares against.
+#
 # Usage: tools/gen_sumo_fixtures.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,9 +87,10 @@ netgenerate "${NOHDR[@]}" --grid --grid.number 4 --grid.length 150 --grid.attach
 
 # The malformed networks: tiny.net.xml (written by hand) with one fault each.
 python3 "$OUT/bad/make_bad.py"
+python3 "$OUT/bad_demand/make_bad.py"
 
-# A small synthetic demand for the arterial (there is no SUMO route import yet): a CityFlow flow
-# file over the SUMO edge ids, for `greenwave sim`.
+# A small synthetic CityFlow flow file over the SUMO edge ids of the arterial, for `greenwave sim`
+# (kept beside the SUMO route file below: the same network, two demand formats).
 python3 - "$OUT/arterial6_flow.json" <<'FLOW'
 import json, sys
 veh = {"length": 5.0, "width": 2.0, "maxPosAcc": 2.0, "maxNegAcc": 4.5, "usualPosAcc": 2.0,
@@ -103,6 +108,54 @@ f(["N1A1", "A1A2", "A2A3", "A3S3"], 60.0)
 f(["S6A6", "A6A5", "A5A4", "A4N4"], 60.0)
 json.dump(flows, open(sys.argv[1], "w"), indent=1)
 FLOW
+
+# ---- Demand and detectors for arterial6, made with SUMO's own tools ----
+# Random trips (seeded) routed by duarouter: one trip every 1.5 s for 30 min, each a car of our
+# vType "car" (written here), so the route file carries a <vType> for the import to map.
+cat > "$TMP/vtypes.add.xml" <<'XML'
+<additional>
+  <vType id="car" vClass="passenger" length="4.8" minGap="2.5" accel="2.6" decel="4.5" maxSpeed="16.67" tau="1.2"/>
+</additional>
+XML
+python3 "$SUMO_HOME/tools/randomTrips.py" -n "$OUT/arterial6.net.xml" -o "$TMP/arterial6.trips.xml" \
+  -r "$TMP/arterial6.random.rou.xml" \
+  --seed 42 -b 0 -e 1800 -p 1.5 --fringe-factor 10 --min-distance 100 \
+  --trip-attributes 'type="car"' --additional-file "$TMP/vtypes.add.xml" >/dev/null
+duarouter --alternatives-output NUL --no-step-log --no-warnings --seed 42 -n "$OUT/arterial6.net.xml" \
+  --additional-files "$TMP/vtypes.add.xml" --route-files "$TMP/arterial6.trips.xml" \
+  -o "$OUT/arterial6.rou.xml"
+# Detectors: one induction loop 5 m before the stop line on every lane entering a traffic light,
+# and one 50 m lane-area detector ending 1 m before the stop line on each such edge's kerb lane.
+PYTHONPATH="$SUMO_HOME/tools" python3 - "$OUT/arterial6.net.xml" "$OUT/arterial6.add.xml" <<'DET'
+import sys
+import sumolib
+net = sumolib.net.readNet(sys.argv[1])
+out = ['<additional>']
+for tls in sorted(net.getTrafficLights(), key=lambda t: t.getID()):
+    edges = sorted({c[0].getEdge() for c in tls.getConnections()}, key=lambda e: e.getID())
+    for e in edges:
+        for lane in e.getLanes():
+            out.append(f'  <inductionLoop id="e1_{lane.getID()}" lane="{lane.getID()}" '
+                       f'pos="{lane.getLength() - 5:.2f}" period="60" file="NUL"/>')
+        kerb = e.getLanes()[0]
+        out.append(f'  <laneAreaDetector id="e2_{e.getID()}" lane="{kerb.getID()}" '
+                   f'pos="{kerb.getLength() - 51:.2f}" endPos="{kerb.getLength() - 1:.2f}" period="60" file="NUL"/>')
+out.append('</additional>')
+open(sys.argv[2], 'w').write('\n'.join(out) + '\n')
+DET
+# SUMO must accept both files: run it for the whole demand and keep its own vehicle count.
+sumo --no-step-log --no-warnings -n "$OUT/arterial6.net.xml" -r "$OUT/arterial6.rou.xml" \
+  -a "$OUT/arterial6.add.xml" --end 4000 --duration-log.statistics | grep -E "Inserted|Loaded" || true
+PYTHONPATH="$SUMO_HOME/tools" python3 - "$OUT/arterial6.rou.xml" "$OUT/arterial6.add.xml" <<'COUNT'
+import sys
+import sumolib
+veh = list(sumolib.xml.parse(sys.argv[1], 'vehicle'))
+deps = [float(v.depart) for v in veh]
+e1 = list(sumolib.xml.parse(sys.argv[2], 'inductionLoop'))
+e2 = list(sumolib.xml.parse(sys.argv[2], 'laneAreaDetector'))
+print(f"{sys.argv[1]}: vehicles {len(veh)}; first depart {min(deps):.2f}; last depart {max(deps):.2f}")
+print(f"{sys.argv[2]}: inductionLoop {len(e1)}; laneAreaDetector {len(e2)}")
+COUNT
 
 # SUMO's own view of each network, for the expected counts in README.md and tests/sumo.rs.
 # Counted with sumolib (shipped with eclipse-sumo): edges and lanes that are not internal, lanes

@@ -16,7 +16,14 @@
 //!
 //! Whatever cannot be mapped is named in one line of [`SumoImport::notes`]; nothing is dropped
 //! silently. Errors name the file, line:column and element/attribute.
+//!
+//! Beside networks: route files (`.rou.xml`) become a [`crate::Demand`] in [`demand`], and
+//! additional files (`.add.xml`) bring induction loops and lane-area detectors as detectors and
+//! cameras in [`detectors`] — through [`load_with_additional`], because the model takes sensors
+//! only while it is built.
 
+pub mod demand;
+pub mod detectors;
 mod signals;
 
 use crate::builder::{Builder, LaneSpec, LinkSpec};
@@ -106,16 +113,38 @@ pub fn is_sumo_path(path: &std::path::Path) -> bool {
 /// Read a SUMO `.net.xml`. Refuses anything but a regular file of at most [`MAX_FILE_BYTES`].
 pub fn load(path: &std::path::Path) -> Result<SumoImport> {
     let file = path.display().to_string();
+    let text = read_text(path)?;
+    parse(&text, &file)
+}
+
+/// Read a SUMO `.net.xml` and an additional file (`.add.xml`) whose induction loops and
+/// lane-area detectors become the network's detectors and cameras (see [`detectors`]).
+/// Detectors can only be added while the network is built (the model is validated once and
+/// read-only afterwards), hence one call for both files.
+pub fn load_with_additional(
+    net_path: &std::path::Path,
+    add_path: &std::path::Path,
+) -> Result<SumoImport> {
+    let net_file = net_path.display().to_string();
+    let add_file = add_path.display().to_string();
+    let net_text = read_text(net_path)?;
+    let add_text = read_text(add_path)?;
+    parse_with_additional(&net_text, &net_file, Some((&add_text, &add_file)))
+}
+
+/// A SUMO input file as text: a regular file of at most [`MAX_FILE_BYTES`], UTF-8.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String> {
+    let file = path.display().to_string();
     let io = |msg: String| LoadError::new(ErrorKind::Io, msg).in_file(&file);
     let meta = std::fs::metadata(path).map_err(|e| io(format!("cannot read: {e}")))?;
     if !meta.is_file() {
         return Err(io(
-            "not a regular file (a SUMO network must be a plain .net.xml file)".into(),
+            "not a regular file (a SUMO input must be a plain .xml file)".into(),
         ));
     }
     if meta.len() > MAX_FILE_BYTES {
         return Err(io(format!(
-            "file is {} bytes; SUMO networks over {} MiB are refused (cut it with netconvert --keep-edges.*)",
+            "file is {} bytes; SUMO files over {} MiB are refused (cut the network with netconvert --keep-edges.*, split route files)",
             meta.len(),
             MAX_FILE_BYTES / (1024 * 1024)
         )));
@@ -132,27 +161,26 @@ pub fn load(path: &std::path::Path) -> Result<SumoImport> {
             MAX_FILE_BYTES / (1024 * 1024)
         )));
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok(t),
         Err(e) => {
             let good = e.utf8_error().valid_up_to();
             let prefix = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
             let mut err = LoadError::new(ErrorKind::Syntax, "not UTF-8 text").in_file(&file);
             err.line_col = Some(crate::error::line_col(&prefix, good));
-            return Err(err);
+            Err(err)
         }
-    };
-    parse(&text, &file)
+    }
 }
 
-/// Parse a SUMO network held in memory; `file` names it in errors and notes.
-pub fn parse(text: &str, file: &str) -> Result<SumoImport> {
+/// Parse XML with the importer's limits (no DTD, at most [`MAX_XML_NODES`] nodes).
+pub(crate) fn parse_doc<'i>(text: &'i str, file: &str) -> Result<Document<'i>> {
     let opt = ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_XML_NODES,
         ..ParsingOptions::default()
     };
-    let doc = Document::parse_with_options(text, opt).map_err(|e| {
+    Document::parse_with_options(text, opt).map_err(|e| {
         let pos = e.pos();
         let msg = e.to_string();
         // roxmltree appends " at L:C"; the location is printed by LoadError itself.
@@ -166,14 +194,44 @@ pub fn parse(text: &str, file: &str) -> Result<SumoImport> {
             LoadError::new(ErrorKind::Syntax, format!("malformed XML: {msg}")).in_file(file);
         err.line_col = Some((pos.row as usize, pos.col as usize));
         err
-    })?;
+    })
+}
+
+/// Parse a SUMO network held in memory; `file` names it in errors and notes.
+pub fn parse(text: &str, file: &str) -> Result<SumoImport> {
+    parse_with_additional(text, file, None)
+}
+
+/// [`parse`] with an optional additional file (text, name) of detectors.
+pub fn parse_with_additional(
+    text: &str,
+    file: &str,
+    additional: Option<(&str, &str)>,
+) -> Result<SumoImport> {
+    let doc = parse_doc(text, file)?;
+    let add_doc = match additional {
+        Some((t, f)) => Some((parse_doc(t, f)?, f)),
+        None => None,
+    };
     let mut cx = Cx {
         doc: &doc,
         file,
         notes: Vec::new(),
     };
-    let result = import(&mut cx);
-    result.map_err(|e| e.in_file(file))
+    let mut add_cx = add_doc.as_ref().map(|(d, f)| Cx {
+        doc: d,
+        file: f,
+        notes: Vec::new(),
+    });
+    let result = import(&mut cx, add_cx.as_mut());
+    // Errors raised while reading the additional file already name it.
+    result.map_err(|e| {
+        if e.file == "<input>" {
+            e.in_file(file)
+        } else {
+            e
+        }
+    })
 }
 
 /// Parsing context: the document (for positions), the file name and the notes collected.
@@ -378,7 +436,7 @@ fn turn_of(dir: &str) -> Option<Option<TurnKind>> {
     })
 }
 
-fn import(cx: &mut Cx) -> Result<SumoImport> {
+fn import(cx: &mut Cx, mut additional: Option<&mut Cx>) -> Result<SumoImport> {
     let root = cx.doc.root_element();
     if root.tag_name().name() != "net" {
         return Err(cx.err(
@@ -876,6 +934,34 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
     for plan in &mut plans {
         signals::build(&mut b, plan, &movement_of, &link_indices)?;
     }
+    // ---- detectors from an additional file ----
+    if let Some(add) = additional.as_deref_mut() {
+        let mut lanes = BTreeMap::new();
+        for e in &edges {
+            let Some(road) = e.road else { continue };
+            for (si, l) in e.lanes.iter().enumerate() {
+                if let Some(gw) = e.gw_index[si] {
+                    let lane = b.lane_of(road, gw).expect("lane just added");
+                    lanes.insert(
+                        l.id.clone(),
+                        detectors::LaneRef {
+                            lane,
+                            sumo_length_m: l.length_m,
+                            length_m: b.lane_length(lane),
+                            end: b.road(road).to,
+                        },
+                    );
+                }
+            }
+        }
+        let skipped: BTreeSet<&str> = edges
+            .iter()
+            .flat_map(|e| e.lanes.iter())
+            .filter(|l| !lanes.contains_key(&l.id))
+            .map(|l| l.id.as_str())
+            .collect();
+        detectors::add(add, &mut b, &lanes, &skipped).map_err(|e| e.in_file(add.file))?;
+    }
     let net = b.finish()?;
     let verdicts = signals::verdicts(cx, &net, &plans, &movement_of)?;
     if boundary_skipped > 0 {
@@ -886,6 +972,9 @@ fn import(cx: &mut Cx) -> Result<SumoImport> {
     }
     for v in &verdicts {
         cx.notes.push(format!("{}: {v}", cx.file));
+    }
+    if let Some(add) = additional {
+        cx.notes.append(&mut add.notes);
     }
     Ok(SumoImport {
         net,

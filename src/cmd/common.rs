@@ -139,10 +139,11 @@ pub mod parse {
 /// The flags `sim` and `compare` share: what to replay and how to step it.
 #[derive(clap::Args)]
 pub struct ReplayArgs {
-    /// An intersections.toml or a CityFlow roadnet .json.
+    /// An intersections.toml, a CityFlow roadnet .json or a SUMO .net.xml.
     #[arg(long)]
     pub network: PathBuf,
-    /// Demand: a CityFlow flow .json or a count .csv (docs/counts.md; dispatched by extension).
+    /// Demand: a CityFlow flow .json, a count .csv (docs/counts.md) or a SUMO .rou.xml
+    /// (docs/sumo.md); dispatched by extension.
     #[arg(long)]
     pub demand: PathBuf,
     /// Simulated seconds, up to 604800 (7 days) [default: sim one hour; compare up to the
@@ -184,11 +185,20 @@ impl ReplayArgs {
     }
 }
 
-/// Load demand by extension: a CityFlow flow `.json`, or a count `.csv` turned into trips
-/// with `seed` (docs/counts.md).
+/// Load demand by extension: a CityFlow flow `.json`, a count `.csv` turned into trips
+/// with `seed` (docs/counts.md), or a SUMO route file `.rou.xml`/`.xml` (docs/sumo.md; `seed`
+/// drives its `probability` flows). A route file's notes (what greenwave does not model) go to
+/// stderr, one line each, so they are never silently lost and `--json` output stays clean.
 pub fn load_demand(path: &Path, net: &RoadNet, seed: u64) -> anyhow::Result<Demand> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => Ok(roadnet::cityflow::load_flow(path, net)?),
+        Some("xml") => {
+            let sumo = roadnet::sumo::demand::load_routes(path, net, seed)?;
+            for note in &sumo.notes {
+                eprintln!("{note}");
+            }
+            Ok(sumo.demand)
+        }
         Some("csv") => {
             let counts = roadnet::counts::load_counts(path, net)?;
             Ok(counts.to_demand(
@@ -201,7 +211,7 @@ pub fn load_demand(path: &Path, net: &RoadNet, seed: u64) -> anyhow::Result<Dema
             ))
         }
         _ => Err(anyhow::anyhow!(
-            "{}: unknown demand format: expected a CityFlow flow .json or a count .csv",
+            "{}: unknown demand format: expected a CityFlow flow .json, a count .csv or a SUMO .rou.xml",
             path.display()
         )),
     }
