@@ -25,10 +25,9 @@ use crate::rng::SplitMix64;
 use roxmltree::Node;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
-/// Most vehicles a route file may expand to. A `<flow>` can ask for any number of vehicles in a
-/// few bytes; each becomes a [`Trip`] with its own route (~100 bytes and up), so beyond this the
-/// file is refused before memory runs out rather than after.
-pub const MAX_VEHICLES: u64 = 5_000_000;
+/// Most vehicles a route file may expand to: the one cap of every demand format. A `<flow>` can
+/// ask for any number of vehicles in a few bytes, so the count is checked before expanding.
+pub use crate::demand::MAX_VEHICLES;
 
 /// A route file in greenwave's terms, with what could not be mapped.
 #[derive(Debug)]
