@@ -70,7 +70,6 @@ pub struct Simulation {
     headway_s: Vec<f64>,
     /// CityFlow's approachingIntersectionDistance, m.
     approach_m: Vec<f64>,
-    free_flow_s: Vec<f64>,
     // --- vehicle state ---
     pub(crate) status: Vec<Status>,
     enter_s: Vec<f64>,
@@ -95,12 +94,21 @@ pub struct Simulation {
     b_rpos: Vec<u32>,
     b_end: Vec<bool>,
     b_blocker: Vec<u32>,
+    /// Free-flow time of the drivables passed to their end in this step, s.
+    b_ff_passed_s: Vec<f64>,
     moved_flag: Vec<bool>,
     // --- lane change state ---
     pub(crate) lc: crate::lanechange::LaneChangeState,
     // --- per-vehicle metrics ---
-    entering_s: Vec<f64>,
-    entering_strict_s: Vec<f64>,
+    /// Signalized intersection whose entering lane the vehicle was on at the last sample
+    /// (NONE: on no entering lane).
+    ent_inter: Vec<u32>,
+    /// The vehicle's (intersection, enter, leave) pairs of the entering-lane metric.
+    ent_pairs: Vec<Vec<EnteringPair>>,
+    /// Vehicles with at least one entering-lane pair (the metric's divisor).
+    ent_vehicles: u64,
+    /// Free-flow time of the drivables the vehicle has driven to their end, s.
+    ff_driven_s: Vec<f64>,
     stops: Vec<u32>,
     moving: Vec<bool>,
     // --- containers ---
@@ -123,9 +131,7 @@ pub struct Simulation {
     entered: u64,
     completed: u64,
     finished_tt_s: f64,
-    delay_completed_s: f64,
     total_distance_m: f64,
-    total_time_s: f64,
     inter_delay_s: Vec<f64>,
     inter_served: Vec<u64>,
     inter_queue_sum: Vec<f64>,
@@ -138,6 +144,16 @@ pub struct Simulation {
     touched: Vec<u32>,
     commands: Vec<Command>,
     finished_now: Vec<u32>,
+}
+
+/// One (intersection, vehicle) pair of the entering-lane metric: the first time the vehicle
+/// was seen on one of the intersection's entering lanes and the latest time it was seen to
+/// leave them (`None` while it is still on them).
+#[derive(Clone, Copy, Debug)]
+struct EnteringPair {
+    inter: u32,
+    enter_s: f64,
+    leave_s: Option<f64>,
 }
 
 /// CityFlow's no-collision speed: the highest speed this step after which the follower can
@@ -214,7 +230,6 @@ impl Simulation {
             max_speed: Vec::with_capacity(n),
             headway_s: Vec::with_capacity(n),
             approach_m: Vec::with_capacity(n),
-            free_flow_s: Vec::with_capacity(n),
             status: vec![Status::Future; n],
             enter_s: vec![0.0; n],
             priority: vec![0; n],
@@ -235,10 +250,13 @@ impl Simulation {
             b_rpos: vec![0; n],
             b_end: vec![false; n],
             b_blocker: vec![NONE; n],
+            b_ff_passed_s: vec![0.0; n],
             moved_flag: vec![false; n],
             lc: crate::lanechange::LaneChangeState::new(n, cfg.lane_change),
-            entering_s: vec![0.0; n],
-            entering_strict_s: vec![0.0; n],
+            ent_inter: vec![NONE; n],
+            ent_pairs: vec![Vec::new(); n],
+            ent_vehicles: 0,
+            ff_driven_s: vec![0.0; n],
             stops: vec![0; n],
             moving: vec![false; n],
             lists: vec![Vec::new(); topo.length_m.len()],
@@ -258,9 +276,7 @@ impl Simulation {
             entered: 0,
             completed: 0,
             finished_tt_s: 0.0,
-            delay_completed_s: 0.0,
             total_distance_m: 0.0,
-            total_time_s: 0.0,
             inter_delay_s: vec![0.0; net.intersections.len()],
             inter_served: vec![0; net.intersections.len()],
             inter_queue_sum: vec![0.0; net.intersections.len()],
@@ -355,19 +371,6 @@ impl Simulation {
         {
             return err("min_gap_m and headway_s must be ≥ 0".into());
         }
-        // Free-flow time: every lane and one lane link per movement at the allowed speed.
-        let mut ff = 0.0;
-        for (k, r) in trip.route.iter().enumerate() {
-            let road = self.net.road(*r);
-            let lane = self.net.lane(road.lanes[0]);
-            ff += lane.length_m / p.max_speed_m_s.min(lane.speed_limit_m_s);
-            if let Some(next) = trip.route.get(k + 1) {
-                if let Some(m) = self.net.movement_between(*r, *next) {
-                    let l = &self.net.movement(m).links[0];
-                    ff += l.length_m / p.max_speed_m_s;
-                }
-            }
-        }
         self.depart_s.push(trip.departure_s);
         self.route_start.push(self.routes.len() as u32);
         self.route_len.push(trip.route.len() as u32);
@@ -384,7 +387,6 @@ impl Simulation {
             p.max_speed_m_s * p.max_speed_m_s / p.usual_decel_m_s2 / 2.0
                 + p.max_speed_m_s * self.cfg.dt_s * 2.0,
         );
-        self.free_flow_s.push(ff);
         Ok(())
     }
 
@@ -619,6 +621,10 @@ impl Simulation {
                 continue;
             }
             self.waiting[lane].pop_front();
+            // Held in the spawn queue past its departure step: that wait is a stop.
+            if self.time_s() > self.enter_s[vi] + 1e-9 {
+                self.stops[vi] += 1;
+            }
             self.status[vi] = Status::Running;
             self.entered += 1;
             self.drv[vi] = lane as u32;
@@ -751,11 +757,16 @@ impl Simulation {
         let mut d = self.drv[v];
         let mut k = self.rpos[v];
         let mut end = false;
+        let mut ff_passed = 0.0;
         while x > self.topo.length_m[d as usize] {
+            // Only a drivable driven to its end adds its free-flow time here (the stranded
+            // case below holds the vehicle on `d`).
+            let ff_d = self.free_flow_time_s(v, d);
             let (nd, nk) = self.next_of(v, d, k);
             if nd == NONE {
                 if k + 1 >= self.route_len[v] {
                     x -= self.topo.length_m[d as usize];
+                    ff_passed += ff_d;
                     end = true;
                 } else {
                     // Stranded on a lane with no way on (only after a lane change): hold at its end.
@@ -764,9 +775,11 @@ impl Simulation {
                 break;
             }
             x -= self.topo.length_m[d as usize];
+            ff_passed += ff_d;
             d = nd;
             k = nk;
         }
+        self.b_ff_passed_s[v] = ff_passed;
         self.b_delta[v] = delta;
         self.b_dis[v] = x;
         self.b_drv[v] = d;
@@ -854,6 +867,12 @@ impl Simulation {
         } else {
             sp - sp / k
         }
+    }
+
+    /// Time to drive drivable `d` end to end at min(vehicle max speed, speed limit), s.
+    #[inline]
+    fn free_flow_time_s(&self, v: usize, d: u32) -> f64 {
+        self.topo.length_m[d as usize] / self.max_speed[v].min(self.topo.max_speed_m_s[d as usize])
     }
 
     #[inline]
@@ -1029,7 +1048,6 @@ impl Simulation {
     }
 
     fn relocate(&mut self, t: f64, observer: &mut dyn Observer) {
-        let dt = self.cfg.dt_s;
         self.changed.clear();
         self.touched.clear();
         for &v in &self.running {
@@ -1065,11 +1083,10 @@ impl Simulation {
             let vi = self.finished_now[k] as usize;
             self.status[vi] = Status::Done;
             self.completed += 1;
-            let tt = t - self.enter_s[vi];
-            self.finished_tt_s += tt;
-            self.delay_completed_s += tt - self.free_flow_s[vi];
+            // CityFlow counts a finished trip up to the start of the step it ended in.
+            self.finished_tt_s += t - self.enter_s[vi];
+            self.ff_driven_s[vi] += self.b_ff_passed_s[vi];
             self.total_distance_m += self.b_delta[vi];
-            self.total_time_s += dt;
             self.lc.on_finish(vi);
             observer.on_vehicle_finished(vi as u32, t);
         }
@@ -1111,7 +1128,7 @@ impl Simulation {
             self.speed[v] = s;
             self.blocker[v] = self.b_blocker[v];
             self.total_distance_m += self.b_delta[v];
-            self.total_time_s += dt;
+            self.ff_driven_s[v] += self.b_ff_passed_s[v];
             if s >= HALTING_SPEED_M_S {
                 self.moving[v] = true;
             } else if self.moving[v] {
@@ -1204,17 +1221,15 @@ impl Simulation {
         for q in self.inter_queue_now.iter_mut() {
             *q = 0;
         }
-        for &v in &self.running {
-            let vi = v as usize;
+        let now = self.time_s();
+        for k in 0..self.running.len() {
+            let vi = self.running[k] as usize;
             let d = self.drv[vi] as usize;
-            if d >= self.topo.n_lanes {
-                if self.topo.link_signalized[d - self.topo.n_lanes] {
-                    self.entering_s[vi] += dt;
-                }
-            } else if self.topo.lane_entering[d] {
-                self.entering_s[vi] += dt;
-                self.entering_strict_s[vi] += dt;
-                let i = self.topo.lane_end_inter[d] as usize;
+            let mut inter = NONE;
+            if d < self.topo.n_lanes && self.topo.lane_entering[d] {
+                let i = self.topo.lane_end_inter[d];
+                inter = i;
+                let i = i as usize;
                 let sp = self.speed[vi];
                 let limit = self.topo.max_speed_m_s[d];
                 self.inter_delay_s[i] += dt * (1.0 - sp / limit).max(0.0);
@@ -1222,6 +1237,12 @@ impl Simulation {
                     self.inter_queue_now[i] += 1;
                 }
             }
+            self.sample_entering(vi, inter, now);
+        }
+        // A vehicle that finished in this step is on no lane now.
+        for k in 0..self.finished_now.len() {
+            let vi = self.finished_now[k] as usize;
+            self.sample_entering(vi, NONE, now);
         }
         for i in 0..self.inter_queue_now.len() {
             let q = self.inter_queue_now[i];
@@ -1230,6 +1251,39 @@ impl Simulation {
         }
         self.sense_detectors();
         self.sense_cameras();
+    }
+
+    /// One sample of the entering-lane metric: vehicle `v` is on an entering lane of `inter`
+    /// (NONE: of no signalized intersection) at time `now` (see `docs/metrics.md`).
+    fn sample_entering(&mut self, v: usize, inter: u32, now: f64) {
+        let was = self.ent_inter[v];
+        if was == inter {
+            return;
+        }
+        let pairs = &mut self.ent_pairs[v];
+        if was != NONE {
+            if let Some(p) = pairs.iter_mut().find(|p| p.inter == was) {
+                p.leave_s = Some(now);
+            }
+        }
+        if inter != NONE {
+            // Back on the same intersection's lanes (a looping route): the pair keeps its
+            // first enter time and is open again.
+            match pairs.iter_mut().find(|p| p.inter == inter) {
+                Some(p) => p.leave_s = None,
+                None => {
+                    if pairs.is_empty() {
+                        self.ent_vehicles += 1;
+                    }
+                    pairs.push(EnteringPair {
+                        inter,
+                        enter_s: now,
+                        leave_s: None,
+                    });
+                }
+            }
+        }
+        self.ent_inter[v] = inter;
     }
 
     fn sense_detectors(&mut self) {
@@ -1330,33 +1384,45 @@ impl Simulation {
         }
     }
 
-    /// Metrics so far (at the current simulated time).
+    /// Metrics so far (at the current simulated time). Every vehicle whose departure time has
+    /// come counts, finished or not (see [`Metrics`]).
     pub fn metrics(&self) -> Metrics {
         let now = self.time_s();
         let mut tt = self.finished_tt_s;
         let mut n = self.completed;
         let mut entering = 0.0;
-        let mut entering_strict = 0.0;
+        let mut ff = 0.0;
         let mut stops = 0u64;
         let (mut running, mut waiting) = (0u64, 0u64);
         for v in 0..self.status.len() {
             match self.status[v] {
-                Status::Future => {}
+                Status::Future => continue,
                 Status::Waiting => {
                     tt += now - self.enter_s[v];
                     n += 1;
                     waiting += 1;
-                }
-                Status::Running | Status::Done => {
-                    if self.status[v] == Status::Running {
-                        tt += now - self.enter_s[v];
-                        n += 1;
-                        running += 1;
+                    // Still held in the spawn queue after its departure step: one stop.
+                    if now > self.enter_s[v] + 1e-9 {
+                        stops += 1;
                     }
-                    entering += self.entering_s[v];
-                    entering_strict += self.entering_strict_s[v];
+                }
+                Status::Running => {
+                    tt += now - self.enter_s[v];
+                    n += 1;
+                    running += 1;
+                    let d = self.drv[v];
+                    let partial =
+                        self.dis[v] / self.max_speed[v].min(self.topo.max_speed_m_s[d as usize]);
+                    ff += self.ff_driven_s[v] + partial;
                     stops += self.stops[v] as u64;
                 }
+                Status::Done => {
+                    ff += self.ff_driven_s[v];
+                    stops += self.stops[v] as u64;
+                }
+            }
+            for p in &self.ent_pairs[v] {
+                entering += p.leave_s.unwrap_or(now) - p.enter_s;
             }
         }
         let div = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
@@ -1378,11 +1444,10 @@ impl Simulation {
         }
         Metrics {
             average_travel_time_s: div(tt, n as f64),
-            entering_lane_travel_time_s: div(entering, self.entered as f64),
-            entering_lane_strict_s: div(entering_strict, self.entered as f64),
-            mean_delay_s: div(self.delay_completed_s, self.completed as f64),
-            stops_per_vehicle: div(stops as f64, self.entered as f64),
-            mean_speed_m_s: div(self.total_distance_m, self.total_time_s),
+            entering_lane_travel_time_s: div(entering, self.ent_vehicles as f64),
+            mean_delay_s: div(tt - ff, n as f64),
+            stops_per_vehicle: div(stops as f64, n as f64),
+            mean_speed_m_s: div(self.total_distance_m, tt),
             vehicles_generated: self.generated,
             vehicles_entered: self.entered,
             vehicles_completed: self.completed,

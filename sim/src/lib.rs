@@ -27,7 +27,7 @@ mod signals;
 pub mod synthetic;
 mod topo;
 
-pub use config::SimConfig;
+pub use config::{SimConfig, HALTING_SPEED_M_S};
 pub use engine::Simulation;
 pub use error::SimError;
 pub use metrics::{IntersectionMetrics, Metrics};
