@@ -19,7 +19,6 @@
 pub mod config;
 mod engine;
 pub mod error;
-mod lanechange;
 pub mod metrics;
 pub mod monitor;
 pub mod observe;

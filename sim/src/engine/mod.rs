@@ -3,18 +3,24 @@
 //! `docs/cityflow-model.md` §7): spawn → enter from the spawn queue → (lane changes) → conflict
 //! point notification → every vehicle decides from the start-of-step state → relocation → leaders.
 
-use crate::config::{SimConfig, HALTING_SPEED_M_S, TURN_SPEED_M_S, YIELD_DISTANCE_M};
+mod accounting;
+mod crossing;
+mod kinematics;
+mod lanechange;
+mod sensors;
+
+use crate::config::{SimConfig, HALTING_SPEED_M_S};
 use crate::error::SimError;
-use crate::metrics::{IntersectionMetrics, Metrics};
+use crate::metrics::Metrics;
 use crate::observe::{NoObserver, Observer, Place, StepView, VehicleSnapshot};
 use crate::signals::Signals;
 use crate::topo::{Topology, NONE};
 use roadnet::rng::SplitMix64;
 use roadnet::{
-    CameraFrame, Command, Controller, Demand, DetectorReading, IntersectionKind, LaneId, LaneView,
-    MovementId, RoadNet, SignalState, StepInput, TrackedVehicle,
+    CameraFrame, Command, Controller, Demand, DetectorReading, LaneId, MovementId, RoadNet,
+    SignalState, StepInput,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -98,7 +104,8 @@ pub struct Simulation {
     b_ff_passed_s: Vec<f64>,
     moved_flag: Vec<bool>,
     // --- lane change state ---
-    pub(crate) lc: crate::lanechange::LaneChangeState,
+    /// Time of each vehicle's last lane change, s (empty when lane changing is off).
+    last_change_s: Vec<f64>,
     // --- per-vehicle metrics ---
     /// Signalized intersection whose entering lane the vehicle was on at the last sample
     /// (NONE: on no entering lane).
@@ -154,29 +161,6 @@ struct EnteringPair {
     inter: u32,
     enter_s: f64,
     leave_s: Option<f64>,
-}
-
-/// CityFlow's no-collision speed: the highest speed this step after which the follower can
-/// still stop behind a leader braking at `d_l`, keeping `target_gap` (notes §4.1).
-#[inline]
-fn no_collision_speed(
-    v_l: f64,
-    d_l: f64,
-    v_f: f64,
-    d_f: f64,
-    gap: f64,
-    dt: f64,
-    target_gap: f64,
-) -> f64 {
-    let c = v_f * dt / 2.0 + target_gap - 0.5 * v_l * v_l / d_l - gap;
-    let a = 0.5 / d_f;
-    let b = 0.5 * dt;
-    if b * b < 4.0 * a * c {
-        return -100.0;
-    }
-    let v1 = 0.5 / a * ((b * b - 4.0 * a * c).sqrt() - b);
-    let v2 = 2.0 * v_l - d_l * dt + 2.0 * (gap - target_gap) / dt;
-    v1.min(v2)
 }
 
 fn positive(v: f64) -> bool {
@@ -252,7 +236,11 @@ impl Simulation {
             b_blocker: vec![NONE; n],
             b_ff_passed_s: vec![0.0; n],
             moved_flag: vec![false; n],
-            lc: crate::lanechange::LaneChangeState::new(n, cfg.lane_change),
+            last_change_s: if cfg.lane_change {
+                vec![f64::NEG_INFINITY; n]
+            } else {
+                Vec::new()
+            },
             ent_inter: vec![NONE; n],
             ent_pairs: vec![Vec::new(); n],
             ent_vehicles: 0,
@@ -647,90 +635,6 @@ impl Simulation {
         }
     }
 
-    fn notify_crosses(&mut self) {
-        for n in self.notified_veh.iter_mut() {
-            *n = [NONE; 2];
-        }
-        let t = &self.topo;
-        let notified_veh = &mut self.notified_veh;
-        let notified_dist = &mut self.notified_dist;
-        let mut notify = |c: u32, side: u8, v: u32, d: f64| {
-            notified_veh[c as usize][side as usize] = v;
-            notified_dist[c as usize][side as usize] = d;
-        };
-        for links in &t.inter_links {
-            for &l in links {
-                let li = t.link(l);
-                let lc = &t.link_crosses[li];
-                if lc.is_empty() {
-                    continue;
-                }
-                let dist_of = |k: usize| {
-                    let (c, side) = lc[k];
-                    t.crosses[c as usize].dist_m[side as usize]
-                };
-                let link_len = t.length_m[l as usize];
-                let mut cur = lc.len();
-                // 1. The vehicle that has just left the link and whose rear may still be on it.
-                if let Some(&u) = self.lists[t.link_to[li] as usize].last() {
-                    let ui = u as usize;
-                    if self.prev_drv[ui] == l {
-                        let rear = self.dis[ui] - self.len_m[ui];
-                        while cur > 0 {
-                            let c2end = link_len - dist_of(cur - 1);
-                            if c2end + rear < 0.0 {
-                                let (c, side) = lc[cur - 1];
-                                notify(c, side, u, -(self.dis[ui] + c2end));
-                                cur -= 1;
-                            } else {
-                                break;
-                            }
-                        }
-                    }
-                }
-                // 2. Vehicles on the link, front to back.
-                for &w in &self.lists[l as usize] {
-                    if cur == 0 {
-                        break;
-                    }
-                    let wi = w as usize;
-                    while cur > 0 {
-                        let dl = dist_of(cur - 1);
-                        let (c, side) = lc[cur - 1];
-                        if self.dis[wi] > dl {
-                            if self.dis[wi] - dl - self.len_m[wi] <= 0.0 {
-                                notify(c, side, w, dl - self.dis[wi]);
-                                cur -= 1;
-                            } else {
-                                break;
-                            }
-                        } else {
-                            notify(c, side, w, dl - self.dis[wi]);
-                            cur -= 1;
-                        }
-                    }
-                }
-                // 3. The first vehicle of the start lane, if it will take this link and may.
-                if cur > 0 {
-                    let start = t.link_from[li];
-                    if let Some(&f) = self.lists[start as usize].first() {
-                        let fi = f as usize;
-                        if self.next_link[fi] == l
-                            && self.signals.movement_go[t.link_movement[li] as usize]
-                        {
-                            let to_end = t.length_m[start as usize] - self.dis[fi];
-                            while cur > 0 {
-                                let (c, side) = lc[cur - 1];
-                                notify(c, side, f, to_end + dist_of(cur - 1));
-                                cur -= 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     fn actions(&mut self) {
         let dt = self.cfg.dt_s;
         for i in 0..self.running.len() {
@@ -806,10 +710,9 @@ impl Simulation {
             blocker = b;
         }
         if self.cfg.lane_change {
-            s = s.min(self.lane_change_yield_speed(v));
             if !self.on_valid_lane(v) {
                 let rem = self.topo.length_m[d as usize] - self.dis[v];
-                s = s.min(no_collision_speed(
+                s = s.min(kinematics::no_collision_speed(
                     0.0,
                     1.0,
                     sp,
@@ -836,8 +739,9 @@ impl Simulation {
         let dt = self.cfg.dt_s;
         let sp = self.speed[v];
         let vl = self.speed[l];
-        let mut s = no_collision_speed(vl, self.max_dec[l], sp, self.max_dec[v], gap, dt, 0.0);
-        s = s.min(no_collision_speed(
+        let mut s =
+            kinematics::no_collision_speed(vl, self.max_dec[l], sp, self.max_dec[v], gap, dt, 0.0);
+        s = s.min(kinematics::no_collision_speed(
             vl,
             self.usual_dec[l],
             sp,
@@ -854,19 +758,13 @@ impl Simulation {
 
     /// Speed that stops the vehicle within `distance` (CityFlow's stepwise uniform braking).
     fn stop_before_speed(&self, v: usize, distance: f64) -> f64 {
-        let dt = self.cfg.dt_s;
-        let sp = self.speed[v];
-        let next = sp + self.usual_acc[v] * dt;
-        let brake_after = (sp + next) * dt / 2.0 + next * next / self.usual_dec[v] / 2.0;
-        if brake_after < distance {
-            return next;
-        }
-        let k = 2.0 * distance / (sp + 1e-8) / dt;
-        if k >= 1.0 {
-            sp - sp / k.floor()
-        } else {
-            sp - sp / k
-        }
+        kinematics::stop_before_speed(
+            self.speed[v],
+            self.usual_acc[v],
+            self.usual_dec[v],
+            distance,
+            self.cfg.dt_s,
+        )
     }
 
     /// Time to drive drivable `d` end to end at min(vehicle max speed, speed limit), s.
@@ -877,174 +775,7 @@ impl Simulation {
 
     #[inline]
     fn min_brake_m(&self, v: usize) -> f64 {
-        self.speed[v] * self.speed[v] / self.max_dec[v] / 2.0
-    }
-
-    fn can_enter(&self, lane: u32, v: usize) -> bool {
-        match self.lists[lane as usize].last() {
-            None => true,
-            Some(&tail) => {
-                let ti = tail as usize;
-                self.dis[ti] > self.len_m[ti] + self.len_m[v] || self.speed[ti] >= 2.0
-            }
-        }
-    }
-
-    /// Red/yellow, blocked exit, turn speed and yielding at conflict points (notes §5.2, §6.3).
-    fn intersection_speed(&self, v: usize) -> (f64, u32) {
-        let t = &self.topo;
-        let d = self.drv[v];
-        let mut s = self.max_speed[v];
-        let (link, x0) = if t.is_lane(d) {
-            let l = self.next_link[v];
-            let li = t.link(l);
-            let rem = t.length_m[d as usize] - self.dis[v];
-            if !self.signals.movement_go[t.link_movement[li] as usize]
-                || !self.can_enter(t.link_to[li], v)
-            {
-                // A vehicle that can no longer stop goes on (CityFlow runs the red).
-                if self.min_brake_m(v) <= rem {
-                    return (s.min(self.stop_before_speed(v, rem)), NONE);
-                }
-            }
-            if t.link_turn[li] {
-                s = s.min(TURN_SPEED_M_S);
-            }
-            (l, -rem)
-        } else {
-            (d, self.dis[v])
-        };
-        let li = t.link(link);
-        for &(c, side) in &t.link_crosses[li] {
-            let dl = t.crosses[c as usize].dist_m[side as usize];
-            if dl < x0 {
-                continue;
-            }
-            if let Some(foe) = self.blocks(v, li, c, side, dl - x0) {
-                s = s.min(self.stop_before_speed(v, dl - x0 - YIELD_DISTANCE_M));
-                return (s, foe);
-            }
-        }
-        (s, NONE)
-    }
-
-    fn can_yield(&self, v: usize, d: f64) -> bool {
-        (d > 0.0 && self.min_brake_m(v) < d - YIELD_DISTANCE_M)
-            || (d < 0.0 && d + self.len_m[v] < 0.0)
-    }
-
-    /// CityFlow's reachSteps: steps to cover `dist` accelerating toward the link's speed.
-    fn reach_steps(&self, v: usize, dist: f64, link: usize) -> i64 {
-        if dist <= 0.0 {
-            return 0;
-        }
-        let dt = self.cfg.dt_s;
-        let sp = self.speed[v];
-        let target = if self.topo.link_turn[link] {
-            TURN_SPEED_M_S
-        } else {
-            self.max_speed[v]
-        };
-        let acc = self.usual_acc[v];
-        if sp > target {
-            return (dist / sp).ceil() as i64;
-        }
-        let until = if target <= sp {
-            0.0
-        } else {
-            let n = ((target - sp) / acc / dt).floor();
-            let s1 = sp + n * acc / dt;
-            let d1 = (sp + s1) * (n * dt) / 2.0;
-            d1 + if s1 < target {
-                (s1 + target) * dt / 2.0
-            } else {
-                0.0
-            }
-        };
-        if until > dist {
-            (((sp * sp + 2.0 * acc * dist).sqrt() - sp) / acc / dt).ceil() as i64
-        } else {
-            ((target - sp) / acc / dt).ceil() as i64 + ((dist - until) / target / dt).ceil() as i64
-        }
-    }
-
-    /// At cross `c`, must `v` (on or approaching link `li`, `d1` m before the cross) yield?
-    /// Returns the foe it yields to.
-    fn blocks(&self, v: usize, li: usize, c: u32, side: u8, d1: f64) -> Option<u32> {
-        let other = 1 - side as usize;
-        let foe = self.notified_veh[c as usize][other];
-        if foe == NONE || foe as usize == v {
-            return None;
-        }
-        let f = foe as usize;
-        let d2 = self.notified_dist[c as usize][other];
-        if !self.can_yield(v, d1) {
-            return None;
-        }
-        let cross = &self.topo.crosses[c as usize];
-        let foe_link = self.topo.link(cross.link[other]);
-        let t1 = self.topo.link_prio[li];
-        let t2 = self.topo.link_prio[foe_link];
-        let mut yield_: i32 = 0;
-        if !self.can_yield(f, d2) {
-            yield_ = 1;
-        }
-        if yield_ == 0 {
-            if t1 > t2 {
-                yield_ = -1;
-            } else if t1 < t2 {
-                if d2 > 0.0 {
-                    if self.reach_steps(f, d2, foe_link) > self.reach_steps(v, d1, li) {
-                        yield_ = -1;
-                    }
-                } else if d2 + self.len_m[f] < 0.0 {
-                    yield_ = -1;
-                }
-                if yield_ == 0 {
-                    yield_ = 1;
-                }
-            } else if d2 > 0.0 {
-                let a = self.reach_steps(f, d2, foe_link);
-                let b = self.reach_steps(v, d1, li);
-                yield_ = if a > b {
-                    -1
-                } else if a < b {
-                    1
-                } else if self.enter_link_step[v] == self.enter_link_step[f] {
-                    if d1 == d2 {
-                        if self.priority[v] > self.priority[f] {
-                            -1
-                        } else {
-                            1
-                        }
-                    } else if d1 < d2 {
-                        -1
-                    } else {
-                        1
-                    }
-                } else if self.enter_link_step[v] < self.enter_link_step[f] {
-                    -1
-                } else {
-                    1
-                };
-            } else {
-                yield_ = if d2 + self.len_m[f] < 0.0 { -1 } else { 1 };
-            }
-        }
-        if yield_ == 1 {
-            // Deadlock check along the chain of last step's blockers (Floyd's cycle finding).
-            let mut slow = foe;
-            let mut fast = foe;
-            while fast != NONE && self.blocker[fast as usize] != NONE {
-                slow = self.blocker[slow as usize];
-                fast = self.blocker[self.blocker[fast as usize] as usize];
-                if slow == fast {
-                    yield_ = -1;
-                    break;
-                }
-            }
-        }
-        (yield_ == 1).then_some(foe)
+        kinematics::min_brake_distance_m(self.speed[v], self.max_dec[v])
     }
 
     fn relocate(&mut self, t: f64, observer: &mut dyn Observer) {
@@ -1087,7 +818,6 @@ impl Simulation {
             self.finished_tt_s += t - self.enter_s[vi];
             self.ff_driven_s[vi] += self.b_ff_passed_s[vi];
             self.total_distance_m += self.b_delta[vi];
-            self.lc.on_finish(vi);
             observer.on_vehicle_finished(vi as u32, t);
         }
         // New arrivals join the back of their drivable, farthest first.
@@ -1215,349 +945,5 @@ impl Simulation {
 
     // ------------------------------------------------------------------ sensors & metrics
 
-    fn sense(&mut self) {
-        let dt = self.cfg.dt_s;
-        // Per-vehicle and per-intersection lane figures.
-        for q in self.inter_queue_now.iter_mut() {
-            *q = 0;
-        }
-        let now = self.time_s();
-        for k in 0..self.running.len() {
-            let vi = self.running[k] as usize;
-            let d = self.drv[vi] as usize;
-            let mut inter = NONE;
-            if d < self.topo.n_lanes && self.topo.lane_entering[d] {
-                let i = self.topo.lane_end_inter[d];
-                inter = i;
-                let i = i as usize;
-                let sp = self.speed[vi];
-                let limit = self.topo.max_speed_m_s[d];
-                self.inter_delay_s[i] += dt * (1.0 - sp / limit).max(0.0);
-                if sp < HALTING_SPEED_M_S {
-                    self.inter_queue_now[i] += 1;
-                }
-            }
-            self.sample_entering(vi, inter, now);
-        }
-        // A vehicle that finished in this step is on no lane now.
-        for k in 0..self.finished_now.len() {
-            let vi = self.finished_now[k] as usize;
-            self.sample_entering(vi, NONE, now);
-        }
-        for i in 0..self.inter_queue_now.len() {
-            let q = self.inter_queue_now[i];
-            self.inter_queue_sum[i] += q as f64;
-            self.inter_queue_max[i] = self.inter_queue_max[i].max(q);
-        }
-        self.sense_detectors();
-        self.sense_cameras();
-    }
-
-    /// One sample of the entering-lane metric: vehicle `v` is on an entering lane of `inter`
-    /// (NONE: of no signalized intersection) at time `now` (see `docs/metrics.md`).
-    fn sample_entering(&mut self, v: usize, inter: u32, now: f64) {
-        let was = self.ent_inter[v];
-        if was == inter {
-            return;
-        }
-        let pairs = &mut self.ent_pairs[v];
-        if was != NONE {
-            if let Some(p) = pairs.iter_mut().find(|p| p.inter == was) {
-                p.leave_s = Some(now);
-            }
-        }
-        if inter != NONE {
-            // Back on the same intersection's lanes (a looping route): the pair keeps its
-            // first enter time and is open again.
-            match pairs.iter_mut().find(|p| p.inter == inter) {
-                Some(p) => p.leave_s = None,
-                None => {
-                    if pairs.is_empty() {
-                        self.ent_vehicles += 1;
-                    }
-                    pairs.push(EnteringPair {
-                        inter,
-                        enter_s: now,
-                        leave_s: None,
-                    });
-                }
-            }
-        }
-        self.ent_inter[v] = inter;
-    }
-
-    fn sense_detectors(&mut self) {
-        if self.detectors.is_empty() {
-            return;
-        }
-        let dt = self.cfg.dt_s;
-        self.readings.clear();
-        for det in &mut self.detectors {
-            let lane = det.lane as usize;
-            let mut occupied = false;
-            for &v in &self.lists[lane] {
-                let vi = v as usize;
-                let front = self.dis[vi];
-                let rear = front - self.len_m[vi];
-                if front >= det.from_m && rear <= det.to_m {
-                    occupied = true;
-                }
-                // The front crossed the loop's upstream edge during this step.
-                let before = front - self.b_delta[vi];
-                if front >= det.from_m && before < det.from_m {
-                    det.count += 1;
-                    det.speed_sum += self.speed[vi];
-                }
-            }
-            if occupied {
-                det.occupied_s += dt;
-            }
-        }
-        let now = self.time_s();
-        if now - self.det_interval_start_s + 1e-9 >= self.cfg.detector_interval_s {
-            let interval = now - self.det_interval_start_s;
-            for (k, det) in self.detectors.iter_mut().enumerate() {
-                self.readings.push(DetectorReading {
-                    detector: roadnet::DetectorId::from_index(k),
-                    time_s: now,
-                    interval_s: interval,
-                    count: det.count,
-                    occupancy: (det.occupied_s / interval).min(1.0),
-                    mean_speed_m_s: (det.count > 0).then(|| det.speed_sum / det.count as f64),
-                });
-                det.count = 0;
-                det.speed_sum = 0.0;
-                det.occupied_s = 0.0;
-            }
-            self.det_interval_start_s = now;
-        }
-    }
-
-    fn sense_cameras(&mut self) {
-        let now = self.time_s();
-        let track = self.cfg.track_vehicles;
-        for (cam, frame) in self.cameras.iter().zip(self.frames.iter_mut()) {
-            frame.time_s = now;
-            frame.lanes.clear();
-            frame.vehicles.clear();
-            for &lane in &cam.lanes {
-                let li = lane as usize;
-                let len = self.topo.length_m[li];
-                let mut view = LaneView {
-                    lane: LaneId(lane),
-                    departed: self.lane_departed[li],
-                    ..LaneView::default()
-                };
-                let mut in_queue = true;
-                for &v in &self.lists[li] {
-                    let vi = v as usize;
-                    let to_stop = len - self.dis[vi];
-                    let sp = self.speed[vi];
-                    let halting = sp < HALTING_SPEED_M_S;
-                    if in_queue {
-                        if halting {
-                            view.queue_length_m = (to_stop + self.len_m[vi]).min(len);
-                        } else {
-                            in_queue = false;
-                        }
-                    }
-                    if to_stop < cam.near_m || to_stop > cam.far_m {
-                        continue;
-                    }
-                    view.vehicles += 1;
-                    if halting {
-                        view.halting += 1;
-                    }
-                    if track {
-                        frame.vehicles.push(TrackedVehicle {
-                            lane: LaneId(lane),
-                            distance_to_stop_m: to_stop,
-                            speed_m_s: sp,
-                        });
-                    }
-                }
-                frame.lanes.push(view);
-            }
-        }
-        for d in self.lane_departed.iter_mut() {
-            *d = 0;
-        }
-    }
-
-    /// Metrics so far (at the current simulated time). Every vehicle whose departure time has
-    /// come counts, finished or not (see [`Metrics`]).
-    pub fn metrics(&self) -> Metrics {
-        let now = self.time_s();
-        let mut tt = self.finished_tt_s;
-        let mut n = self.completed;
-        let mut entering = 0.0;
-        let mut ff = 0.0;
-        let mut stops = 0u64;
-        let (mut running, mut waiting) = (0u64, 0u64);
-        for v in 0..self.status.len() {
-            match self.status[v] {
-                Status::Future => continue,
-                Status::Waiting => {
-                    tt += now - self.enter_s[v];
-                    n += 1;
-                    waiting += 1;
-                    // Still held in the spawn queue after its departure step: one stop.
-                    if now > self.enter_s[v] + 1e-9 {
-                        stops += 1;
-                    }
-                }
-                Status::Running => {
-                    tt += now - self.enter_s[v];
-                    n += 1;
-                    running += 1;
-                    let d = self.drv[v];
-                    let partial =
-                        self.dis[v] / self.max_speed[v].min(self.topo.max_speed_m_s[d as usize]);
-                    ff += self.ff_driven_s[v] + partial;
-                    stops += self.stops[v] as u64;
-                }
-                Status::Done => {
-                    ff += self.ff_driven_s[v];
-                    stops += self.stops[v] as u64;
-                }
-            }
-            for p in &self.ent_pairs[v] {
-                entering += p.leave_s.unwrap_or(now) - p.enter_s;
-            }
-        }
-        let div = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-        let mut intersections = BTreeMap::new();
-        for inter in self.net.intersections.iter() {
-            if inter.kind != IntersectionKind::Signalized {
-                continue;
-            }
-            let i = inter.id.index();
-            intersections.insert(
-                inter.name.clone(),
-                IntersectionMetrics {
-                    mean_delay_s: div(self.inter_delay_s[i], self.inter_served[i] as f64),
-                    mean_queue_veh: div(self.inter_queue_sum[i], self.step as f64),
-                    max_queue_veh: self.inter_queue_max[i],
-                    vehicles_served: self.inter_served[i],
-                },
-            );
-        }
-        Metrics {
-            average_travel_time_s: div(tt, n as f64),
-            entering_lane_travel_time_s: div(entering, self.ent_vehicles as f64),
-            mean_delay_s: div(tt - ff, n as f64),
-            stops_per_vehicle: div(stops as f64, n as f64),
-            mean_speed_m_s: div(self.total_distance_m, tt),
-            vehicles_generated: self.generated,
-            vehicles_entered: self.entered,
-            vehicles_completed: self.completed,
-            vehicles_running: running,
-            vehicles_waiting: waiting,
-            simulated_s: now,
-            steps: self.step,
-            wall_s: self.wall_s,
-            steps_per_s: div(self.step as f64, self.wall_s),
-            vehicle_updates_per_s: div(self.vehicle_updates as f64, self.wall_s),
-            safety_violations: self.signals.monitor.violations,
-            intersections,
-        }
-    }
-
     // ------------------------------------------------------------------ lane changing
-
-    /// No follower-yield signals in the simplified model (see `lanechange.rs`).
-    fn lane_change_yield_speed(&self, _v: usize) -> f64 {
-        100.0
-    }
-
-    /// The vehicle nearest ahead of position `x` on `lane` (front at or beyond `x`), if any.
-    fn vehicle_at_or_after(&self, lane: u32, x: f64) -> Option<u32> {
-        // Lists run front → back: the last one with dis ≥ x is the nearest ahead.
-        let list = &self.lists[lane as usize];
-        let k = list.partition_point(|v| self.dis[*v as usize] >= x);
-        (k > 0).then(|| list[k - 1])
-    }
-
-    fn lane_change_step(&mut self) {
-        use crate::lanechange::{COOLING_TIME_S, NO_CHANGE_BEFORE_END_M};
-        let now = self.time_s();
-        let dt = self.cfg.dt_s;
-        let mut any = false;
-        for i in 0..self.running.len() {
-            let v = self.running[i] as usize;
-            let d = self.drv[v];
-            if !self.topo.is_lane(d) || now - self.lc.last_change_s[v] < COOLING_TIME_S {
-                continue;
-            }
-            let len = self.topo.length_m[d as usize];
-            if len - self.dis[v] < NO_CHANGE_BEFORE_END_M {
-                continue;
-            }
-            // Gap to the leader: only a moderately constrained vehicle looks for a better lane.
-            let cur_gap = if self.leader[v] == NONE {
-                f64::MAX
-            } else {
-                self.gap_m[v]
-            };
-            let expected = 2.0 * self.len_m[v] + 4.0 * dt * self.max_speed[v];
-            if cur_gap > expected || cur_gap < 1.5 * self.len_m[v] {
-                continue;
-            }
-            let road = self.topo.lane_road[d as usize] as usize;
-            let idx = self.topo.lane_index[d as usize] as usize;
-            let lanes = &self.topo.road_lanes[road];
-            let last_road = self.rpos[v] + 1 >= self.route_len[v];
-            let estimate = |lane: u32| match self.vehicle_at_or_after(lane, self.dis[v]) {
-                None => self.topo.length_m[lane as usize] - self.dis[v],
-                Some(l) => self.dis[l as usize] - self.dis[v] - self.len_m[l as usize],
-            };
-            let can_continue =
-                |lane: u32| last_road || self.choose_link(v, lane, self.rpos[v]) != NONE;
-            let mut target = NONE;
-            let mut outer_est = 0.0;
-            if idx + 1 < lanes.len() && can_continue(lanes[idx + 1]) {
-                outer_est = estimate(lanes[idx + 1]);
-                if outer_est > cur_gap + self.len_m[v] {
-                    target = lanes[idx + 1];
-                }
-            }
-            if idx > 0 && can_continue(lanes[idx - 1]) {
-                let inner_est = estimate(lanes[idx - 1]);
-                if inner_est > cur_gap + self.len_m[v] && inner_est > outer_est {
-                    target = lanes[idx - 1];
-                }
-            }
-            if target == NONE {
-                continue;
-            }
-            // Safety gaps in the target lane.
-            let x = self.dis[v];
-            let leader_gap = match self.vehicle_at_or_after(target, x) {
-                Some(l) => self.dis[l as usize] - x - self.len_m[l as usize],
-                None => f64::MAX,
-            };
-            let list = &self.lists[target as usize];
-            let pos = list.partition_point(|w| self.dis[*w as usize] >= x);
-            let follower_ok = match list.get(pos) {
-                Some(&f) => {
-                    x - self.dis[f as usize] - self.len_m[v] >= self.min_brake_m(f as usize)
-                }
-                None => true,
-            };
-            if leader_gap < self.min_brake_m(v) || !follower_ok {
-                continue;
-            }
-            // Move: out of the current lane, into the target at its place by position.
-            self.lists[d as usize].retain(|w| *w as usize != v);
-            self.lists[target as usize].insert(pos, v as u32);
-            self.drv[v] = target;
-            self.next_link[v] = self.choose_link(v, target, self.rpos[v]);
-            self.lc.last_change_s[v] = now;
-            self.lc.changes += 1;
-            any = true;
-        }
-        if any {
-            self.update_leaders();
-        }
-    }
 }
