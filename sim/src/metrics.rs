@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 /// Per signalized intersection, over the whole run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IntersectionMetrics {
-    /// Delay accumulated on the intersection's entering lanes (time × (1 − speed / lane speed
-    /// limit)), divided by the vehicles that left those lanes through the intersection, s.
+    /// Delay accumulated on the intersection's entering lanes (per step: dt × (1 − speed /
+    /// lane speed limit)) ÷ the vehicles that have been on those lanes, served or still
+    /// queued, s. A vehicle still queued at the end counts its delay so far.
     pub mean_delay_s: f64,
     /// Halting vehicles (slower than [`crate::HALTING_SPEED_M_S`]) on the entering lanes, mean over steps.
     pub mean_queue_veh: f64,
@@ -17,6 +18,8 @@ pub struct IntersectionMetrics {
     pub max_queue_veh: u32,
     /// Vehicles that crossed a stop line of the intersection.
     pub vehicles_served: u64,
+    /// Vehicles that have been on the intersection's entering lanes (the delay's divisor).
+    pub vehicles_arrived: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -66,6 +66,17 @@ fn a_vehicle_stuck_at_red_at_the_end_counts_its_delay_and_its_stop() {
     // One stop, at the red light.
     assert_eq!(m.stops_per_vehicle, 1.0);
     assert!((m.mean_speed_m_s - last.distance_m / 200.0).abs() < 1e-9);
+    // At A it was never served but has been on the approach: its delay there counts. From
+    // rest it covers < 300 m within 6 s of acceleration (33 m) + 267 m / 11.111 m/s ≈ 24 s,
+    // so it stands still (delay 1 s per s) for more than 160 of the 200 s.
+    let a = &m.intersections["A"];
+    assert_eq!(a.vehicles_served, 0);
+    assert_eq!(a.vehicles_arrived, 1);
+    assert!(
+        a.mean_delay_s > 160.0 && a.mean_delay_s <= 200.0,
+        "{}",
+        a.mean_delay_s
+    );
 }
 
 #[test]

@@ -69,6 +69,7 @@ impl Simulation {
                     if pairs.is_empty() {
                         self.ent_vehicles += 1;
                     }
+                    self.inter_arrived[inter as usize] += 1;
                     pairs.push(EnteringPair {
                         inter,
                         enter_s: now,
@@ -131,7 +132,8 @@ impl Simulation {
             intersections.insert(
                 inter.name.clone(),
                 IntersectionMetrics {
-                    mean_delay_s: div(self.inter_delay_s[i], self.inter_served[i] as f64),
+                    mean_delay_s: div(self.inter_delay_s[i], self.inter_arrived[i] as f64),
+                    vehicles_arrived: self.inter_arrived[i],
                     mean_queue_veh: div(self.inter_queue_sum[i], self.step as f64),
                     max_queue_veh: self.inter_queue_max[i],
                     vehicles_served: self.inter_served[i],

@@ -153,6 +153,8 @@ pub struct Simulation {
     total_distance_m: f64,
     inter_delay_s: Vec<f64>,
     inter_served: Vec<u64>,
+    /// Vehicles that have been on the intersection's entering lanes (served or not).
+    inter_arrived: Vec<u64>,
     inter_queue_sum: Vec<f64>,
     inter_queue_max: Vec<u32>,
     inter_queue_now: Vec<u32>,
@@ -279,6 +281,7 @@ impl Simulation {
             total_distance_m: 0.0,
             inter_delay_s: vec![0.0; net.intersections.len()],
             inter_served: vec![0; net.intersections.len()],
+            inter_arrived: vec![0; net.intersections.len()],
             inter_queue_sum: vec![0.0; net.intersections.len()],
             inter_queue_max: vec![0; net.intersections.len()],
             inter_queue_now: vec![0; net.intersections.len()],
