@@ -1,14 +1,26 @@
 //! Metrics accumulation: what is sampled after every step (entering-lane pairs, per-intersection
 //! delay and queues) and the figures of [`crate::Metrics`] computed from it.
 
-use super::{EnteringPair, Simulation, Status};
+use super::{Simulation, Status};
 use crate::config::HALTING_SPEED_M_S;
 use crate::metrics::{IntersectionMetrics, Metrics};
 use crate::topo::NONE;
 use roadnet::IntersectionKind;
 use std::collections::BTreeMap;
 
+/// One (intersection, vehicle) pair of the entering-lane metric: the first time the vehicle
+/// was seen on one of the intersection's entering lanes and the latest time it was seen to
+/// leave them (`None` while it is still on them).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct EnteringPair {
+    inter: u32,
+    enter_s: f64,
+    leave_s: Option<f64>,
+}
+
 impl Simulation {
+    /// After a step, at the new time: the metric samples (entering-lane pairs, per-intersection
+    /// delay and queues), then the detectors and cameras.
     pub(super) fn sense(&mut self) {
         let dt = self.cfg.dt_s;
         // Per-vehicle and per-intersection lane figures.

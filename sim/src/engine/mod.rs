@@ -14,6 +14,8 @@
 //! - [`accounting`] — what the metrics sample each step, and [`Metrics`] from it.
 
 mod accounting;
+
+use accounting::EnteringPair;
 mod crossing;
 mod kinematics;
 mod lanechange;
@@ -165,16 +167,6 @@ pub struct Simulation {
     touched: Vec<u32>,
     commands: Vec<Command>,
     finished_now: Vec<u32>,
-}
-
-/// One (intersection, vehicle) pair of the entering-lane metric: the first time the vehicle
-/// was seen on one of the intersection's entering lanes and the latest time it was seen to
-/// leave them (`None` while it is still on them).
-#[derive(Clone, Copy, Debug)]
-struct EnteringPair {
-    inter: u32,
-    enter_s: f64,
-    leave_s: Option<f64>,
 }
 
 fn positive(v: f64) -> bool {
