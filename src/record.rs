@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 /// The timeline everything is logged on, seconds of simulated time.
 pub const TIMELINE: &str = "sim_time";
 
-/// Below this speed a vehicle is halting (queued), m/s — CityFlow's waiting threshold.
-const HALTING_SPEED_M_S: f64 = 0.1;
+// Halting (queued): slower than the simulator's one threshold, CityFlow's waiting speed.
+use sim::HALTING_SPEED_M_S;
 /// Signal heads are drawn this far past the stop line along each lane link, m, so that the
 /// heads of the movements leaving one lane separate a little.
 const HEAD_OFFSET_M: f64 = 3.0;

@@ -1,4 +1,5 @@
-//! Simulator speed: one hour of Jinan 1 under `native` (skipped when ../shared is absent) and
+//! Simulator speed: one hour of Jinan 1 under `native` (skipped, saying so, without the Jinan
+//! data set: see the `testdata` crate) and
 //! the synthetic 20 × 20 grid (400 signals, 15,000 vehicles over 30 min) for 30 min.
 
 use controller::baseline::make_controller;

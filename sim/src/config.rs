@@ -43,5 +43,6 @@ impl Default for SimConfig {
 /// turn, m/s, and the distance a yielding vehicle stops before a conflict point, m.
 pub const TURN_SPEED_M_S: f64 = 8.3333;
 pub const YIELD_DISTANCE_M: f64 = 5.0;
-/// A vehicle slower than this is halting/waiting (REFERENCE.md, CityFlow's waiting count).
+/// A vehicle slower than this is halting (waiting), m/s: CityFlow's threshold in its waiting
+/// counts, and the one threshold of greenwave (queues, stops, the halting counts of cameras, recordings).
 pub const HALTING_SPEED_M_S: f64 = 0.1;

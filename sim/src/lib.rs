@@ -15,11 +15,26 @@
 //!
 //! State is held as structure-of-arrays indexed by vehicle (= trip index) and drivable (lanes,
 //! then lane links); no pointers, no `unsafe`.
+//!
+//! ## Glossary
+//! - **lane** — one lane of a road, from its start to the stop line ([`roadnet::Lane`]).
+//! - **lane link** — the path across an intersection from one lane to a lane of the next road
+//!   (CityFlow's laneLink); a vehicle on it is on no lane.
+//! - **drivable** — a lane or a lane link: what a vehicle is on. A vehicle belongs to the
+//!   drivable that holds its front, and drivable lists run front → back.
+//! - **spawn queue** — per lane, the vehicles whose departure time has come but that have not
+//!   yet entered (at most one enters per lane per step). They count in every metric.
+//! - **entering lane** — a lane of a road that ends at a signalized intersection.
+//! - **cross** — a conflict point between two lane links of one intersection, where one
+//!   vehicle yields to the other.
+//! - **step** — one `dt_s` tick: the controller acts, then vehicles move, then time advances
+//!   and sensors and metrics sample the new state.
+//! - **halting** — slower than [`HALTING_SPEED_M_S`] (0.1 m/s, CityFlow's waiting speed).
+//! - **free-flow time** — time to drive a distance at min(vehicle max speed, speed limit).
 
 pub mod config;
 mod engine;
 pub mod error;
-mod lanechange;
 pub mod metrics;
 pub mod monitor;
 pub mod observe;
@@ -27,7 +42,7 @@ mod signals;
 pub mod synthetic;
 mod topo;
 
-pub use config::SimConfig;
+pub use config::{SimConfig, HALTING_SPEED_M_S};
 pub use engine::Simulation;
 pub use error::SimError;
 pub use metrics::{IntersectionMetrics, Metrics};

@@ -1,5 +1,6 @@
-//! Run metrics. `average_travel_time_s` and `entering_lane_travel_time_s` follow
-//! `../shared/REFERENCE.md` exactly; the rest are defined on their fields.
+//! Run metrics, each defined on its field and in `docs/metrics.md`. Every figure counts every
+//! vehicle whose departure time has come, finished or not, so a gridlocked run cannot look
+//! better by finishing fewer trips.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -7,15 +8,18 @@ use std::collections::BTreeMap;
 /// Per signalized intersection, over the whole run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IntersectionMetrics {
-    /// Delay accumulated on the intersection's entering lanes (time × (1 − speed / lane speed
-    /// limit)), divided by the vehicles that left those lanes through the intersection, s.
+    /// Delay accumulated on the intersection's entering lanes (per step: dt × (1 − speed /
+    /// lane speed limit)) ÷ the vehicles that have been on those lanes, served or still
+    /// queued, s. A vehicle still queued at the end counts its delay so far.
     pub mean_delay_s: f64,
-    /// Halting vehicles (< 0.1 m/s) on the entering lanes, mean over steps.
+    /// Halting vehicles (slower than [`crate::HALTING_SPEED_M_S`]) on the entering lanes, mean over steps.
     pub mean_queue_veh: f64,
     /// … and the largest value seen in a step.
     pub max_queue_veh: u32,
     /// Vehicles that crossed a stop line of the intersection.
     pub vehicles_served: u64,
+    /// Vehicles that have been on the intersection's entering lanes (the delay's divisor).
+    pub vehicles_arrived: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -24,20 +28,26 @@ pub struct Metrics {
     /// enter): mean of (arrival, or end of run) − departure, s. CityFlow's
     /// `get_average_travel_time()`.
     pub average_travel_time_s: f64,
-    /// Per vehicle, the sum over signalized intersections of the time from entering one of
-    /// its entering lanes until leaving the intersection (on the exit road), or the end of the
-    /// run; averaged over vehicles that entered the network, s. The crossing (lane link) is
-    /// counted: with it our Jinan figures come within 2 % of the published "paper metric",
-    /// without it ([`Metrics::entering_lane_strict_s`]) they are 3–6 % low.
+    /// The "paper metric" of the published Jinan tables, sampled after every step at the new
+    /// time t: for each signalized intersection k and vehicle v, enter(k, v) = the first t at
+    /// which v's current drivable is one of k's entering lanes (a vehicle on a lane link or in
+    /// the spawn queue is on no lane), leave(k, v) = the latest t at which it was on them at
+    /// t − dt and is not at t, or the time of the metrics if it has not left. Σ over pairs of
+    /// leave − enter ÷ the number of distinct vehicles in at least one pair, s.
     pub entering_lane_travel_time_s: f64,
-    /// As above, counting only the time on the entering lanes themselves (lane membership).
-    pub entering_lane_strict_s: f64,
-    /// Over completed vehicles: travel time − free-flow time of their route (lane and lane-link
-    /// lengths at min(vehicle max speed, lane speed limit)), s.
+    /// Over every vehicle whose departure time has come (the same vehicles as
+    /// `average_travel_time_s`): travel time so far (as there) − the free-flow time of the
+    /// distance it has driven so far (each lane and lane link at min(vehicle max speed, speed
+    /// limit)), s. A vehicle still in the spawn queue has driven nothing: its whole wait is
+    /// delay; a vehicle stuck at the end of the run counts its delay so far.
     pub mean_delay_s: f64,
-    /// Stops (speed falls below 0.1 m/s after having moved) per vehicle that entered.
+    /// Stops per vehicle over the same vehicles: a stop is the speed falling below
+    /// [`crate::HALTING_SPEED_M_S`] after having reached it, or being held in the spawn queue
+    /// past the departure step (one stop, whether it has entered since or not). Stops of
+    /// vehicles still running count.
     pub stops_per_vehicle: f64,
-    /// Total distance driven / total vehicle time in the network (entered, not waiting), m/s.
+    /// Total distance driven ÷ the total travel time of the same vehicles (spawn-queue time
+    /// included, as in `average_travel_time_s`), m/s.
     pub mean_speed_m_s: f64,
     /// Vehicles whose departure time has come.
     pub vehicles_generated: u64,

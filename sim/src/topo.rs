@@ -37,8 +37,6 @@ pub struct Topology {
     pub link_turn: Vec<bool>,
     /// CityFlow's movement priority at crosses: straight 3 > left 2 > right 1.
     pub link_prio: Vec<u8>,
-    /// The link crosses a signalized intersection.
-    pub link_signalized: Vec<bool>,
     /// Crosses of each link, ascending by distance along it: (cross index, side of the link in it).
     pub link_crosses: Vec<Vec<(u32, u8)>>,
     /// Links of each intersection in order (roadLink, then laneLink order).
@@ -70,7 +68,6 @@ impl Topology {
         let mut link_movement = Vec::new();
         let mut link_turn = Vec::new();
         let mut link_prio = Vec::new();
-        let mut link_signalized = Vec::new();
         let mut link_points: Vec<&[Point]> = Vec::new();
         let mut inter_links = vec![Vec::new(); net.intersections.len()];
         for inter in &net.intersections {
@@ -88,7 +85,6 @@ impl Topology {
                         TurnKind::Right | TurnKind::UTurn => 1,
                     });
                     link_points.push(&l.points);
-                    link_signalized.push(inter.kind == IntersectionKind::Signalized);
                     length_m.push(l.length_m);
                     // CityFlow puts no speed limit on a lane link itself.
                     max_speed_m_s.push(10_000.0);
@@ -159,7 +155,6 @@ impl Topology {
             link_movement,
             link_turn,
             link_prio,
-            link_signalized,
             link_crosses,
             inter_links,
             crosses,
