@@ -78,11 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("warning            {note}")?;
     }
     outln!("average travel     {:.2} s", m.average_travel_time_s)?;
-    outln!(
-        "entering lanes     {:.2} s (lanes only {:.2} s)",
-        m.entering_lane_travel_time_s,
-        m.entering_lane_strict_s
-    )?;
+    outln!("entering lanes     {:.2} s", m.entering_lane_travel_time_s)?;
     outln!("mean delay         {:.2} s", m.mean_delay_s)?;
     outln!("stops / vehicle    {:.2}", m.stops_per_vehicle)?;
     outln!("mean speed         {:.2} m/s", m.mean_speed_m_s)?;
