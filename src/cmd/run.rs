@@ -2,7 +2,8 @@
 //! signalized intersection, polls detectors and status, and pushes the plans a controller asks
 //! for (for now the base plans; any `roadnet::Controller` plugs in the same way).
 
-use controller::field::daemon::{BasePlanController, Daemon};
+use controller::baseline::{native_plans, FixedPlans};
+use controller::field::daemon::Daemon;
 use controller::field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.config.display()
         );
         let ctl: Box<dyn roadnet::Controller> = if args.control == "base-plan" {
-            Box::new(BasePlanController::new(net.clone()))
+            Box::new(FixedPlans::new("base-plan", &net, native_plans(&net))?)
         } else {
             controller::baseline::make_controller(&args.control, &net)?
         };

@@ -4,7 +4,7 @@
 //! plan's offset in bounded steps. Pure: time comes in through [`Runner::advance_to`].
 
 use super::clock::Ds;
-use super::codec::{secs_to_ds, CodecError, PlanRegisters};
+use super::codec::{CodecError, PlanRegisters};
 use roadnet::{Indication, IntersectionId, RoadNet, StageId};
 use std::sync::Arc;
 
@@ -39,41 +39,13 @@ impl EffPlan {
         self.stages[..k].iter().map(|s| s.split_ds).sum()
     }
 
-    /// The local (fallback) plan: the intersection's stages (clearance stages left out) with
-    /// their base greens clamped to [shortest green, max green], offset 0.
+    /// The local (fallback) plan: [`crate::baseline::base_plan`], the same plan the simulator
+    /// runs as `native`, so a field controller on its own plan runs in step with it.
     pub fn local(net: &RoadNet, id: IntersectionId) -> Result<EffPlan, CodecError> {
-        let inter = net.intersection(id);
-        let mut stages = Vec::new();
-        for (pos, sid) in inter.stages.iter().enumerate() {
-            let st = net.stage(*sid);
-            if st.clearance {
-                continue;
-            }
-            let lim = st.limits;
-            let shortest = secs_to_ds("shortest green", lim.shortest_green_s())? as u32;
-            let max = secs_to_ds("max green", lim.max_green_s)? as u32;
-            let base = (secs_to_ds("base green", (st.base_green_s * 10.0).round() / 10.0)? as u32)
-                .clamp(shortest, max.max(shortest));
-            let yellow = secs_to_ds("yellow", lim.yellow_s)? as u32;
-            let all_red = secs_to_ds("all-red", lim.all_red_s)? as u32;
-            stages.push(EffStage {
-                number: pos as u16 + 1,
-                groups_mask: super::codec::stage_groups_mask(net, *sid),
-                split_ds: base + yellow + all_red,
-                green_ds: base,
-                shortest_green_ds: shortest,
-                max_green_ds: max.max(shortest),
-                yellow_ds: yellow,
-                all_red_ds: all_red,
-            });
-        }
-        let cycle_ds = stages.iter().map(|s| s.split_ds).sum();
-        Ok(EffPlan {
-            seq: 0,
-            cycle_ds,
-            offset_ds: 0,
-            stages,
-        })
+        let plan = crate::baseline::base_plan(net, id);
+        let regs = PlanRegisters::from_plan(net, 0, &plan)?;
+        // the declared limits are the network's own, so there is no tighter max green to apply
+        Ok(EffPlan::from_accepted(&regs, &[]))
     }
 
     /// The plan to run from accepted registers: declared timings (already checked to be no
