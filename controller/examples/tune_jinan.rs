@@ -11,10 +11,12 @@
 //! a field of `AdaptiveParams` (`--help` lists them). The data set is found as the tests find
 //! it: `GREENWAVE_DATA` names the folder holding `cityflow/jinan_3x4/`.
 
+mod common;
+
 use controller::adaptive::{Adaptive, AdaptiveParams};
 use controller::baseline::make_controller;
 use roadnet::{Command, Controller, RoadNet, StepInput};
-use sim::{Metrics, NoObserver, SimConfig, Simulation};
+use sim::{Metrics, SimConfig};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -41,28 +43,11 @@ fn run(net: &RoadNet, flow: &Path, c: &mut dyn Controller) -> Result<Metrics, St
         track_vehicles: true,
         ..SimConfig::default()
     };
-    let mut sim = Simulation::new(net.clone(), &demand, cfg).map_err(|e| e.to_string())?;
-    let m = sim
-        .run(c, &mut NoObserver)
-        .map_err(|e| format!("{}: {e}", c.name()))?;
-    if m.safety_violations > 0 {
-        return Err(format!(
-            "{}: {} safety violations",
-            c.name(),
-            m.safety_violations
-        ));
-    }
-    Ok(m)
+    common::run_checked(net, &demand, cfg, c)
 }
 
 fn main() -> ExitCode {
-    match tune(std::env::args().skip(1).collect()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tune_jinan: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::main_of("tune_jinan", tune)
 }
 
 fn tune(args: Vec<String>) -> Result<(), String> {

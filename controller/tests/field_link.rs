@@ -5,13 +5,13 @@
 
 mod field_support;
 
-use controller::baseline::make_controller;
+use controller::baseline::FixedPlans;
 use controller::field::codec::{plan_len, PlanRegisters};
 use controller::field::regmap::{self, hr, ir, RejectCode};
 use controller::field::runner::Phase;
 use controller::field::{server, DeviceError, LinkError};
 use field_support::*;
-use roadnet::{Command, PlanRule, StageId, StepInput};
+use roadnet::{PlanRule, StageId};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_modbus::ExceptionCode;
@@ -486,21 +486,14 @@ async fn the_field_fallback_plan_is_the_simulators_native_plan() {
     let h = Harness::start(fixture_net()).await;
     let mut pool = h.pool().await;
     let net = h.net.clone();
-    let mut native = make_controller("native", &net).unwrap();
-    let mut out = Vec::new();
-    let input = StepInput {
-        time_s: 0.0,
-        dt_s: 1.0,
-        detectors: &[],
-        cameras: &[],
-        signals: &[],
-    };
-    native.step(&input, &mut out);
-    assert_eq!(out.len(), 2, "one plan per signalized intersection");
-    for cmd in out {
-        let Command::ApplyPlan(p) = cmd else {
-            panic!("native sends plans, not {cmd:?}");
-        };
+    // what `--control native` runs (the factory builds exactly this controller)
+    let native = FixedPlans::native(&net).unwrap();
+    assert_eq!(
+        native.plans().len(),
+        2,
+        "one plan per signalized intersection"
+    );
+    for p in native.plans() {
         let local = server::lock(h.emu.unit(p.intersection).unwrap())
             .local_plan()
             .clone();

@@ -7,8 +7,8 @@ use super::codec::FieldStatus;
 use super::regmap;
 use super::unit::field_detectors;
 use roadnet::{
-    Command, Controller, DetectorId, DetectorReading, Indication, IntersectionId, Interval,
-    RoadNet, SignalPlan, SignalState, StepInput,
+    Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet,
+    SignalPlan, SignalState, StepInput,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -274,24 +274,10 @@ fn signal_state(net: &RoadNet, site: &Site, st: &FieldStatus) -> SignalState {
         time_in_interval_s: st.time_in_interval_ds as f64 / 10.0,
         green_elapsed_s: st.time_in_stage_ds as f64 / 10.0,
         next_stage: None,
-        indications: site
-            .permissive
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let bit = 1u32 << i.min(31);
-                if st.green_mask & bit != 0 {
-                    if *p {
-                        Indication::PermissiveGreen
-                    } else {
-                        Indication::Green
-                    }
-                } else if st.yellow_mask & bit != 0 {
-                    Indication::Yellow
-                } else {
-                    Indication::Red
-                }
-            })
-            .collect(),
+        indications: super::runner::indications_from_masks(
+            st.green_mask,
+            st.yellow_mask,
+            &site.permissive,
+        ),
     }
 }

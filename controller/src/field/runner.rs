@@ -170,6 +170,34 @@ pub struct Runner {
     green_starts: u64,
 }
 
+/// The one reading of the field's lamp masks (bit i = signal group i, in the intersection's
+/// order), used by the field itself and by the central reading its status: green bits show
+/// `g` for a permissive group and `G` otherwise, yellow bits `y`, every other group `r`.
+pub fn indications_from_masks(
+    green_mask: u32,
+    yellow_mask: u32,
+    permissive: &[bool],
+) -> Vec<Indication> {
+    permissive
+        .iter()
+        .enumerate()
+        .map(|(i, perm)| {
+            let bit = 1u32 << i.min(31);
+            if green_mask & bit != 0 {
+                if *perm {
+                    Indication::PermissiveGreen
+                } else {
+                    Indication::Green
+                }
+            } else if yellow_mask & bit != 0 {
+                Indication::Yellow
+            } else {
+                Indication::Red
+            }
+        })
+        .collect()
+}
+
 /// Sequence number of the one-stage plans the field builds for central stage requests: they run
 /// without offset correction (there is no cycle to keep).
 pub const REQUEST_SEQ: u32 = u32::MAX;
@@ -424,24 +452,7 @@ impl Runner {
     /// One indication per signal group (in the intersection's order); `permissive[i]` says
     /// whether group i shows `g` rather than `G`.
     pub fn indications(&self, permissive: &[bool]) -> Vec<Indication> {
-        permissive
-            .iter()
-            .enumerate()
-            .map(|(i, perm)| {
-                let bit = 1u32 << i.min(31);
-                if self.green_mask & bit != 0 {
-                    if *perm {
-                        Indication::PermissiveGreen
-                    } else {
-                        Indication::Green
-                    }
-                } else if self.yellow_mask & bit != 0 {
-                    Indication::Yellow
-                } else {
-                    Indication::Red
-                }
-            })
-            .collect()
+        indications_from_masks(self.green_mask, self.yellow_mask, permissive)
     }
 
     /// The running stage's id in `net`.
