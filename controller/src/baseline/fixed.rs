@@ -114,8 +114,9 @@ fn plan_from_greens(net: &RoadNet, i: IntersectionId, greens: &[(StageId, f64)])
 
 /// The base plan of an intersection — the simulator's `native` plan and a field controller's
 /// local (fallback) plan alike: its non-clearance stages in native order, each with its base
-/// green kept within [`roadnet::StageLimits::green_bounds_s`], plus yellow and all-red; offset
-/// as [`plan_from_greens`] sets it. Not validated here (the callers do, and refuse it).
+/// green kept within [`roadnet::StageLimits::green_bounds_s`], plus yellow and all-red, in
+/// whole deciseconds; offset: the first stage's change interval, so its green starts when the
+/// simulator's start-up clearance ends. Not validated here (the callers do, and refuse it).
 pub fn base_plan(net: &RoadNet, i: IntersectionId) -> SignalPlan {
     let greens: Vec<(StageId, f64)> = plan_stages(net, i)
         .into_iter()
