@@ -103,6 +103,95 @@ impl Default for AdaptiveParams {
     }
 }
 
+/// Why a tuning parameter could not be set.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ParamError {
+    #[error("'{0}' is not key=value")]
+    NotKeyValue(String),
+    #[error("unknown parameter '{key}'; known: {known}", known = AdaptiveParams::KEYS.join(", "))]
+    Unknown { key: String },
+    #[error("{key} = '{value}': {expected}")]
+    BadValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl AdaptiveParams {
+    /// The parameters [`AdaptiveParams::set`] knows, by field name.
+    pub const KEYS: &'static [&'static str] = &[
+        "min_green_s",
+        "max_green_s",
+        "approach_horizon_s",
+        "approach_weight",
+        "downstream_weight",
+        "full_road_share",
+        "gap_zone_m",
+        "switch_margin_veh",
+        "switch_ratio",
+        "max_red_s",
+        "jam_spacing_m",
+        "cap_green_s",
+        "age_weight",
+        "per_lane_pressure",
+        "coordinate",
+    ];
+
+    /// Set one parameter from text, as tuning tools take them: a number for the `_s`, `_m`,
+    /// `_veh`, weight and ratio fields (finite, not negative), `true`/`false` for the switches.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ParamError> {
+        let bad = |expected| ParamError::BadValue {
+            key: key.into(),
+            value: value.into(),
+            expected,
+        };
+        let flag = || match value {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(bad("expected true or false")),
+        };
+        let number = || match value.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            _ => Err(bad("expected a finite number ≥ 0")),
+        };
+        match key {
+            "per_lane_pressure" => self.per_lane_pressure = flag()?,
+            "coordinate" => self.coordinate = flag()?,
+            "min_green_s" => self.min_green_s = number()?,
+            "max_green_s" => self.max_green_s = number()?,
+            "approach_horizon_s" => self.approach_horizon_s = number()?,
+            "approach_weight" => self.approach_weight = number()?,
+            "downstream_weight" => self.downstream_weight = number()?,
+            "full_road_share" => self.full_road_share = number()?,
+            "gap_zone_m" => self.gap_zone_m = number()?,
+            "switch_margin_veh" => self.switch_margin_veh = number()?,
+            "switch_ratio" => self.switch_ratio = number()?,
+            "max_red_s" => self.max_red_s = number()?,
+            "jam_spacing_m" => self.jam_spacing_m = number()?,
+            "cap_green_s" => self.cap_green_s = number()?,
+            "age_weight" => self.age_weight = number()?,
+            _ => return Err(ParamError::Unknown { key: key.into() }),
+        }
+        Ok(())
+    }
+
+    /// Defaults overridden by `key=value` arguments, in order.
+    pub fn from_args<S: AsRef<str>>(
+        args: impl IntoIterator<Item = S>,
+    ) -> Result<AdaptiveParams, ParamError> {
+        let mut p = AdaptiveParams::default();
+        for arg in args {
+            let arg = arg.as_ref();
+            let (k, v) = arg
+                .split_once('=')
+                .ok_or_else(|| ParamError::NotKeyValue(arg.into()))?;
+            p.set(k.trim(), v.trim())?;
+        }
+        Ok(p)
+    }
+}
+
 /// Per-movement wiring, precomputed.
 #[derive(Clone, Debug)]
 struct MoveInfo {
@@ -616,6 +705,55 @@ impl Controller for Adaptive {
                     j.last_request = Some(stage);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuning_arguments_override_defaults_and_bad_ones_are_named() {
+        let p = AdaptiveParams::from_args(["max_green_s=40", "coordinate=true", "age_weight=0.5"])
+            .unwrap();
+        assert_eq!(p.max_green_s, 40.0);
+        assert!(p.coordinate);
+        assert_eq!(p.age_weight, 0.5);
+        assert_eq!(p.min_green_s, AdaptiveParams::default().min_green_s);
+        assert_eq!(
+            AdaptiveParams::from_args(["max_green"]),
+            Err(ParamError::NotKeyValue("max_green".into()))
+        );
+        assert_eq!(
+            AdaptiveParams::from_args(["green=4"]),
+            Err(ParamError::Unknown {
+                key: "green".into()
+            })
+        );
+        for bad in [
+            "max_green_s=abc",
+            "max_green_s=-1",
+            "max_green_s=NaN",
+            "coordinate=yes",
+        ] {
+            assert!(
+                matches!(
+                    AdaptiveParams::from_args([bad]),
+                    Err(ParamError::BadValue { .. })
+                ),
+                "{bad}"
+            );
+        }
+        // every advertised key is settable
+        let mut p = AdaptiveParams::default();
+        for k in AdaptiveParams::KEYS {
+            let v = if matches!(*k, "coordinate" | "per_lane_pressure") {
+                "false"
+            } else {
+                "1"
+            };
+            p.set(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
         }
     }
 }

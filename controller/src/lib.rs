@@ -6,8 +6,10 @@
 //! corridor and in-cycle timing) → [`adaptive`] (the controller that ties them together) →
 //! a [`roadnet::SignalPlan`] checked by the one validator, `SignalPlan::validate` → a sink: the
 //! simulator, or the Modbus [`field`] link, whose field controllers validate it again.
-//! [`baseline`] holds the reference strategies (native, fixed-time, max-pressure) and
-//! [`planned`] the fair fixed-time baseline a competent engineer would configure.
+//! [`baseline`] holds the reference strategies (native, fixed-time, max-pressure), the one
+//! fixed-plan controller [`baseline::FixedPlans`] and the one base-plan builder
+//! [`baseline::base_plan`] (the simulator's `native` plan and the field's fallback plan);
+//! [`planned`] builds the fair fixed-time baseline a competent engineer would configure.
 //!
 //! ## Glossary
 //! - **Cycle** — time to serve every stage of a plan once, s. **Split** — a stage's share of it

@@ -1,11 +1,12 @@
 //! Fixed-time plans decided in advance: the "fair baseline" a competent engineer would have
 //! configured for a corridor — one plan for the whole day, cycle and splits by Webster from the
-//! day's mean counts, and greenwave's own green-wave offsets.
+//! day's mean counts, and greenwave's own green-wave offsets. The plans run in the one
+//! fixed-plan controller, [`crate::baseline::FixedPlans`].
 
-use crate::estimate::{MovementState, TrafficState};
+use crate::estimate::TrafficState;
 use crate::optimize::{corridor, intersection};
 use roadnet::counts::Counts;
-use roadnet::{Command, Controller, RoadNet, SignalPlan, StepInput};
+use roadnet::{RoadNet, SignalPlan};
 
 /// Mean flow of every movement over the whole count file, veh/s, indexed by movement.
 pub fn mean_flows_veh_s(net: &RoadNet, counts: &Counts) -> Vec<f64> {
@@ -30,7 +31,7 @@ pub fn webster_plans(
     flows_veh_s: &[f64],
     saturation_per_lane_veh_s: f64,
 ) -> Vec<SignalPlan> {
-    let state = steady_state(net, flows_veh_s, saturation_per_lane_veh_s);
+    let state = TrafficState::from_movement_flows(net, flows_veh_s, saturation_per_lane_veh_s);
     let mut plans: Vec<SignalPlan> = Vec::new();
     let params = corridor::CorridorParams::default();
     for cp in webster_corridor_plans(net, flows_veh_s, saturation_per_lane_veh_s) {
@@ -61,83 +62,12 @@ pub fn webster_corridor_plans(
     flows_veh_s: &[f64],
     saturation_per_lane_veh_s: f64,
 ) -> Vec<corridor::CorridorPlan> {
-    let state = steady_state(net, flows_veh_s, saturation_per_lane_veh_s);
+    let state = TrafficState::from_movement_flows(net, flows_veh_s, saturation_per_lane_veh_s);
     let params = corridor::CorridorParams::default();
     net.corridors
         .iter()
         .map(|c| corridor::plan_corridor(net, c, &state, &params, None))
         .collect()
-}
-
-/// A traffic state with steady arrivals and no queues.
-fn steady_state(
-    net: &RoadNet,
-    flows_veh_s: &[f64],
-    saturation_per_lane_veh_s: f64,
-) -> TrafficState {
-    let movements = net
-        .movements
-        .iter()
-        .map(|m| {
-            let sat: f64 = net
-                .lanes_feeding(m.id)
-                .iter()
-                .map(|l| saturation_per_lane_veh_s / net.lane(*l).feeds.len().max(1) as f64)
-                .sum();
-            MovementState {
-                queue_veh: 0.0,
-                arrival_flow_veh_s: flows_veh_s.get(m.id.index()).copied().unwrap_or(0.0),
-                saturation_veh_s: sat,
-                turning_ratio: 0.0,
-            }
-        })
-        .collect();
-    TrafficState {
-        time_s: 0.0,
-        lanes: vec![Default::default(); net.lanes.len()],
-        movements,
-        tracks: vec![Vec::new(); net.lanes.len()],
-    }
-}
-
-/// Runs fixed plans from the first step on.
-pub struct PlannedFixedTime {
-    name: String,
-    plans: Vec<SignalPlan>,
-    sent: bool,
-}
-
-impl PlannedFixedTime {
-    /// Plans are validated here so a bad plan fails at construction, not mid-run.
-    pub fn new(
-        name: impl Into<String>,
-        net: &RoadNet,
-        plans: Vec<SignalPlan>,
-    ) -> Result<Self, roadnet::PlanError> {
-        for p in &plans {
-            p.validate(net)?;
-        }
-        Ok(PlannedFixedTime {
-            name: name.into(),
-            plans,
-            sent: false,
-        })
-    }
-    pub fn plans(&self) -> &[SignalPlan] {
-        &self.plans
-    }
-}
-
-impl Controller for PlannedFixedTime {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn step(&mut self, _input: &StepInput<'_>, out: &mut Vec<Command>) {
-        if !self.sent {
-            self.sent = true;
-            out.extend(self.plans.iter().cloned().map(Command::ApplyPlan));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -165,7 +95,7 @@ mod tests {
             plans.iter().any(|p| p.offset_s > 0.0),
             "offsets were coordinated"
         );
-        let ctl = PlannedFixedTime::new("fair", &net, plans).unwrap();
+        let ctl = crate::baseline::FixedPlans::new("fair", &net, plans).unwrap();
         assert_eq!(ctl.plans().len(), 7);
     }
 }

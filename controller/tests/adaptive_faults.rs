@@ -1,4 +1,4 @@
-//! Detector faults injected into a replay (issue 4 must-show): on the bundled corridor, the
+//! Detector faults injected into a replay: on the bundled corridor, the
 //! morning peak 07:00–10:00 of `data/main_street_counts.csv`, a stuck-on, a stuck-off and a
 //! chattering loop (from 07:00 on). Each must be flagged by the estimator, no movement starved
 //! (no vehicle stands still for longer than a bound), and the average travel time within 10 %

@@ -76,6 +76,36 @@ fn check(net: &RoadNet, p: &SignalPlan) -> Result<(), TestCaseError> {
         .map_err(|e| TestCaseError::fail(format!("{e}: {p:?}")))
 }
 
+/// Drop each stage of a valid plan in turn (cycle shortened by its split, offset kept within
+/// it): refused as `UnservedMovement` exactly when a movement of the dropped stage is green in
+/// no remaining stage, else still valid.
+fn check_drops(net: &RoadNet, p: &SignalPlan) -> Result<(), TestCaseError> {
+    for k in 0..p.stages.len() {
+        let mut m = p.clone();
+        let dropped = m.stages.remove(k);
+        if m.stages.is_empty() {
+            continue;
+        }
+        m.cycle_s -= dropped.split_s;
+        m.offset_s = m.offset_s.rem_euclid(m.cycle_s);
+        let starved = net.stage_movements(dropped.stage).into_iter().any(|mv| {
+            !m.stages
+                .iter()
+                .any(|s| net.stage_movements(s.stage).contains(&mv))
+        });
+        match m.validate(net) {
+            Err(e) if starved => prop_assert_eq!(e.rule, PlanRule::UnservedMovement, "{}", e),
+            Ok(()) if !starved => {}
+            other => {
+                return Err(TestCaseError::fail(format!(
+                    "dropping stage {k} (starves a movement: {starved}): {other:?}"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -97,7 +127,9 @@ proptest! {
         let timing = TimingParams { min_cycle_s: min_cycle, max_cycle_s: max_cycle, ..TimingParams::default() };
         let st = state_with(&net, &flows, &queues, &fill);
         for i in net.signalized() {
-            check(&net, &plan_intersection(&net, i.id, &st, &timing))?;
+            let p = plan_intersection(&net, i.id, &st, &timing);
+            check(&net, &p)?;
+            check_drops(&net, &p)?;
         }
         let params = CorridorParams { timing, ..CorridorParams::default() };
         let c = &net.corridors[0];
@@ -239,6 +271,13 @@ fn validator_rejects_each_single_rule_mutation() {
     let mut nan_net = net.clone();
     nan_net.stages[first.index()].limits.min_green_s = f64::NAN;
     assert_eq!(rule(&nan_net, &p), PlanRule::BadNumber);
+
+    // a stage dropped, the cycle shortened to match: its movements are green in no stage
+    let mut m = p.clone();
+    let dropped = m.stages.remove(0);
+    m.cycle_s -= dropped.split_s;
+    m.offset_s = m.offset_s.rem_euclid(m.cycle_s);
+    assert_eq!(rule(&net, &m), PlanRule::UnservedMovement);
 
     // a stage twice, a stage of another intersection, no stage
     let mut m = p.clone();

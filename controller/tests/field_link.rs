@@ -1,15 +1,17 @@
 //! Loopback integration tests of the Modbus field link against a real tokio-modbus server:
 //! plan push / commit / read-back / activation, the field's own refusal of every unsafe plan
-//! (central validator bypassed), checksum / half-written / stale / mismatched commits, and
-//! Modbus exceptions for bad frames.
+//! (central validator bypassed), checksum / half-written / stale / mismatched commits, Modbus
+//! exceptions for bad frames, and the field's local plan being the simulator's native plan.
 
 mod field_support;
 
+use controller::baseline::FixedPlans;
 use controller::field::codec::{plan_len, PlanRegisters};
 use controller::field::regmap::{self, hr, ir, RejectCode};
+use controller::field::runner::Phase;
 use controller::field::{server, DeviceError, LinkError};
 use field_support::*;
-use roadnet::PlanRule;
+use roadnet::{PlanRule, StageId};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_modbus::ExceptionCode;
@@ -180,6 +182,14 @@ async fn the_field_refuses_every_unsafe_plan_with_its_reason_code() {
             "cycle 0",
             Box::new(|r| r.cycle_ds = 0),
             RejectCode::Rule(PlanRule::BadNumber),
+        ),
+        (
+            "stage ns dropped (ew alone, 40 s: no other rule broken)",
+            Box::new(|r| {
+                r.stages.truncate(1);
+                r.cycle_ds = r.stages[0].split_ds;
+            }),
+            RejectCode::Rule(PlanRule::UnservedMovement),
         ),
         (
             "a stage twice",
@@ -425,4 +435,110 @@ async fn pattern_control_free_and_flash_never_show_conflicting_greens() {
         assert_eq!(st.active_source, want, "pattern {pattern}");
     }
     assert!(mon.violations.is_empty(), "{:?}", mon.violations);
+}
+
+/// A plan that leaves out a stage starves that stage's movements: the central validator
+/// refuses it before anything is sent, naming a starved movement; written to the registers
+/// anyway, the field refuses it with reason code 10 and keeps its lamps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_that_drops_a_stage_is_refused_centrally_and_by_the_field() {
+    let h = Harness::start(fixture_net()).await;
+    let mut pool = h.pool().await;
+    let net = h.net.clone();
+    let link = pool.link(id(&net, "a")).unwrap();
+    link.heartbeat().await.unwrap();
+    let mut p = plan(&net, "a", &[40.0, 30.0], 0.0);
+    p.stages.truncate(1);
+    p.cycle_s = 40.0;
+    let err = link.push_plan(&net, &p).await.unwrap_err();
+    let LinkError::Invalid(e) = &err else {
+        panic!("central validator must refuse: {err}");
+    };
+    assert_eq!(e.rule, PlanRule::UnservedMovement);
+    assert!(
+        e.detail.contains("a_nb->") || e.detail.contains("a_sb->"),
+        "{}",
+        e.detail
+    );
+    // the same plan straight into the field's registers
+    let area = PlanRegisters::from_plan(&net, 1, &p)
+        .unwrap()
+        .to_registers();
+    let err = bounded(link.push_registers(&area))
+        .await
+        .expect_err("the field refuses");
+    let code = RejectCode::Rule(PlanRule::UnservedMovement);
+    assert_eq!(err.reject_code(), Some(code), "{err}");
+    let st = link.status().await.unwrap();
+    assert_eq!(st.last_commit_result, 10);
+    assert_eq!(st.last_reject_reason, 10);
+    assert_eq!(st.committed_seq, 0);
+    assert_eq!(st.active_seq, 0);
+}
+
+/// The simulator's `native` plan and a field controller's local (fallback) plan are one plan:
+/// same cycle, same split for each stage, same offset (the figures themselves are pinned where
+/// the base plan is built, `controller::baseline::fixed`). Left on its local plan (no
+/// central), the field walks to that offset: its stage-1 greens then begin at offset + k · cycle,
+/// where the simulator's begin once its start-up clearance ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_field_fallback_plan_is_the_simulators_native_plan() {
+    let h = Harness::start(fixture_net()).await;
+    let mut pool = h.pool().await;
+    let net = h.net.clone();
+    // what `--control native` runs (the factory builds exactly this controller)
+    let native = FixedPlans::native(&net).unwrap();
+    assert_eq!(
+        native.plans().len(),
+        2,
+        "one plan per signalized intersection"
+    );
+    for p in native.plans() {
+        let local = server::lock(h.emu.unit(p.intersection).unwrap())
+            .local_plan()
+            .clone();
+        let stages = &net.intersection(p.intersection).stages;
+        let field: Vec<(StageId, u32)> = local
+            .stages
+            .iter()
+            .map(|s| (stages[s.number as usize - 1], s.split_ds))
+            .collect();
+        let sim: Vec<(StageId, u32)> = p
+            .stages
+            .iter()
+            .map(|s| (s.stage, (s.split_s * 10.0).round() as u32))
+            .collect();
+        assert_eq!(field, sim);
+        assert_eq!(local.cycle_ds as f64, p.cycle_s * 10.0);
+        assert_eq!(local.offset_ds as f64, p.offset_s * 10.0);
+        // and what the field advertises over the link
+        let st = pool.link(p.intersection).unwrap().status().await.unwrap();
+        assert_eq!(st.local_cycle_ds as u32, local.cycle_ds);
+    }
+    let a = id(&net, "a");
+    let a_plan = server::lock(h.emu.unit(a).unwrap()).local_plan().clone();
+    let mut mon = Monitor::default();
+    let mut starts = Vec::new();
+    let mut was_green = false;
+    // 12 cycles: the offset walk takes a few, the rest show the steady state
+    for _ in 0..12 * a_plan.cycle_ds {
+        run_for(&h, &mut mon, 1);
+        let u = server::lock(h.emu.unit(a).unwrap());
+        let green = u.runner().phase() == Phase::Green && u.runner().stage().number == 1;
+        if green && !was_green {
+            starts.push(u.runner().stage_start());
+        }
+        was_green = green;
+    }
+    assert!(mon.violations.is_empty(), "{:?}", mon.violations);
+    assert!(starts.len() >= 10, "{starts:?}");
+    let (cycle, offset) = (a_plan.cycle_ds as u64, a_plan.offset_ds as u64);
+    assert_ne!(
+        starts[0] % cycle,
+        offset,
+        "the walk to the offset is exercised"
+    );
+    for t in &starts[starts.len() - 4..] {
+        assert_eq!(t % cycle, offset, "stage 1 green starts: {starts:?}");
+    }
 }

@@ -10,13 +10,20 @@ use field_support::{fixture_net, id};
 use roadnet::Interval;
 use tokio_modbus::ExceptionCode;
 
-#[test]
-fn a_request_switches_after_min_green_and_holds() {
+/// The field controller of intersection `a` (and its stages) with a live central: one
+/// heartbeat written at t = 0.
+fn unit_a_with_central() -> (Vec<roadnet::StageId>, FieldUnit) {
     let net = fixture_net();
     let a = id(&net, "a");
     let stages = net.intersection(a).stages.clone();
     let mut unit = FieldUnit::new(net.clone(), a, 0, Box::new(IdleSource)).unwrap();
     unit.write_holding(hr::HEARTBEAT, &[1]).unwrap();
+    (stages, unit)
+}
+
+#[test]
+fn a_request_switches_after_min_green_and_holds() {
+    let (stages, mut unit) = unit_a_with_central();
     // start-up all-red (2 s), then stage 1 ("ew", min green 10 s) from t = 2 s
     unit.advance_to(50);
     let st = unit.signal_state();
@@ -57,11 +64,7 @@ fn a_stage_the_field_does_not_run_is_refused() {
 
 #[test]
 fn a_silent_central_loses_request_mode() {
-    let net = fixture_net();
-    let a = id(&net, "a");
-    let stages = net.intersection(a).stages.clone();
-    let mut unit = FieldUnit::new(net.clone(), a, 0, Box::new(IdleSource)).unwrap();
-    unit.write_holding(hr::HEARTBEAT, &[1]).unwrap();
+    let (stages, mut unit) = unit_a_with_central();
     unit.advance_to(50);
     unit.write_holding(hr::STAGE_REQUEST, &[2]).unwrap();
     unit.advance_to(200);

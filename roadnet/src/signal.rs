@@ -76,6 +76,14 @@ impl StageLimits {
     pub fn min_split_s(&self) -> f64 {
         self.shortest_green_s() + self.change_s()
     }
+    /// The range every plan builder keeps a stage's green in, seconds: from its shortest green
+    /// up to its max green. When the pedestrian times exceed the max green the range collapses
+    /// to the shortest green rather than inverting, so a clamp into it is always defined (the
+    /// validator still refuses such a stage: no green can satisfy both limits).
+    pub fn green_bounds_s(&self) -> (f64, f64) {
+        let shortest = self.shortest_green_s();
+        (shortest, self.max_green_s.max(shortest))
+    }
 }
 
 /// A set of signal groups that are green together.
@@ -140,6 +148,9 @@ pub enum PlanRule {
     BadNumber,
     /// Negative all-red or pedestrian time.
     BadClearance,
+    /// A movement of the intersection that is green in no stage of the plan: its vehicles
+    /// would wait for ever.
+    UnservedMovement,
 }
 
 impl PlanRule {
@@ -155,6 +166,7 @@ impl PlanRule {
             PlanRule::BadStage => 7,
             PlanRule::BadNumber => 8,
             PlanRule::BadClearance => 9,
+            PlanRule::UnservedMovement => 10,
         }
     }
     pub fn from_code(code: u16) -> Option<PlanRule> {
@@ -169,6 +181,7 @@ impl PlanRule {
             BadStage,
             BadNumber,
             BadClearance,
+            UnservedMovement,
         ]
         .into_iter()
         .find(|r| r.code() == code)
@@ -297,6 +310,26 @@ impl SignalPlan {
                     self.cycle_s
                 ),
             );
+        }
+        // Coverage: a plan that leaves out the only stage of a movement starves it. Only the
+        // plan's own stages count — a field controller shows no clearance stage between them.
+        for &m in &inter.movements {
+            if net.movement(m).signal_group.is_none() {
+                continue;
+            }
+            if !self
+                .stages
+                .iter()
+                .any(|s| net.stage_movements(s.stage).contains(&m))
+            {
+                return err(
+                    PlanRule::UnservedMovement,
+                    format!(
+                        "movement {} is green in no stage of the plan",
+                        net.movement_label(m)
+                    ),
+                );
+            }
         }
         Ok(())
     }

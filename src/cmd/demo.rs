@@ -6,10 +6,9 @@
 use super::compare::{run_all, RunResult, Strategy};
 use crate::report::{charts, table, trajectories::TrajectoryRecorder};
 use anyhow::Context;
+use controller::baseline::FixedPlans;
 use controller::optimize::corridor;
-use controller::planned::{
-    mean_flows_veh_s, webster_corridor_plans, webster_plans, PlannedFixedTime,
-};
+use controller::planned::{mean_flows_veh_s, webster_corridor_plans, webster_plans};
 use roadnet::counts::parse_counts;
 use roadnet::RoadNet;
 use serde::Serialize;
@@ -89,7 +88,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let flows = mean_flows_veh_s(&net, &counts);
     let plans = webster_plans(&net, &flows, SATURATION_VEH_S);
     let baseline_name = "fixed-time (Webster + green wave)";
-    let baseline = PlannedFixedTime::new(baseline_name, &net, plans.clone())?;
+    let baseline = FixedPlans::new(baseline_name, &net, plans.clone())?;
 
     // the adaptive controller reads vehicle tracks from the cameras
     let cfg = SimConfig {

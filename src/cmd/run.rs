@@ -1,9 +1,11 @@
 //! `greenwave run`: the central controller daemon. Connects to the field controller of every
 //! signalized intersection, polls detectors and status, and pushes the plans a controller asks
-//! for (for now the base plans; any `roadnet::Controller` plugs in the same way).
+//! for (by default each intersection's configured base plan; any `roadnet::Controller` plugs in
+//! the same way, chosen with `--control`).
 
 use super::common::{outln, parse};
-use controller::field::daemon::{BasePlanController, Daemon};
+use controller::baseline::{native_plans, FixedPlans};
+use controller::field::daemon::Daemon;
 use controller::field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.config.display()
         );
         let ctl: Box<dyn roadnet::Controller> = if args.control == "base-plan" {
-            Box::new(BasePlanController::new(net.clone()))
+            Box::new(FixedPlans::new("base-plan", &net, native_plans(&net))?)
         } else {
             controller::baseline::make_controller(&args.control, &net)?
         };

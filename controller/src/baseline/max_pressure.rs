@@ -6,7 +6,7 @@
 //! A different choice is sent as `SwitchTo`; the simulator shows the change interval (phase 0,
 //! 5 s, inside the 15 s) and then the new stage.
 
-use super::plan_stages;
+use super::fixed::plan_stages;
 use roadnet::{Command, Controller, IntersectionId, RoadNet, StageId, StepInput, TurnKind};
 
 /// Decision period, s.

@@ -499,9 +499,15 @@ impl Estimator {
 
 impl TrafficState {
     /// A steady state from movement flows alone (counts, a profile, a design volume): no
-    /// queues, the default saturation flow, lane flows summed from the movements they feed.
-    /// What offline planning (`greenwave corridor`) works from.
-    pub fn from_movement_flows(net: &RoadNet, flows_veh_s: &[f64], saturation_veh_s: f64) -> Self {
+    /// queues, every lane at `saturation_per_lane_veh_s`, shared among the movements it
+    /// feeds; lane flows summed from the movements they feed. The one steady state offline
+    /// planning works from (`greenwave corridor`, [`crate::planned::webster_plans`]).
+    pub fn from_movement_flows(
+        net: &RoadNet,
+        flows_veh_s: &[f64],
+        saturation_per_lane_veh_s: f64,
+    ) -> Self {
+        let saturation_veh_s = saturation_per_lane_veh_s;
         let mut lanes = vec![
             LaneState {
                 saturation_veh_s,
@@ -543,5 +549,57 @@ impl TrafficState {
             movements,
             tracks: vec![Vec::new(); net.lanes.len()],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roadnet::TurnKind;
+
+    /// The one steady-state rule on hand-checked figures. Approach `a_eb` of the fixture has a
+    /// left lane (feeds L) and a shared through-right lane (feeds T and R); `a_nb` one lane
+    /// for all three turns. With 0.5 veh/s per lane: L gets its lane's 0.5, T and R half of
+    /// theirs, 0.25 each; each turn of `a_nb` a third, 0.5/3. Flows L 0.1, T 0.3, R 0.1: the
+    /// through-right lane carries 0.4, the left lane 0.1; turning ratios 0.2 / 0.6 / 0.2.
+    #[test]
+    fn steady_state_from_movement_flows() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/small.toml");
+        let net = roadnet::load_network(&path).expect("fixture loads");
+        let movement = |road: &str, turn: TurnKind| {
+            let r = net.road_by_name(road).unwrap();
+            net.movements
+                .iter()
+                .find(|m| m.from_road == r && m.turn == turn)
+                .unwrap()
+                .id
+        };
+        let (l, t, r) = (
+            movement("a_eb", TurnKind::Left),
+            movement("a_eb", TurnKind::Through),
+            movement("a_eb", TurnKind::Right),
+        );
+        let mut flows = vec![0.0; net.movements.len()];
+        flows[l.index()] = 0.1;
+        flows[t.index()] = 0.3;
+        flows[r.index()] = 0.1;
+        let s = TrafficState::from_movement_flows(&net, &flows, 0.5);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        for (m, flow, sat, ratio) in [(l, 0.1, 0.5, 0.2), (t, 0.3, 0.25, 0.6), (r, 0.1, 0.25, 0.2)]
+        {
+            let ms = s.movement(m);
+            assert!(close(ms.arrival_flow_veh_s, flow), "{ms:?}");
+            assert!(close(ms.saturation_veh_s, sat), "{ms:?}");
+            assert!(close(ms.turning_ratio, ratio), "{ms:?}");
+            assert_eq!(ms.queue_veh, 0.0);
+        }
+        let eb = net.road(net.road_by_name("a_eb").unwrap());
+        assert!(close(s.lane(eb.lanes[0]).arrival_flow_veh_s, 0.1));
+        assert!(close(s.lane(eb.lanes[1]).arrival_flow_veh_s, 0.4));
+        assert!(close(s.lane(eb.lanes[1]).saturation_veh_s, 0.5));
+        let nb_left = movement("a_nb", TurnKind::Left);
+        assert!(close(s.movement(nb_left).saturation_veh_s, 0.5 / 3.0));
+        assert_eq!(s.movement(nb_left).arrival_flow_veh_s, 0.0);
     }
 }

@@ -3,9 +3,9 @@
 
 use super::client::{ClientPool, LinkConfig};
 use super::clock::{Clock, ManualClock};
-use super::daemon::base_plan;
 use super::server::{self, FieldEmulator};
 use super::unit::IdleSource;
+use crate::baseline::base_plan;
 use roadnet::{RoadNet, SignalPlan};
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -7,69 +7,16 @@ use super::codec::FieldStatus;
 use super::regmap;
 use super::unit::field_detectors;
 use roadnet::{
-    Command, Controller, DetectorId, DetectorReading, Indication, IntersectionId, Interval,
-    RoadNet, SignalPlan, SignalState, StageSplit, StepInput,
+    Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet,
+    SignalPlan, SignalState, StepInput,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The local/base plan of an intersection in seconds: its non-clearance stages with their base
-/// greens (clamped to [shortest green, max green]) plus change intervals, offset 0.
-pub fn base_plan(net: &RoadNet, id: IntersectionId) -> SignalPlan {
-    let stages: Vec<StageSplit> = net
-        .intersection(id)
-        .stages
-        .iter()
-        .filter(|s| !net.stage(**s).clearance)
-        .map(|s| {
-            let st = net.stage(*s);
-            let lim = st.limits;
-            let green = ((st.base_green_s * 10.0).round() / 10.0).clamp(
-                lim.shortest_green_s(),
-                lim.max_green_s.max(lim.shortest_green_s()),
-            );
-            StageSplit {
-                stage: *s,
-                split_s: green + lim.change_s(),
-            }
-        })
-        .collect();
-    SignalPlan {
-        intersection: id,
-        cycle_s: stages.iter().map(|s| s.split_s).sum(),
-        offset_s: 0.0,
-        stages,
-    }
-}
-
-/// A controller that asks once for every intersection's base plan (until an adaptive
-/// controller plugs in through the same trait).
-#[derive(Debug)]
-pub struct BasePlanController {
-    net: Arc<RoadNet>,
-    sent: bool,
-}
-
-impl BasePlanController {
-    pub fn new(net: Arc<RoadNet>) -> Self {
-        BasePlanController { net, sent: false }
-    }
-}
-
-impl Controller for BasePlanController {
-    fn name(&self) -> &str {
-        "base-plan"
-    }
-    fn step(&mut self, _input: &StepInput<'_>, out: &mut Vec<Command>) {
-        if !self.sent {
-            self.sent = true;
-            for i in self.net.signalized() {
-                out.push(Command::ApplyPlan(base_plan(&self.net, i.id)));
-            }
-        }
-    }
-}
+/// The plan a field controller falls back to — built by the one base-plan builder, re-exported
+/// here for the link's users.
+pub use crate::baseline::base_plan;
 
 /// Counters of what the daemon did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -327,24 +274,10 @@ fn signal_state(net: &RoadNet, site: &Site, st: &FieldStatus) -> SignalState {
         time_in_interval_s: st.time_in_interval_ds as f64 / 10.0,
         green_elapsed_s: st.time_in_stage_ds as f64 / 10.0,
         next_stage: None,
-        indications: site
-            .permissive
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let bit = 1u32 << i.min(31);
-                if st.green_mask & bit != 0 {
-                    if *p {
-                        Indication::PermissiveGreen
-                    } else {
-                        Indication::Green
-                    }
-                } else if st.yellow_mask & bit != 0 {
-                    Indication::Yellow
-                } else {
-                    Indication::Red
-                }
-            })
-            .collect(),
+        indications: super::runner::indications_from_masks(
+            st.green_mask,
+            st.yellow_mask,
+            &site.permissive,
+        ),
     }
 }

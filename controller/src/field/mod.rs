@@ -5,7 +5,7 @@
 //! - [`clock`] — real or manual time in deciseconds;
 //! - [`runner`] — the field's signal timing engine (stage boundaries, change intervals, offset
 //!   transitions) and its conflict matrix;
-//! - [`unit`] — one emulated field controller: registers, commit checks, watchdog, detectors;
+//! - [`unit`](mod@unit) — one emulated field controller: registers, commit checks, watchdog, detectors;
 //! - [`server`] — the emulator: tokio-modbus servers routing by unit id;
 //! - [`client`] — the central side: connection pool, timeouts, retries, verified plan push,
 //!   detector polling;

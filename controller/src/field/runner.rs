@@ -4,7 +4,7 @@
 //! plan's offset in bounded steps. Pure: time comes in through [`Runner::advance_to`].
 
 use super::clock::Ds;
-use super::codec::{secs_to_ds, CodecError, PlanRegisters};
+use super::codec::{CodecError, PlanRegisters};
 use roadnet::{Indication, IntersectionId, RoadNet, StageId};
 use std::sync::Arc;
 
@@ -39,41 +39,13 @@ impl EffPlan {
         self.stages[..k].iter().map(|s| s.split_ds).sum()
     }
 
-    /// The local (fallback) plan: the intersection's stages (clearance stages left out) with
-    /// their base greens clamped to [shortest green, max green], offset 0.
+    /// The local (fallback) plan: [`crate::baseline::base_plan`], the same plan the simulator
+    /// runs as `native`, so a field controller on its own plan runs in step with it.
     pub fn local(net: &RoadNet, id: IntersectionId) -> Result<EffPlan, CodecError> {
-        let inter = net.intersection(id);
-        let mut stages = Vec::new();
-        for (pos, sid) in inter.stages.iter().enumerate() {
-            let st = net.stage(*sid);
-            if st.clearance {
-                continue;
-            }
-            let lim = st.limits;
-            let shortest = secs_to_ds("shortest green", lim.shortest_green_s())? as u32;
-            let max = secs_to_ds("max green", lim.max_green_s)? as u32;
-            let base = (secs_to_ds("base green", (st.base_green_s * 10.0).round() / 10.0)? as u32)
-                .clamp(shortest, max.max(shortest));
-            let yellow = secs_to_ds("yellow", lim.yellow_s)? as u32;
-            let all_red = secs_to_ds("all-red", lim.all_red_s)? as u32;
-            stages.push(EffStage {
-                number: pos as u16 + 1,
-                groups_mask: super::codec::stage_groups_mask(net, *sid),
-                split_ds: base + yellow + all_red,
-                green_ds: base,
-                shortest_green_ds: shortest,
-                max_green_ds: max.max(shortest),
-                yellow_ds: yellow,
-                all_red_ds: all_red,
-            });
-        }
-        let cycle_ds = stages.iter().map(|s| s.split_ds).sum();
-        Ok(EffPlan {
-            seq: 0,
-            cycle_ds,
-            offset_ds: 0,
-            stages,
-        })
+        let plan = crate::baseline::base_plan(net, id);
+        let regs = PlanRegisters::from_plan(net, 0, &plan)?;
+        // the declared limits are the network's own, so there is no tighter max green to apply
+        Ok(EffPlan::from_accepted(&regs, &[]))
     }
 
     /// The plan to run from accepted registers: declared timings (already checked to be no
@@ -196,6 +168,34 @@ pub struct Runner {
     /// A plan that tried to show a conflict: flash stays on while it is the target.
     faulted: Option<Arc<EffPlan>>,
     green_starts: u64,
+}
+
+/// The one reading of the field's lamp masks (bit i = signal group i, in the intersection's
+/// order), used by the field itself and by the central reading its status: green bits show
+/// `g` for a permissive group and `G` otherwise, yellow bits `y`, every other group `r`.
+pub fn indications_from_masks(
+    green_mask: u32,
+    yellow_mask: u32,
+    permissive: &[bool],
+) -> Vec<Indication> {
+    permissive
+        .iter()
+        .enumerate()
+        .map(|(i, perm)| {
+            let bit = 1u32 << i.min(31);
+            if green_mask & bit != 0 {
+                if *perm {
+                    Indication::PermissiveGreen
+                } else {
+                    Indication::Green
+                }
+            } else if yellow_mask & bit != 0 {
+                Indication::Yellow
+            } else {
+                Indication::Red
+            }
+        })
+        .collect()
 }
 
 /// Sequence number of the one-stage plans the field builds for central stage requests: they run
@@ -452,24 +452,7 @@ impl Runner {
     /// One indication per signal group (in the intersection's order); `permissive[i]` says
     /// whether group i shows `g` rather than `G`.
     pub fn indications(&self, permissive: &[bool]) -> Vec<Indication> {
-        permissive
-            .iter()
-            .enumerate()
-            .map(|(i, perm)| {
-                let bit = 1u32 << i.min(31);
-                if self.green_mask & bit != 0 {
-                    if *perm {
-                        Indication::PermissiveGreen
-                    } else {
-                        Indication::Green
-                    }
-                } else if self.yellow_mask & bit != 0 {
-                    Indication::Yellow
-                } else {
-                    Indication::Red
-                }
-            })
-            .collect()
+        indications_from_masks(self.green_mask, self.yellow_mask, permissive)
     }
 
     /// The running stage's id in `net`.

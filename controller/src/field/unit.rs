@@ -144,6 +144,10 @@ impl FieldUnit {
             name: inter.name.clone(),
             detail,
         };
+        // the local plan passes the same validator as every central plan
+        crate::baseline::base_plan(&net, id)
+            .validate(&net)
+            .map_err(|e| bad_local(e.to_string()))?;
         let local = EffPlan::local(&net, id).map_err(|e| bad_local(e.to_string()))?;
         if local.stages.is_empty() {
             return Err(bad_local("no stage".into()));

@@ -138,35 +138,41 @@ pub fn stage_demands(
 }
 
 /// Stage skipping: keep, in base order, each stage that serves a movement with demand not yet
-/// served by a kept stage. With no demand anywhere, the same rule over all movements keeps a
-/// plain cover so every movement still gets a turn.
+/// served by a kept stage; then, since a plan may starve no movement (the validator refuses
+/// it), each stage still needed to serve a movement without demand (it gets only its shortest
+/// green, having no flow ratio). With no demand anywhere this is a plain cover of every
+/// movement in base order.
 pub fn select_stages(
     net: &RoadNet,
     at: IntersectionId,
     demands: &[StageDemand],
 ) -> Vec<StageDemand> {
-    let free = always_served(net, at);
     let demanded = |d: &StageDemand| d.flow_ratio > 1e-6 || d.queue_veh > 0.5;
-    let any = demands.iter().any(demanded);
-    let mut covered: Vec<MovementId> = free.clone();
-    let mut out = Vec::new();
-    // demanded stages first pass in base order, keeping only those adding coverage
-    for d in demands {
-        if any && !demanded(d) {
-            continue;
-        }
-        let mvs = net.stage_movements(d.stage);
-        if mvs.iter().any(|m| !covered.contains(m)) {
-            covered.extend(mvs);
-            out.push(*d);
-        }
-    }
-    if out.is_empty() {
-        if let Some(d) = demands.first() {
-            out.push(*d);
+    let mut covered: Vec<MovementId> = always_served(net, at);
+    let mut keep = vec![false; demands.len()];
+    for pass_demanded in [true, false] {
+        for (k, d) in demands.iter().enumerate() {
+            if keep[k] || (pass_demanded && !demanded(d)) {
+                continue;
+            }
+            let mvs = net.stage_movements(d.stage);
+            if mvs.iter().any(|m| !covered.contains(m)) {
+                covered.extend(mvs);
+                keep[k] = true;
+            }
         }
     }
-    out
+    if !keep.iter().any(|k| *k) {
+        if let Some(k) = keep.first_mut() {
+            *k = true;
+        }
+    }
+    demands
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(d, _)| *d)
+        .collect()
 }
 
 /// Fit greens to `total_green_s` in proportion to `weights`, each within `[lo, hi]`
@@ -217,19 +223,26 @@ pub fn fit_greens(weights: &[f64], lo: &[f64], hi: &[f64], total_green_s: f64) -
     g
 }
 
+/// Each stage's green range, the one rule [`roadnet::StageLimits::green_bounds_s`]: (lower
+/// bounds, upper bounds), seconds, in the order of `stages`.
+pub fn green_bounds(net: &RoadNet, stages: &[StageId]) -> (Vec<f64>, Vec<f64>) {
+    stages
+        .iter()
+        .map(|s| net.stage(*s).limits.green_bounds_s())
+        .unzip()
+}
+
+/// Yellow + all-red of every stage of a set, seconds.
+fn change_sum_s(net: &RoadNet, stages: &[StageId]) -> f64 {
+    stages.iter().map(|s| net.stage(*s).limits.change_s()).sum()
+}
+
 /// The feasible cycle range of a stage set: from all minimum splits to all maximum greens.
 pub fn cycle_range_s(net: &RoadNet, stages: &[StageId], p: &TimingParams) -> (f64, f64) {
-    let min_sum: f64 = stages
-        .iter()
-        .map(|s| net.stage(*s).limits.min_split_s())
-        .sum();
-    let max_sum: f64 = stages
-        .iter()
-        .map(|s| {
-            let l = net.stage(*s).limits;
-            l.max_green_s.max(l.shortest_green_s()) + l.change_s()
-        })
-        .sum();
+    let (lo, hi) = green_bounds(net, stages);
+    let change = change_sum_s(net, stages);
+    let min_sum = lo.iter().sum::<f64>() + change;
+    let max_sum = hi.iter().sum::<f64>() + change;
     let lo = p.min_cycle_s.max(min_sum).min(max_sum);
     let hi = p.max_cycle_s.min(max_sum).max(lo);
     (lo, hi)
@@ -272,18 +285,8 @@ pub fn plan_for_cycle(
     let (lo_c, hi_c) = cycle_range_s(net, &stages, p);
     // a cycle outside the range of this stage set is pulled in (uncoordinated fallback)
     let cycle_s = cycle_s.clamp(lo_c, hi_c.max(lo_c));
-    let change: f64 = stages.iter().map(|s| net.stage(*s).limits.change_s()).sum();
-    let lo: Vec<f64> = stages
-        .iter()
-        .map(|s| net.stage(*s).limits.shortest_green_s())
-        .collect();
-    let hi: Vec<f64> = stages
-        .iter()
-        .map(|s| {
-            let l = net.stage(*s).limits;
-            l.max_green_s.max(l.shortest_green_s())
-        })
-        .collect();
+    let change = change_sum_s(net, &stages);
+    let (lo, hi) = green_bounds(net, &stages);
     let w: Vec<f64> = selected.iter().map(|d| d.flow_ratio).collect();
     let greens = fit_greens(&w, &lo, &hi, cycle_s - change);
     let splits = splits_for(net, &stages, &greens, cycle_s);

@@ -4,7 +4,7 @@
 //! band for more than a cycle and drivers see no abrupt long reds. The stage being shown keeps
 //! its min green: that is enforced where plans are executed (see [`super::actuation`]).
 
-use super::intersection::fit_greens;
+use super::intersection::{fit_greens, green_bounds};
 use roadnet::{RoadNet, SignalPlan};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,14 +44,7 @@ pub fn step_towards(
     let cycle_s = current.cycle_s + dc;
     let stages: Vec<_> = target.stages.iter().map(|s| s.stage).collect();
     let change: f64 = stages.iter().map(|s| net.stage(*s).limits.change_s()).sum();
-    let lo: Vec<f64> = stages
-        .iter()
-        .map(|s| net.stage(*s).limits.shortest_green_s())
-        .collect();
-    let hi: Vec<f64> = stages
-        .iter()
-        .map(|s| net.stage(*s).limits.max_green_s)
-        .collect();
+    let (lo, hi) = green_bounds(net, &stages);
     let total = cycle_s - change;
     let greens = if total >= lo.iter().sum::<f64>() - 1e-9 && total <= hi.iter().sum::<f64>() + 1e-9
     {
