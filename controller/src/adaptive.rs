@@ -233,6 +233,18 @@ pub struct Adaptive {
     time_s: f64,
 }
 
+// A summary: the estimator and per-movement scratch would drown a log line.
+impl std::fmt::Debug for Adaptive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adaptive")
+            .field("network", &self.net.name)
+            .field("params", &self.params)
+            .field("movements", &self.moves.len())
+            .field("intersections", &self.junctions.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Adaptive {
     pub fn new(net: &RoadNet) -> Self {
         Self::with_params(net, AdaptiveParams::default())

@@ -17,6 +17,7 @@ pub enum Fault {
 }
 
 /// Corrupts the readings of chosen detectors from `from_s` on, then hands the step to `inner`.
+#[derive(Debug)]
 pub struct FaultInjector<C> {
     inner: C,
     faults: Vec<(DetectorId, Fault)>,

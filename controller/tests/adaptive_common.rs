@@ -1,12 +1,15 @@
 //! Shared fixtures for the adaptive tests: a generated corridor network in `intersections.toml`
 //! form, with chosen stage limits.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared by several test or example binaries, each using a different part"
+)]
 
 use roadnet::RoadNet;
 
 /// Timing limits written into every stage of the generated network.
 #[derive(Clone, Copy, Debug)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub min_green_s: f64,
     pub max_green_s: f64,
     pub yellow_s: f64,
@@ -32,7 +35,7 @@ impl Default for Limits {
 /// with boundary nodes at both ends and on every side street. Each approach has a left lane and
 /// a through-right lane. `four_stage` = protected lefts in stages of their own; otherwise lefts
 /// are permissive in the through stage.
-pub fn corridor_toml(n: usize, spacing_m: f64, four_stage: bool, lim: &Limits) -> String {
+pub(crate) fn corridor_toml(n: usize, spacing_m: f64, four_stage: bool, lim: &Limits) -> String {
     let mut s = String::from("name = \"gen\"\n");
     let stage_lim = format!(
         "min_green_s = {}\nmax_green_s = {}\nyellow_s = {}\nall_red_s = {}\nped_walk_s = {}\nped_clearance_s = {}\n",
@@ -128,7 +131,7 @@ pub fn corridor_toml(n: usize, spacing_m: f64, four_stage: bool, lim: &Limits) -
     s
 }
 
-pub fn corridor_net(n: usize, spacing_m: f64, four_stage: bool, lim: &Limits) -> RoadNet {
+pub(crate) fn corridor_net(n: usize, spacing_m: f64, four_stage: bool, lim: &Limits) -> RoadNet {
     let text = corridor_toml(n, spacing_m, four_stage, lim);
     roadnet::config::parse_toml(&text, "gen.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }

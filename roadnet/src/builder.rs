@@ -60,7 +60,7 @@ fn finite_positive(v: f64, what: &str, origin: &Origin) -> Result<()> {
 }
 
 impl Builder {
-    pub fn new(name: impl Into<String>) -> Builder {
+    pub(crate) fn new(name: impl Into<String>) -> Builder {
         Builder {
             name: name.into(),
             intersections: Vec::new(),
@@ -84,7 +84,7 @@ impl Builder {
             .unwrap_or_default()
     }
 
-    pub fn add_intersection(
+    pub(crate) fn add_intersection(
         &mut self,
         name: String,
         kind: IntersectionKind,
@@ -139,27 +139,27 @@ impl Builder {
         Ok(id)
     }
 
-    pub fn intersection(&self, id: IntersectionId) -> &Intersection {
+    pub(crate) fn intersection(&self, id: IntersectionId) -> &Intersection {
         &self.intersections[id.index()]
     }
-    pub fn road(&self, id: RoadId) -> &Road {
+    pub(crate) fn road(&self, id: RoadId) -> &Road {
         &self.roads[id.index()]
     }
-    pub fn lane_of(&self, road: RoadId, index: usize) -> Option<LaneId> {
+    pub(crate) fn lane_of(&self, road: RoadId, index: usize) -> Option<LaneId> {
         self.roads[road.index()].lanes.get(index).copied()
     }
-    pub fn lane_length(&self, lane: LaneId) -> f64 {
+    pub(crate) fn lane_length(&self, lane: LaneId) -> f64 {
         self.lanes[lane.index()].length_m
     }
-    pub fn movements_of(&self, i: IntersectionId) -> &[MovementId] {
+    pub(crate) fn movements_of(&self, i: IntersectionId) -> &[MovementId] {
         &self.intersections[i.index()].movements
     }
-    pub fn movement(&self, m: MovementId) -> &Movement {
+    pub(crate) fn movement(&self, m: MovementId) -> &Movement {
         &self.movements[m.index()]
     }
 
     /// Add a road; `points` default to the straight line between the intersections' centres.
-    pub fn add_road(
+    pub(crate) fn add_road(
         &mut self,
         name: String,
         from: IntersectionId,
@@ -281,7 +281,7 @@ impl Builder {
     }
 
     /// The turn from `from` onto `to`, judged from the roads' headings.
-    pub fn turn_between(&self, from: RoadId, to: RoadId) -> TurnKind {
+    pub(crate) fn turn_between(&self, from: RoadId, to: RoadId) -> TurnKind {
         let a = &self.roads[from.index()].points;
         let b = &self.roads[to.index()].points;
         let h_in = geometry::heading(a[a.len() - 2], a[a.len() - 1]);
@@ -290,7 +290,7 @@ impl Builder {
     }
 
     /// Add a movement with explicit lane links. `turn` defaults to the geometric turn.
-    pub fn add_movement(
+    pub(crate) fn add_movement(
         &mut self,
         from: RoadId,
         to: RoadId,
@@ -388,7 +388,7 @@ impl Builder {
 
     /// Derive the movements of every non-boundary intersection from the turns painted on the
     /// approach lanes: for each approach lane's turn, the exit road in that direction.
-    pub fn derive_movements_from_turns(
+    pub(crate) fn derive_movements_from_turns(
         &mut self,
         origin_of_road: impl Fn(RoadId) -> Origin,
     ) -> Result<()> {
@@ -479,7 +479,7 @@ impl Builder {
         Ok(())
     }
 
-    pub fn add_signal_group(
+    pub(crate) fn add_signal_group(
         &mut self,
         intersection: IntersectionId,
         name: String,
@@ -522,8 +522,11 @@ impl Builder {
         Ok(id)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_stage(
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per stage attribute, as each loader reads them"
+    )]
+    pub(crate) fn add_stage(
         &mut self,
         intersection: IntersectionId,
         name: String,
@@ -584,7 +587,7 @@ impl Builder {
         Ok(id)
     }
 
-    pub fn add_detector(
+    pub(crate) fn add_detector(
         &mut self,
         name: String,
         lane: LaneId,
@@ -613,7 +616,7 @@ impl Builder {
         Ok(id)
     }
 
-    pub fn add_camera(
+    pub(crate) fn add_camera(
         &mut self,
         name: String,
         intersection: Option<IntersectionId>,
@@ -648,7 +651,7 @@ impl Builder {
         Ok(id)
     }
 
-    pub fn add_corridor(
+    pub(crate) fn add_corridor(
         &mut self,
         name: String,
         intersections: Vec<IntersectionId>,
@@ -697,7 +700,7 @@ impl Builder {
     }
 
     /// Set (Some) or remove (None) the conflict between two movements, overriding geometry.
-    pub fn override_conflict(
+    pub(crate) fn override_conflict(
         &mut self,
         a: MovementId,
         b: MovementId,
@@ -708,7 +711,7 @@ impl Builder {
     }
 
     /// Derive conflicts, apply overrides, validate, and index the graph.
-    pub fn finish(mut self) -> Result<RoadNet> {
+    pub(crate) fn finish(mut self) -> Result<RoadNet> {
         for i in 0..self.intersections.len() {
             let mvs: Vec<&Movement> = self.intersections[i]
                 .movements

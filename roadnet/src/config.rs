@@ -207,9 +207,7 @@ pub fn parse_toml(text: &str, file: &str) -> Result<RoadNet> {
             message: e.message().trim().to_string(),
         }
     })?;
-    Loader { text, file }
-        .build(doc)
-        .map_err(|e| e.in_file(file))
+    Loader { text }.build(doc).map_err(|e| e.in_file(file))
 }
 
 /// Read and build an `intersections.toml`.
@@ -222,8 +220,6 @@ pub fn load_toml(path: &std::path::Path) -> Result<RoadNet> {
 
 struct Loader<'a> {
     text: &'a str,
-    #[allow(dead_code)]
-    file: &'a str,
 }
 
 impl Loader<'_> {

@@ -228,7 +228,10 @@ pub struct RoadNet {
 
 impl RoadNet {
     /// Assemble a network from its tables and index it. Callers validate afterwards.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per table of the network, called once by the builder"
+    )]
     pub(crate) fn assemble(
         name: String,
         intersections: Vec<Intersection>,

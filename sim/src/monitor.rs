@@ -49,6 +49,7 @@ impl fmt::Display for SafetyViolation {
 /// Tolerance for comparing accumulated seconds.
 const EPS_S: f64 = 1e-6;
 
+#[derive(Debug)]
 struct InterWatch {
     id: IntersectionId,
     groups: Vec<SignalGroupId>,
@@ -59,6 +60,7 @@ struct InterWatch {
 }
 
 /// Watches every signalized intersection of a network.
+#[derive(Debug)]
 pub struct ConflictMonitor {
     inters: Vec<InterWatch>,
     /// Total violations seen (a run stops at the first, so normally 0 or 1).

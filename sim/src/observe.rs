@@ -29,6 +29,7 @@ pub struct VehicleSnapshot {
 }
 
 /// A read-only view of the simulation after a step. Cheap: nothing is copied until asked for.
+#[derive(Debug)]
 pub struct StepView<'a> {
     pub(crate) sim: &'a Simulation,
 }
@@ -58,5 +59,6 @@ pub trait Observer {
 }
 
 /// Observes nothing.
+#[derive(Debug)]
 pub struct NoObserver;
 impl Observer for NoObserver {}

@@ -51,7 +51,7 @@ impl Ctl {
 }
 
 /// All signalized intersections' signal logic.
-pub struct Signals {
+pub(crate) struct Signals {
     ctls: Vec<Ctl>,
     /// Position of each intersection in `ctls` (signalized only).
     pos_of: Vec<Option<usize>>,
@@ -66,7 +66,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    pub fn new(net: &RoadNet, raw: bool) -> Signals {
+    pub(crate) fn new(net: &RoadNet, raw: bool) -> Signals {
         let mut ctls = Vec::new();
         let mut pos_of = vec![None; net.intersections.len()];
         for i in net.signalized() {
@@ -147,7 +147,7 @@ impl Signals {
     }
 
     /// Apply the controller's commands (issued at the start of a step).
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         net: &RoadNet,
         controller: &str,
@@ -244,7 +244,7 @@ impl Signals {
     }
 
     /// Start-of-step: drive plans, start due changes, compute lamps, run the conflict monitor.
-    pub fn begin_step(&mut self, net: &RoadNet, time_s: f64) -> Result<(), SafetyViolation> {
+    pub(crate) fn begin_step(&mut self, net: &RoadNet, time_s: f64) -> Result<(), SafetyViolation> {
         for k in 0..self.ctls.len() {
             if let Some(plan) = &self.ctls[k].plan {
                 let (p, into) = plan.position_at(time_s + EPS_S);
@@ -342,7 +342,7 @@ impl Signals {
     }
 
     /// End-of-step: advance interval timers by `dt_s`.
-    pub fn end_step(&mut self, dt_s: f64) {
+    pub(crate) fn end_step(&mut self, dt_s: f64) {
         for ctl in &mut self.ctls {
             ctl.t_in_s += dt_s;
             match ctl.interval {

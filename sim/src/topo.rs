@@ -4,17 +4,17 @@
 use roadnet::geometry::Point;
 use roadnet::{IntersectionKind, RoadNet, TurnKind};
 
-pub const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// A conflict point between two lane links of one intersection (CityFlow's "cross").
 #[derive(Clone, Copy, Debug)]
-pub struct Cross {
+pub(crate) struct Cross {
     pub link: [u32; 2],
     /// Distance along each link from its start, m.
     pub dist_m: [f64; 2],
 }
 
-pub struct Topology {
+pub(crate) struct Topology {
     pub n_lanes: usize,
     /// Per drivable.
     pub length_m: Vec<f64>,
@@ -48,15 +48,15 @@ pub struct Topology {
 
 impl Topology {
     #[inline]
-    pub fn is_lane(&self, d: u32) -> bool {
+    pub(crate) fn is_lane(&self, d: u32) -> bool {
         (d as usize) < self.n_lanes
     }
     #[inline]
-    pub fn link(&self, d: u32) -> usize {
+    pub(crate) fn link(&self, d: u32) -> usize {
         d as usize - self.n_lanes
     }
 
-    pub fn new(net: &RoadNet) -> Topology {
+    pub(crate) fn new(net: &RoadNet) -> Topology {
         let n_lanes = net.lanes.len();
         let mut length_m: Vec<f64> = net.lanes.iter().map(|l| l.length_m).collect();
         let mut max_speed_m_s: Vec<f64> = net.lanes.iter().map(|l| l.speed_limit_m_s).collect();
@@ -179,7 +179,7 @@ fn on_segment(a: Point, b: Point, p: Point) -> bool {
 /// for each `b`'s segments in order, as CityFlow does — including counting touching ends (links
 /// from one start lane meet at distance 0; links into one end lane meet at their ends) and its
 /// quirk of not advancing the distance along `b` past segments parallel to `a`'s current one.
-pub fn first_cross(a: &[Point], b: &[Point]) -> Option<(f64, f64)> {
+pub(crate) fn first_cross(a: &[Point], b: &[Point]) -> Option<(f64, f64)> {
     let mut dis_a = 0.0;
     for wa in a.windows(2) {
         let (a1, a2) = (wa[0], wa[1]);

@@ -54,9 +54,8 @@ fn simulation_rejects_bad_trips_with_their_index() {
     let good = trip(&net, 0.0, &["wa", "ae"]);
     let mut not_connected = trip(&net, 1.0, &["wa", "as"]);
     let check = |trips: Vec<roadnet::Trip>, index: usize, words: &str| {
-        let e = Simulation::new(tiny(), &Demand { trips }, SimConfig::default())
-            .err()
-            .expect("refused");
+        let e =
+            Simulation::new(tiny(), &Demand { trips }, SimConfig::default()).expect_err("refused");
         match &e {
             SimError::Trip { index: i, message } => {
                 assert_eq!(*i, index);

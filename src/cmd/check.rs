@@ -4,7 +4,7 @@ use super::common::{out, outln};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// An intersections.toml, a CityFlow roadnet .json or a SUMO .net.xml.
     pub network: PathBuf,
     /// Print the summary as one JSON object.
@@ -12,7 +12,7 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let (net, notes) = roadnet::load_network_with_notes(&args.network)?;
     let summary = roadnet::Summary::of(&net);
     if args.json {

@@ -26,7 +26,7 @@ macro_rules! out {
 pub(crate) use out;
 
 /// Whether an error is stdout's reader having gone away (`| head`): not a failure of the run.
-pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -37,13 +37,13 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// range and otherwise says the range and its unit, so a bad flag is refused before any work
 /// (and before it can reach `Duration::from_secs_f64` or a loop bound) in one line that clap
 /// prefixes with the flag's name.
-pub mod parse {
+pub(crate) mod parse {
     /// One simulated week, s: longer replays are not what count files hold (48 h at most) and
     /// would run for hours.
-    pub const MAX_SIM_DURATION_S: f64 = 7.0 * 86_400.0;
+    pub(crate) const MAX_SIM_DURATION_S: f64 = 7.0 * 86_400.0;
     /// One year, s: longest a daemon or emulator may be told to run before stopping itself
     /// (without `--duration` they run until interrupted).
-    pub const MAX_WALL_DURATION_S: f64 = 365.0 * 86_400.0;
+    pub(crate) const MAX_WALL_DURATION_S: f64 = 365.0 * 86_400.0;
 
     /// A real number in `(lo, hi]` (or `[lo, hi]` when `lo_closed`), named with its unit.
     fn real_in(s: &str, lo: f64, lo_closed: bool, hi: f64, unit: &str) -> Result<f64, String> {
@@ -69,67 +69,67 @@ pub mod parse {
     }
 
     /// Simulated time, s: `(0, 604800]`.
-    pub fn sim_duration_s(s: &str) -> Result<f64, String> {
+    pub(crate) fn sim_duration_s(s: &str) -> Result<f64, String> {
         real_in(s, 0.0, false, MAX_SIM_DURATION_S, "seconds")
     }
 
     /// Real (wall-clock) time before a daemon stops, s: `(0, one year]`.
-    pub fn wall_duration_s(s: &str) -> Result<f64, String> {
+    pub(crate) fn wall_duration_s(s: &str) -> Result<f64, String> {
         real_in(s, 0.0, false, MAX_WALL_DURATION_S, "seconds")
     }
 
     /// Simulation step, s: `[0.01, 10]` — the simulator refuses steps over 10 s, and below
     /// 10 ms a day's replay would take hundreds of millions of steps.
-    pub fn dt_s(s: &str) -> Result<f64, String> {
+    pub(crate) fn dt_s(s: &str) -> Result<f64, String> {
         real_in(s, 0.01, true, 10.0, "seconds")
     }
 
     /// A seed: any whole number that fits in 64 bits.
-    pub fn seed(s: &str) -> Result<u64, String> {
+    pub(crate) fn seed(s: &str) -> Result<u64, String> {
         whole_in(s, 0, u64::MAX, "a whole-number seed")
     }
 
     /// How many times faster than real time a signal clock runs: `[0.01, 1000]`. The emulator
     /// ticks every 0.1 s / speed-up: slower than 0.01 would tick less than every 10 s (and a
     /// speed-up near 0 would overflow the tick period).
-    pub fn speedup(s: &str) -> Result<f64, String> {
+    pub(crate) fn speedup(s: &str) -> Result<f64, String> {
         real_in(s, 0.01, true, 1000.0, "a speed-up factor")
     }
 
     /// Poll and heartbeat period, ms: `10..=60000`.
-    pub fn poll_ms(s: &str) -> Result<u64, String> {
+    pub(crate) fn poll_ms(s: &str) -> Result<u64, String> {
         whole_in(s, 10, 60_000, "a whole number of milliseconds")
     }
 
     /// Per-request timeout, ms: `1..=60000`.
-    pub fn timeout_ms(s: &str) -> Result<u64, String> {
+    pub(crate) fn timeout_ms(s: &str) -> Result<u64, String> {
         whole_in(s, 1, 60_000, "a whole number of milliseconds")
     }
 
     /// A count of steps between recorded frames: `1..=3600`.
-    pub fn every_steps(s: &str) -> Result<u32, String> {
+    pub(crate) fn every_steps(s: &str) -> Result<u32, String> {
         whole_u32_in(s, 1, 3600, "a whole number of steps")
     }
 
     /// Emulated field controllers for `--bench-push`: `1..=20000` (each holds a socket).
-    pub fn controllers(s: &str) -> Result<u32, String> {
+    pub(crate) fn controllers(s: &str) -> Result<u32, String> {
         whole_u32_in(s, 1, 20_000, "a whole number of controllers")
     }
 
     /// Benchmark rounds: `1..=1000`.
-    pub fn rounds(s: &str) -> Result<u32, String> {
+    pub(crate) fn rounds(s: &str) -> Result<u32, String> {
         whole_u32_in(s, 1, 1000, "a whole number of rounds")
     }
 
     /// A detector's flow, vehicles per hour: `0..=3600` (one a second on its lane, nearly
     /// twice a lane's saturation flow).
-    pub fn vehicles_per_hour(s: &str) -> Result<u32, String> {
+    pub(crate) fn vehicles_per_hour(s: &str) -> Result<u32, String> {
         whole_u32_in(s, 0, 3600, "a whole number of vehicles per hour")
     }
 
     /// A time of day, `HH:MM[:SS]` or seconds, as seconds since midnight: `[0, 48:00)` like
     /// the start of a count interval (a day may run past midnight).
-    pub fn time_of_day_s(s: &str) -> Result<f64, String> {
+    pub(crate) fn time_of_day_s(s: &str) -> Result<f64, String> {
         roadnet::counts::parse_time_of_day(s.trim()).ok_or_else(|| {
             "expected a time of day HH:MM[:SS] (or seconds) in [00:00, 48:00)".into()
         })
@@ -138,7 +138,7 @@ pub mod parse {
 
 /// The flags `sim` and `compare` share: what to replay and how to step it.
 #[derive(clap::Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     /// An intersections.toml, a CityFlow roadnet .json or a SUMO .net.xml.
     #[arg(long)]
     pub network: PathBuf,
@@ -166,14 +166,14 @@ pub struct ReplayArgs {
 
 impl ReplayArgs {
     /// Load the network and the demand the flags name.
-    pub fn load(&self) -> anyhow::Result<(RoadNet, Demand)> {
+    pub(crate) fn load(&self) -> anyhow::Result<(RoadNet, Demand)> {
         let net = roadnet::load_network(&self.network)?;
         let demand = load_demand(&self.demand, &net, self.seed)?;
         Ok((net, demand))
     }
 
     /// The simulator's configuration for a run of `duration_s`.
-    pub fn sim_config(&self, duration_s: f64, track_vehicles: bool) -> SimConfig {
+    pub(crate) fn sim_config(&self, duration_s: f64, track_vehicles: bool) -> SimConfig {
         SimConfig {
             dt_s: self.dt,
             seed: self.seed,
@@ -189,7 +189,7 @@ impl ReplayArgs {
 /// with `seed` (docs/counts.md), or a SUMO route file `.rou.xml`/`.xml` (docs/sumo.md; `seed`
 /// drives its `probability` flows). A route file's notes (what greenwave does not model) go to
 /// stderr, one line each, so they are never silently lost and `--json` output stays clean.
-pub fn load_demand(path: &Path, net: &RoadNet, seed: u64) -> anyhow::Result<Demand> {
+pub(crate) fn load_demand(path: &Path, net: &RoadNet, seed: u64) -> anyhow::Result<Demand> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => Ok(roadnet::cityflow::load_flow(path, net)?),
         Some("xml") => {

@@ -9,7 +9,7 @@ use sim::{Metrics, Observer, SimConfig, Simulation, StepView};
 use std::sync::Arc;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub replay: ReplayArgs,
     /// Comma-separated strategies; the first is the baseline the others are compared with.
@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 /// A finished run: its metrics and each completed vehicle's travel time.
-pub struct RunResult {
+pub(crate) struct RunResult {
     pub control: String,
     pub metrics: Metrics,
     pub travel_times_s: Vec<f64>,
@@ -50,20 +50,23 @@ impl Observer for Progress<'_> {
 }
 
 /// Default duration: the demand's last departure rounded up to the hour (at least one hour).
-pub fn default_duration_s(demand: &Demand) -> f64 {
+pub(crate) fn default_duration_s(demand: &Demand) -> f64 {
     ((demand.last_departure_s() / 3600.0).floor() + 1.0).max(1.0) * 3600.0
 }
 
 /// A strategy to run: its name, its controller and any extra observers (trajectory or Rerun
 /// recorders) that watch its run.
-pub struct Strategy {
+pub(crate) struct Strategy {
     pub name: String,
     pub controller: Box<dyn roadnet::Controller>,
     pub observers: Vec<Box<dyn Observer + Send>>,
 }
 
 impl Strategy {
-    pub fn new(name: impl Into<String>, controller: Box<dyn roadnet::Controller>) -> Strategy {
+    pub(crate) fn new(
+        name: impl Into<String>,
+        controller: Box<dyn roadnet::Controller>,
+    ) -> Strategy {
         Strategy {
             name: name.into(),
             controller,
@@ -89,7 +92,7 @@ impl Observer for Tee<'_> {
 }
 
 /// Build the named controllers (a bad name fails before any work starts).
-pub fn named_strategies(net: &RoadNet, names: &[String]) -> anyhow::Result<Vec<Strategy>> {
+pub(crate) fn named_strategies(net: &RoadNet, names: &[String]) -> anyhow::Result<Vec<Strategy>> {
     names
         .iter()
         .map(|n| {
@@ -103,7 +106,7 @@ pub fn named_strategies(net: &RoadNet, names: &[String]) -> anyhow::Result<Vec<S
 
 /// Run every strategy on the same network and demand, in parallel on all cores, with one
 /// progress bar each. Results come back in the strategies' order.
-pub fn run_all(
+pub(crate) fn run_all(
     net: &Arc<RoadNet>,
     demand: &Demand,
     strategies: Vec<Strategy>,
@@ -179,7 +182,7 @@ pub fn run_all(
         .collect()
 }
 
-pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if args.controls.is_empty() {
         anyhow::bail!("--controls names no strategy");
     }

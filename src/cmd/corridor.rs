@@ -10,7 +10,7 @@ use roadnet::RoadNet;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The deployment file (intersections.toml).
     #[arg(long)]
     pub network: PathBuf,
@@ -91,7 +91,7 @@ fn flows(net: &RoadNet, args: &Args, sat_veh_s: f64) -> anyhow::Result<Vec<f64>>
     Ok(f)
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let net = roadnet::load_network(&args.network)?;
     let Some(c) = net.corridor_by_name(&args.corridor) else {
         let names: Vec<_> = net.corridors.iter().map(|c| c.name.as_str()).collect();

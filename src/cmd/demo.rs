@@ -21,7 +21,7 @@ const BUNDLED_NETWORK: &str = include_str!("../../intersections.toml");
 const BUNDLED_COUNTS: &str = include_str!("../../data/main_street_counts.csv");
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Print the comparison as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -56,7 +56,7 @@ struct DemoJson<'a> {
     report_dir: String,
 }
 
-pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     #[cfg(not(feature = "rerun"))]
     if args.record.is_some() {
         anyhow::bail!("--record needs a build with the rerun feature: cargo run --release --features rerun -- demo --record out.rrd");
@@ -117,7 +117,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         )));
 
     let loop_stats = super::fieldloop::LoopStats::default();
-    #[cfg_attr(not(feature = "rerun"), allow(unused_mut))]
+    #[cfg_attr(
+        not(feature = "rerun"),
+        allow(unused_mut, reason = "only the rerun feature adds an observer")
+    )]
     let mut adaptive_strategy = super::fieldloop::adaptive_over_modbus(&net, &loop_stats)?;
     // a whole day at every step would be hundreds of MB: every 10th step
     #[cfg(feature = "rerun")]
@@ -197,7 +200,10 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "every product of the demo run goes into the report; a struct built for one call adds nothing"
+)]
 fn write_reports(
     dir: &Path,
     net: &RoadNet,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The intersections.toml naming each field controller's host, port and unit id (not
     /// needed with --bench-push, which builds its own network).
     #[arg(long, required_unless_present = "bench_push")]
@@ -41,7 +41,7 @@ pub struct Args {
 
 /// What every emulated detector reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Detectors {
+pub(crate) enum Detectors {
     Idle,
     Counter { vehicles_per_hour: u32 },
 }
@@ -70,7 +70,7 @@ fn source(spec: Detectors) -> Box<dyn Fn() -> Box<dyn DetectorSource>> {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.bench_push {
         return bench_push(n as usize, args.rounds);
     }

@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 
 /// What crossed the field link during a run.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct LoopStatsSnapshot {
+pub(crate) struct LoopStatsSnapshot {
     /// Field controllers emulated on loopback.
     pub controllers: usize,
     /// Plans pushed, verified by read-back and accepted by the field.
@@ -57,10 +57,10 @@ pub struct LoopStatsSnapshot {
 
 /// Shared counters: the loop runs inside the simulation thread, the caller reads them after.
 #[derive(Clone, Default)]
-pub struct LoopStats(Arc<Mutex<LoopStatsSnapshot>>);
+pub(crate) struct LoopStats(Arc<Mutex<LoopStatsSnapshot>>);
 
 impl LoopStats {
-    pub fn snapshot(&self) -> LoopStatsSnapshot {
+    pub(crate) fn snapshot(&self) -> LoopStatsSnapshot {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
     fn update(&self, f: impl FnOnce(&mut LoopStatsSnapshot)) {
@@ -76,14 +76,17 @@ const HEARTBEAT_EVERY_S: f64 = 20.0;
 const BACKUP_TIME_S: u16 = 60;
 
 /// The adaptive controller acting through emulated field controllers on loopback.
-pub fn adaptive_over_modbus(net: &Arc<RoadNet>, stats: &LoopStats) -> anyhow::Result<Strategy> {
+pub(crate) fn adaptive_over_modbus(
+    net: &Arc<RoadNet>,
+    stats: &LoopStats,
+) -> anyhow::Result<Strategy> {
     let inner = controller::baseline::make_controller("adaptive", net)?;
     let field = FieldLoop::start(net.clone(), inner, stats.clone())?;
     Ok(Strategy::new("adaptive (over Modbus)", Box::new(field)))
 }
 
 /// A controller wrapped in the field link, with the field controllers emulated in-process.
-pub struct FieldLoop {
+pub(crate) struct FieldLoop {
     net: Arc<RoadNet>,
     inner: Box<dyn Controller>,
     rt: tokio::runtime::Runtime,
@@ -104,7 +107,7 @@ pub struct FieldLoop {
 impl FieldLoop {
     /// Start a field controller per signalized intersection on loopback (OS-chosen ports) and
     /// connect the central's client pool to them.
-    pub fn start(
+    pub(crate) fn start(
         net: Arc<RoadNet>,
         inner: Box<dyn Controller>,
         stats: LoopStats,

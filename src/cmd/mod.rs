@@ -1,17 +1,17 @@
 //! One module per subcommand.
 
-pub mod check;
-pub mod common;
-pub mod compare;
-pub mod corridor;
-pub mod demo;
-pub mod field;
-pub mod fieldloop;
-pub mod run;
-pub mod sim;
+pub(crate) mod check;
+pub(crate) mod common;
+pub(crate) mod compare;
+pub(crate) mod corridor;
+pub(crate) mod demo;
+pub(crate) mod field;
+pub(crate) mod fieldloop;
+pub(crate) mod run;
+pub(crate) mod sim;
 
 /// Logs go to stderr through tracing; `RUST_LOG` overrides the level, `--quiet` keeps only warnings.
-pub fn init_logging(quiet: bool) {
+pub(crate) fn init_logging(quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "warn" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

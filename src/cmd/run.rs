@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The intersections.toml naming each field controller's host, port and unit id.
     #[arg(long)]
     pub config: PathBuf,
@@ -36,7 +36,7 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let net = Arc::new(roadnet::load_network(&args.config)?);
     if args.control != "base-plan" {
         // a bad name fails before any connection is made

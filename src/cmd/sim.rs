@@ -7,7 +7,7 @@ use sim::{NoObserver, Simulation};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub replay: ReplayArgs,
     /// Controller: native, fixed-time, max-pressure, …
@@ -25,7 +25,7 @@ pub struct Args {
 /// `sim` simulates one hour unless told otherwise.
 const DEFAULT_DURATION_S: f64 = 3600.0;
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     #[cfg(not(feature = "rerun"))]
     if args.record.is_some() {
         let _ = args.record_every;

@@ -10,13 +10,13 @@ const PALETTE: [&str; 8] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
 ];
 
-pub fn colour(k: usize) -> &'static str {
+pub(crate) fn colour(k: usize) -> &'static str {
     PALETTE[k % PALETTE.len()]
 }
 
 /// Escape text for SVG (element text and double-quoted attributes). The one escape of
 /// everything `src/` writes as SVG: every chart label goes through it.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -24,7 +24,7 @@ pub fn esc(s: &str) -> String {
 }
 
 /// A "nice" axis maximum and tick step for values up to `max`.
-pub fn nice_axis(max: f64) -> (f64, f64) {
+pub(crate) fn nice_axis(max: f64) -> (f64, f64) {
     let max = if max.is_finite() && max > 0.0 {
         max
     } else {
@@ -41,7 +41,7 @@ pub fn nice_axis(max: f64) -> (f64, f64) {
 }
 
 /// A named list of values.
-pub struct Series {
+pub(crate) struct Series {
     pub name: String,
     pub values: Vec<f64>,
 }
@@ -134,7 +134,7 @@ fn legend(out: &mut String, names: &[&str]) {
 }
 
 /// Grouped bars: one group per category, one bar per series.
-pub fn grouped_bars(
+pub(crate) fn grouped_bars(
     title: &str,
     subtitle: &str,
     y_label: &str,
@@ -209,7 +209,12 @@ fn median(v: &[f64]) -> f64 {
 
 /// Distributions as step-line histograms (share of vehicles per bin), medians dashed.
 /// The x axis is cut at the 99th percentile of all samples so one outlier does not flatten it.
-pub fn distributions(title: &str, subtitle: &str, x_label: &str, series: &[Series]) -> String {
+pub(crate) fn distributions(
+    title: &str,
+    subtitle: &str,
+    x_label: &str,
+    series: &[Series],
+) -> String {
     let mut out = String::new();
     header(&mut out, title, subtitle);
     let mut all: Vec<f64> = series

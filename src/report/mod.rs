@@ -1,5 +1,5 @@
 //! What greenwave writes for people: comparison tables, metrics files and SVG charts.
 
-pub mod charts;
-pub mod table;
-pub mod trajectories;
+pub(crate) mod charts;
+pub(crate) mod table;
+pub(crate) mod trajectories;

@@ -39,19 +39,19 @@ const COLUMNS: [Column; 7] = [
 ];
 
 /// Percentage change of `v` against `base` (None when the base is 0).
-pub fn change_pct(base: f64, v: f64) -> Option<f64> {
+pub(crate) fn change_pct(base: f64, v: f64) -> Option<f64> {
     (base.abs() > 1e-12).then(|| (v - base) / base * 100.0)
 }
 
 /// Whether a run ended with every vehicle whose departure time had come through the network:
 /// none still driving, none still waiting to enter. A run that did not finish averages over a
 /// different set of vehicles, so its figures do not compare like for like.
-pub fn finished(m: &Metrics) -> bool {
+pub(crate) fn finished(m: &Metrics) -> bool {
     m.vehicles_running == 0 && m.vehicles_waiting == 0
 }
 
 /// `12345678` as `12,345,678`.
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (k, c) in digits.chars().enumerate() {
@@ -64,7 +64,7 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// What a run left unfinished, in words; None when it finished.
-pub fn unfinished_note(m: &Metrics) -> Option<String> {
+pub(crate) fn unfinished_note(m: &Metrics) -> Option<String> {
     (!finished(m)).then(|| {
         format!(
             "did not finish: {} of {} vehicles completed ({} still driving, {} still waiting to enter at the end)",
@@ -80,7 +80,7 @@ pub fn unfinished_note(m: &Metrics) -> Option<String> {
 const UNFINISHED_MARK: &str = " *";
 
 /// Render the table. `runs[0]` is the baseline.
-pub fn render(runs: &[(String, Metrics)]) -> String {
+pub(crate) fn render(runs: &[(String, Metrics)]) -> String {
     let mut cells: Vec<Vec<String>> = Vec::new();
     let base = runs.first().map(|r| &r.1);
     for (k, (_, m)) in runs.iter().enumerate() {
@@ -153,14 +153,14 @@ pub fn render(runs: &[(String, Metrics)]) -> String {
 
 /// Machine-readable form of the same comparison.
 #[derive(Serialize)]
-pub struct Comparison<'a> {
+pub(crate) struct Comparison<'a> {
     pub baseline: &'a str,
     /// Metrics by strategy, in run order.
     pub strategies: Vec<Named<'a>>,
 }
 
 #[derive(Serialize)]
-pub struct Named<'a> {
+pub(crate) struct Named<'a> {
     pub control: &'a str,
     #[serde(flatten)]
     pub metrics: &'a Metrics,
@@ -171,7 +171,7 @@ pub struct Named<'a> {
 }
 
 #[derive(Serialize, Default)]
-pub struct ChangePct {
+pub(crate) struct ChangePct {
     pub average_travel_time_s: Option<f64>,
     pub entering_lane_travel_time_s: Option<f64>,
     pub mean_delay_s: Option<f64>,
@@ -181,7 +181,7 @@ pub struct ChangePct {
 }
 
 impl ChangePct {
-    pub fn of(base: &Metrics, m: &Metrics) -> ChangePct {
+    pub(crate) fn of(base: &Metrics, m: &Metrics) -> ChangePct {
         ChangePct {
             average_travel_time_s: change_pct(base.average_travel_time_s, m.average_travel_time_s),
             entering_lane_travel_time_s: change_pct(
@@ -201,7 +201,7 @@ impl ChangePct {
 
 /// One run's metrics as JSON (`sim --json`), with whether it finished.
 #[derive(Serialize)]
-pub struct RunJson<'a> {
+pub(crate) struct RunJson<'a> {
     #[serde(flatten)]
     pub metrics: &'a Metrics,
     /// False when vehicles were still driving or waiting to enter at the end ([`finished`]).
@@ -209,7 +209,7 @@ pub struct RunJson<'a> {
 }
 
 impl RunJson<'_> {
-    pub fn of(m: &Metrics) -> RunJson<'_> {
+    pub(crate) fn of(m: &Metrics) -> RunJson<'_> {
         RunJson {
             metrics: m,
             finished: finished(m),
@@ -217,7 +217,7 @@ impl RunJson<'_> {
     }
 }
 
-pub fn comparison(runs: &[(String, Metrics)]) -> Comparison<'_> {
+pub(crate) fn comparison(runs: &[(String, Metrics)]) -> Comparison<'_> {
     let base = &runs[0].1;
     Comparison {
         baseline: &runs[0].0,

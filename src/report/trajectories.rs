@@ -1,7 +1,7 @@
 //! Vehicle trajectories along a corridor, recorded from a simulation run for the time-space
 //! diagram: distance along the corridor against time, one polyline per vehicle and direction.
 
-pub use controller::optimize::tsd::Trajectory;
+pub(crate) use controller::optimize::tsd::Trajectory;
 use roadnet::{Corridor, RoadId, RoadNet};
 use sim::{Observer, Place, StepView};
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ struct RoadSpan {
 }
 
 /// Records trajectories of vehicles on the corridor's arterial roads during a time window.
-pub struct TrajectoryRecorder {
+pub(crate) struct TrajectoryRecorder {
     spans: BTreeMap<RoadId, RoadSpan>,
     from_t_s: f64,
     to_t_s: f64,
@@ -29,7 +29,7 @@ pub struct TrajectoryRecorder {
 impl TrajectoryRecorder {
     /// `positions_m`: each corridor intersection's position along it (first at 0).
     /// Trajectories land in `sink` when the recorder is dropped (the end of its run).
-    pub fn new(
+    pub(crate) fn new(
         net: &RoadNet,
         corridor: &Corridor,
         positions_m: &[f64],

@@ -1,6 +1,9 @@
 //! What the tuning tools and the corridor test share: the bundled corridor day, its fair
 //! baseline, runs that refuse safety violations, and the tools' error handling.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared by several test or example binaries, each using a different part"
+)]
 
 use controller::baseline::FixedPlans;
 use controller::planned::{mean_flows_veh_s, webster_plans};
@@ -11,13 +14,16 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Name of the fair baseline in tables.
-pub const FAIR_BASELINE: &str = "fixed-time (Webster + green wave)";
+pub(crate) const FAIR_BASELINE: &str = "fixed-time (Webster + green wave)";
 /// Saturation flow per lane the fair baseline is planned with, veh/s (1,800 veh/h).
-pub const SATURATION_PER_LANE_VEH_S: f64 = 0.5;
+pub(crate) const SATURATION_PER_LANE_VEH_S: f64 = 0.5;
 
 /// Run a tool's body with its arguments; an error is printed, prefixed by the tool's name,
 /// and ends the process with a failure status.
-pub fn main_of(tool: &str, body: impl FnOnce(Vec<String>) -> Result<(), String>) -> ExitCode {
+pub(crate) fn main_of(
+    tool: &str,
+    body: impl FnOnce(Vec<String>) -> Result<(), String>,
+) -> ExitCode {
     match body(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -28,7 +34,7 @@ pub fn main_of(tool: &str, body: impl FnOnce(Vec<String>) -> Result<(), String>)
 }
 
 /// Simulate `demand` under `c`; a run with any safety violation is an error.
-pub fn run_checked(
+pub(crate) fn run_checked(
     net: &RoadNet,
     demand: &Demand,
     cfg: SimConfig,
@@ -49,7 +55,7 @@ pub fn run_checked(
 }
 
 /// The bundled Main Street corridor and its day of counts.
-pub fn corridor_day() -> Result<(RoadNet, Counts), String> {
+pub(crate) fn corridor_day() -> Result<(RoadNet, Counts), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let net =
         roadnet::config::load_toml(&root.join("intersections.toml")).map_err(|e| e.to_string())?;
@@ -59,7 +65,7 @@ pub fn corridor_day() -> Result<(RoadNet, Counts), String> {
 }
 
 /// The fair baseline: one Webster plan for the whole day with green-wave offsets.
-pub fn fair_baseline(net: &RoadNet, counts: &Counts) -> Result<FixedPlans, String> {
+pub(crate) fn fair_baseline(net: &RoadNet, counts: &Counts) -> Result<FixedPlans, String> {
     let flows = mean_flows_veh_s(net, counts);
     FixedPlans::new(
         FAIR_BASELINE,
@@ -70,7 +76,7 @@ pub fn fair_baseline(net: &RoadNet, counts: &Counts) -> Result<FixedPlans, Strin
 }
 
 /// The whole corridor day (86,400 s, vehicles at up to 16.67 m/s) under `c`.
-pub fn run_corridor_day(
+pub(crate) fn run_corridor_day(
     net: &RoadNet,
     counts: &Counts,
     c: &mut dyn Controller,
@@ -92,7 +98,7 @@ pub fn run_corridor_day(
 }
 
 /// One line of figures against the baseline's, and with `per_intersection` each intersection's.
-pub fn show(name: &str, m: &Metrics, base: &Metrics, per_intersection: bool) {
+pub(crate) fn show(name: &str, m: &Metrics, base: &Metrics, per_intersection: bool) {
     println!(
         "{name:<36} travel {:>7.2} s ({:+.1} %)  speed {:>5.2} m/s ({:+.1} %)  delay {:>6.2} s  stops {:.2}  done {}/{}",
         m.average_travel_time_s,

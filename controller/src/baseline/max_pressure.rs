@@ -12,17 +12,20 @@ use roadnet::{Command, Controller, IntersectionId, RoadNet, StageId, StepInput, 
 /// Decision period, s.
 pub const PERIOD_S: f64 = 15.0;
 
+#[derive(Debug)]
 struct Candidate {
     stage: StageId,
     /// (start lanes, exit road lanes) of each non-right movement.
     movements: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
+#[derive(Debug)]
 struct Inter {
     id: IntersectionId,
     candidates: Vec<Candidate>,
 }
 
+#[derive(Debug)]
 pub struct MaxPressure {
     inters: Vec<Inter>,
     halting: Vec<i64>,

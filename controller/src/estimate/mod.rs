@@ -378,8 +378,10 @@ impl Estimator {
                 flow_seen[l] = FlowSource::Camera;
             }
         }
-        // lane-indexed parallel tables (filters, wiring, sensors, state): an index loop is clearest
-        #[allow(clippy::needless_range_loop)]
+        #[allow(
+            clippy::needless_range_loop,
+            reason = "lane-indexed parallel tables (filters, wiring, sensors, state): an index loop is clearest"
+        )]
         for l in 0..self.filters.len() {
             let w = &self.wiring[l];
             let any_source = self.has_camera[l]

@@ -86,6 +86,15 @@ pub struct Fleet {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("network", &self.net.name)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Fleet {
     fn drop(&mut self) {
         for t in &self.tasks {

@@ -124,6 +124,15 @@ pub struct EndpointPool {
     cfg: LinkConfig,
 }
 
+impl std::fmt::Debug for EndpointPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointPool")
+            .field("addr", &self.addr)
+            .field("free_permits", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
 impl EndpointPool {
     pub fn new(addr: SocketAddr, cfg: LinkConfig) -> Arc<EndpointPool> {
         Arc::new(EndpointPool {
@@ -257,6 +266,17 @@ pub struct FieldLink {
     counts: Vec<WrapCounter>,
     occupied: Vec<WrapCounter>,
     detector_count: Option<usize>,
+}
+
+impl std::fmt::Debug for FieldLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldLink")
+            .field("endpoint", &self.pool.addr)
+            .field("unit", &self.unit)
+            .field("intersection", &self.intersection)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The outcome of a verified push.
@@ -530,6 +550,12 @@ fn bad_reply(r: Response) -> LinkError {
 /// Links to every field controller of a network, sharing connection pools per endpoint.
 pub struct ClientPool {
     links: BTreeMap<IntersectionId, FieldLink>,
+}
+
+impl std::fmt::Debug for ClientPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.links.values()).finish()
+    }
 }
 
 impl ClientPool {

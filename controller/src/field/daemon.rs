@@ -54,6 +54,17 @@ pub struct Daemon {
     last_step_s: f64,
 }
 
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("network", &self.net.name)
+            .field("controller", &self.controller.name())
+            .field("pool", &self.pool)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Daemon {
     pub fn new(net: Arc<RoadNet>, pool: ClientPool, controller: Box<dyn Controller>) -> Daemon {
         let sites = net

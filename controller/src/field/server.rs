@@ -42,6 +42,15 @@ pub struct FieldEmulator {
     endpoints: BTreeMap<Endpoint, BTreeMap<u8, IntersectionId>>,
 }
 
+impl std::fmt::Debug for FieldEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldEmulator")
+            .field("units", &self.units.keys().collect::<Vec<_>>())
+            .field("endpoints", &self.endpoints.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why the emulator cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
@@ -205,6 +214,16 @@ pub struct UnitService {
     /// When the endpoint serves exactly one unit, unit ids 0 and 255 also reach it.
     single: Option<SharedUnit>,
     clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for UnitService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ids: Vec<_> = self.units.keys().collect();
+        ids.sort();
+        f.debug_struct("UnitService")
+            .field("unit_ids", &ids)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UnitService {

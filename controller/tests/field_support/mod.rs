@@ -1,6 +1,9 @@
 //! Shared helpers for the field-link integration tests: a fixture network, an in-process
 //! emulator on loopback ports chosen by the OS, a cuttable TCP proxy and a conflict monitor.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared by several test or example binaries, each using a different part"
+)]
 
 use controller::field::server::{self, Endpoint};
 use controller::field::{ClientPool, Clock, FieldEmulator, IdleSource, LinkConfig, ManualClock};
@@ -15,7 +18,7 @@ use tokio::task::JoinHandle;
 
 /// tests/fixtures/small.toml with both intersections behind one port (unit ids 1 and 2) and
 /// a pedestrian crossing (walk 7 s + clearance 9 s) on intersection a's "ns" stage.
-pub fn fixture_net() -> Arc<RoadNet> {
+pub(crate) fn fixture_net() -> Arc<RoadNet> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/small.toml");
     let text = std::fs::read_to_string(path).expect("fixture");
     let text = text.replacen(
@@ -27,12 +30,12 @@ pub fn fixture_net() -> Arc<RoadNet> {
     Arc::new(roadnet::config::parse_toml(&text, "small.toml").expect("fixture parses"))
 }
 
-pub fn id(net: &RoadNet, name: &str) -> IntersectionId {
+pub(crate) fn id(net: &RoadNet, name: &str) -> IntersectionId {
     net.intersection_by_name(name).expect("intersection")
 }
 
 /// A valid plan for intersection `name` with the given splits and offset, seconds.
-pub fn plan(net: &RoadNet, name: &str, splits: &[f64], offset_s: f64) -> SignalPlan {
+pub(crate) fn plan(net: &RoadNet, name: &str, splits: &[f64], offset_s: f64) -> SignalPlan {
     let i = id(net, name);
     let stages: Vec<StageSplit> = net
         .intersection(i)
@@ -53,7 +56,7 @@ pub fn plan(net: &RoadNet, name: &str, splits: &[f64], offset_s: f64) -> SignalP
 }
 
 /// An emulator serving on loopback, every endpoint on an OS-chosen port.
-pub struct Harness {
+pub(crate) struct Harness {
     pub net: Arc<RoadNet>,
     pub clock: Arc<ManualClock>,
     pub emu: Arc<FieldEmulator>,
@@ -63,7 +66,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub async fn start(net: Arc<RoadNet>) -> Harness {
+    pub(crate) async fn start(net: Arc<RoadNet>) -> Harness {
         let clock = ManualClock::new(0);
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let emu = Arc::new(
@@ -91,7 +94,7 @@ impl Harness {
     }
 
     /// A client pool reaching each endpoint at `addr_of(real address)`.
-    pub async fn pool_via(
+    pub(crate) async fn pool_via(
         &self,
         cfg: LinkConfig,
         addr_of: impl Fn(SocketAddr) -> SocketAddr,
@@ -109,11 +112,11 @@ impl Harness {
         .expect("pool")
     }
 
-    pub async fn pool(&self) -> ClientPool {
+    pub(crate) async fn pool(&self) -> ClientPool {
         self.pool_via(test_link_config(), |a| a).await
     }
 
-    pub fn addr_of(&self, port: u16) -> SocketAddr {
+    pub(crate) fn addr_of(&self, port: u16) -> SocketAddr {
         *self
             .addrs
             .iter()
@@ -132,7 +135,7 @@ impl Drop for Harness {
 }
 
 /// Generous timeouts: the tests never assert on wall time.
-pub fn test_link_config() -> LinkConfig {
+pub(crate) fn test_link_config() -> LinkConfig {
     LinkConfig {
         request_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
@@ -146,7 +149,7 @@ pub fn test_link_config() -> LinkConfig {
 /// Checks every sample of every unit: no two conflicting groups green, and no group going
 /// from green to red without a yellow.
 #[derive(Default)]
-pub struct Monitor {
+pub(crate) struct Monitor {
     last_green: HashMap<IntersectionId, u32>,
     last_yellow: HashMap<IntersectionId, u32>,
     pub samples: u64,
@@ -154,7 +157,7 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    pub fn sample(&mut self, emu: &FieldEmulator, t: u64) {
+    pub(crate) fn sample(&mut self, emu: &FieldEmulator, t: u64) {
         for (id, unit) in emu.units() {
             let u = server::lock(unit);
             let g = u.runner().green_mask();
@@ -183,7 +186,7 @@ impl Monitor {
 
 /// Advance the manual clock `ds` deciseconds, one at a time, running every unit and the
 /// monitor at each.
-pub fn run_for(h: &Harness, mon: &mut Monitor, ds: u64) {
+pub(crate) fn run_for(h: &Harness, mon: &mut Monitor, ds: u64) {
     for _ in 0..ds {
         let t = h.clock.advance(1);
         h.emu.advance_all();
@@ -193,19 +196,19 @@ pub fn run_for(h: &Harness, mon: &mut Monitor, ds: u64) {
 
 /// A TCP proxy that can cut the link: `Drop` closes every connection and refuses new ones,
 /// `Blackhole` accepts and holds connections but never forwards (the far end stops answering).
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub addr: SocketAddr,
     mode: Arc<AtomicU8>,
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
 
-pub const LINK_UP: u8 = 0;
-pub const LINK_DROP: u8 = 1;
-pub const LINK_BLACKHOLE: u8 = 2;
+pub(crate) const LINK_UP: u8 = 0;
+pub(crate) const LINK_DROP: u8 = 1;
+pub(crate) const LINK_BLACKHOLE: u8 = 2;
 
 impl Proxy {
-    pub async fn start(target: SocketAddr) -> Proxy {
+    pub(crate) async fn start(target: SocketAddr) -> Proxy {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(AtomicU8::new(LINK_UP));
@@ -243,7 +246,7 @@ impl Proxy {
     }
 
     /// Change the link state; any change closes the connections open so far.
-    pub fn set(&self, mode: u8) {
+    pub(crate) fn set(&self, mode: u8) {
         self.mode.store(mode, Ordering::SeqCst);
         for c in self.conns.lock().unwrap().drain(..) {
             c.abort();

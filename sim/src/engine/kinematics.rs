@@ -4,7 +4,7 @@
 
 /// Distance to stop from `speed` braking at `max_decel`, m: v² / (2·d).
 #[inline]
-pub fn min_brake_distance_m(speed: f64, max_decel: f64) -> f64 {
+pub(super) fn min_brake_distance_m(speed: f64, max_decel: f64) -> f64 {
     speed * speed / max_decel / 2.0
 }
 
@@ -13,7 +13,7 @@ pub fn min_brake_distance_m(speed: f64, max_decel: f64) -> f64 {
 /// keeping `target_gap`, from a current `gap`. Returns −100 when no speed is safe — a
 /// negative speed makes the caller brake as hard as it may (see `Simulation::actions`).
 #[inline]
-pub fn no_collision_speed(
+pub(super) fn no_collision_speed(
     v_l: f64,
     d_l: f64,
     v_f: f64,
@@ -39,7 +39,7 @@ pub fn no_collision_speed(
 /// CityFlow truncates k to whole steps, which gives its characteristic stepwise braking. With
 /// k < 1 the result is negative, which forces the hardest allowed stop.
 #[inline]
-pub fn stop_before_speed(
+pub(super) fn stop_before_speed(
     speed: f64,
     usual_acc: f64,
     usual_dec: f64,
@@ -62,7 +62,7 @@ pub fn stop_before_speed(
 
 /// CityFlow's `reachSteps`: whole steps to cover `dist` m from `speed`, accelerating at `acc`
 /// toward `target` speed. Used only to compare two vehicles approaching a conflict point.
-pub fn reach_steps(speed: f64, dist: f64, target: f64, acc: f64, dt: f64) -> i64 {
+pub(super) fn reach_steps(speed: f64, dist: f64, target: f64, acc: f64, dt: f64) -> i64 {
     if dist <= 0.0 {
         return 0;
     }

@@ -15,9 +15,9 @@ use super::Simulation;
 use crate::topo::NONE;
 
 /// Seconds a vehicle waits after a change before it considers another (CityFlow's newest value).
-pub const COOLING_TIME_S: f64 = 3.0;
+pub(super) const COOLING_TIME_S: f64 = 3.0;
 /// No lane change this close to the end of a lane, m.
-pub const NO_CHANGE_BEFORE_END_M: f64 = 30.0;
+pub(super) const NO_CHANGE_BEFORE_END_M: f64 = 30.0;
 
 impl Simulation {
     /// The vehicle nearest ahead of position `x` on `lane` (front at or beyond `x`), if any.

@@ -169,6 +169,20 @@ pub struct Simulation {
     finished_now: Vec<u32>,
 }
 
+// A summary, not the ~80 flat arrays: what a log line or a failed assertion needs to place it.
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("network", &self.net.name)
+            .field("time_s", &self.time_s())
+            .field("step", &self.step)
+            .field("steps", &self.n_steps)
+            .field("trips", &self.depart_s.len())
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
 fn positive(v: f64) -> bool {
     v.is_finite() && v > 0.0
 }

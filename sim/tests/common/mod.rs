@@ -1,11 +1,14 @@
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared by several test or example binaries, each using a different part"
+)]
 //! Shared helpers: a tiny hand-made network and scripted controllers.
 
 use roadnet::{Command, Controller, RoadNet, StageId, StepInput};
 
 /// W → A → E (east-west, 1 lane) crossing N → A → S (north-south, 1 lane) at signalized A.
 /// Stage `ew` serves W→E, stage `ns` serves N→S. Default timing: min green 7, yellow 4, all-red 2.
-pub const TINY: &str = r#"
+pub(crate) const TINY: &str = r#"
 name = "tiny"
 [[intersection]]
 id = "W"
@@ -66,11 +69,11 @@ to = "S"
 lanes = [{}]
 "#;
 
-pub fn tiny() -> RoadNet {
+pub(crate) fn tiny() -> RoadNet {
     roadnet::config::parse_toml(TINY, "tiny.toml").expect("tiny network builds")
 }
 
-pub fn stage(net: &RoadNet, name: &str) -> StageId {
+pub(crate) fn stage(net: &RoadNet, name: &str) -> StageId {
     net.stages
         .iter()
         .find(|s| s.name == name)
@@ -79,7 +82,7 @@ pub fn stage(net: &RoadNet, name: &str) -> StageId {
 }
 
 /// Sends `SwitchTo(stage)` at the given times.
-pub struct Script {
+pub(crate) struct Script {
     pub at: Vec<(f64, StageId)>,
 }
 
@@ -99,7 +102,7 @@ impl Controller for Script {
     }
 }
 
-pub fn trip(net: &RoadNet, t: f64, roads: &[&str]) -> roadnet::Trip {
+pub(crate) fn trip(net: &RoadNet, t: f64, roads: &[&str]) -> roadnet::Trip {
     roadnet::Trip {
         departure_s: t,
         route: roads.iter().map(|r| net.road_by_name(r).unwrap()).collect(),
