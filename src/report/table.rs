@@ -67,9 +67,10 @@ pub(crate) fn thousands(n: u64) -> String {
 pub(crate) fn unfinished_note(m: &Metrics) -> Option<String> {
     (!finished(m)).then(|| {
         format!(
-            "did not finish: {} of {} vehicles completed ({} still driving, {} still waiting to enter at the end)",
+            "did not finish: {} of {} vehicles completed ({:.2} %; {} still driving, {} still waiting to enter at the end, counted with their time so far)",
             thousands(m.vehicles_completed),
             thousands(m.vehicles_generated),
+            m.vehicles_completed as f64 / m.vehicles_generated.max(1) as f64 * 100.0,
             thousands(m.vehicles_running),
             thousands(m.vehicles_waiting)
         )
@@ -284,7 +285,7 @@ mod tests {
         let row = t.lines().find(|l| l.starts_with("fixed-time")).unwrap();
         assert!(!row.contains('*'), "{t}");
         assert!(
-            t.contains("* adaptive: did not finish: 18,949 of 60,839 vehicles completed (11,051 still driving, 30,839 still waiting to enter at the end)"),
+            t.contains("* adaptive: did not finish: 18,949 of 60,839 vehicles completed (31.15 %; 11,051 still driving, 30,839 still waiting to enter at the end, counted with their time so far)"),
             "{t}"
         );
         let json = serde_json::to_value(comparison(&runs)).unwrap();
