@@ -80,6 +80,11 @@ pub struct Simulation {
     route_start: Vec<u32>,
     route_len: Vec<u32>,
     routes: Vec<u32>,
+    /// Per route entry (parallel to `routes`): offset into `route_ok` of that road's lanes.
+    route_ok_at: Vec<u32>,
+    /// Per route entry and lane index of its road: the rest of the route can be driven from
+    /// that lane through lane links alone (no lane change). See `routing.rs`.
+    route_ok: Vec<bool>,
     len_m: Vec<f64>,
     max_acc: Vec<f64>,
     max_dec: Vec<f64>,
@@ -225,6 +230,8 @@ impl Simulation {
             route_start: Vec::with_capacity(n),
             route_len: Vec::with_capacity(n),
             routes: Vec::new(),
+            route_ok_at: Vec::new(),
+            route_ok: Vec::new(),
             len_m: Vec::with_capacity(n),
             max_acc: Vec::with_capacity(n),
             max_dec: Vec::with_capacity(n),
@@ -384,6 +391,7 @@ impl Simulation {
         self.route_start.push(self.routes.len() as u32);
         self.route_len.push(trip.route.len() as u32);
         self.routes.extend(trip.route.iter().map(|r| r.0));
+        self.plan_route_lanes(&trip.route);
         self.len_m.push(p.length_m);
         self.max_acc.push(p.max_accel_m_s2);
         self.max_dec.push(p.max_decel_m_s2);
@@ -529,25 +537,38 @@ impl Simulation {
             self.priority[v] = self.rng.next_u32();
             let first = self.routes[self.route_start[v] as usize];
             let lanes = &self.topo.road_lanes[first as usize];
-            // Candidates: lanes with a link onto the second road (all lanes for a one-road route).
-            let lane = match self.route_road(v, 1) {
-                Some(second) => {
-                    let cands: Vec<u32> = lanes
-                        .iter()
-                        .copied()
-                        .filter(|l| {
-                            self.topo.lane_reach[*l as usize]
-                                .binary_search(&second)
-                                .is_ok()
-                        })
-                        .collect();
-                    if cands.is_empty() {
-                        lanes[0]
-                    } else {
-                        cands[self.rng.below(cands.len())]
+            // Candidates: lanes from which the whole route can be driven. CityFlow only asks
+            // for a link onto the second road, which strands a vehicle whose lane does not
+            // lead on past it (see `routing.rs`); where no lane reaches the end of the route,
+            // fall back to CityFlow's rule, then to the first lane. Where CityFlow's
+            // candidates all reach the end (Jinan) the two rules pick alike and draw alike.
+            let ok: Vec<u32> = lanes
+                .iter()
+                .copied()
+                .filter(|l| self.lane_ok(v, 0, *l))
+                .collect();
+            let lane = if !ok.is_empty() {
+                ok[self.rng.below(ok.len())]
+            } else {
+                match self.route_road(v, 1) {
+                    Some(second) => {
+                        let cands: Vec<u32> = lanes
+                            .iter()
+                            .copied()
+                            .filter(|l| {
+                                self.topo.lane_reach[*l as usize]
+                                    .binary_search(&second)
+                                    .is_ok()
+                            })
+                            .collect();
+                        if cands.is_empty() {
+                            lanes[0]
+                        } else {
+                            cands[self.rng.below(cands.len())]
+                        }
                     }
+                    None => lanes[self.rng.below(lanes.len())],
                 }
-                None => lanes[self.rng.below(lanes.len())],
             };
             self.waiting[lane as usize].push_back(v as u32);
         }
