@@ -42,12 +42,16 @@ impl Simulation {
             let lanes = &self.topo.road_lanes[road];
             let last_road = self.rpos[v] + 1 >= self.route_len[v];
             let target = if last_road || self.lane_ok(v, self.rpos[v], d) {
+                if !self.cfg.lane_change {
+                    continue;
+                }
                 self.discretionary_target(v, d, idx, lanes, last_road)
             } else {
                 // Not CityFlow: a vehicle on a lane from which its route cannot be completed
-                // (only where no lane reaching the end was open to it) moves one lane towards
-                // the nearest lane that does, wherever it is on the lane and whatever its gap;
-                // CityFlow would leave it at the stop line for good.
+                // (only when its route cannot be driven without a lane change: SUMO routes
+                // assume vehicles change lanes as they need) moves one lane towards the nearest
+                // lane that does, wherever it is on the lane and whatever its gap, even with
+                // lane changing off; CityFlow would leave it at the stop line for good.
                 let ok = |i: usize| self.lane_ok(v, self.rpos[v], lanes[i]);
                 let near = (0..lanes.len())
                     .filter(|&i| ok(i))

@@ -123,8 +123,12 @@ pub struct Simulation {
     b_ff_passed_s: Vec<f64>,
     moved_flag: Vec<bool>,
     // --- lane change state ---
-    /// Time of each vehicle's last lane change, s (empty when lane changing is off).
+    /// Time of each vehicle's last lane change, s (empty when no vehicle can change lanes).
     last_change_s: Vec<f64>,
+    /// Some route cannot be driven from any lane of its first road without changing lanes
+    /// (possible on SUMO imports, never on Jinan): such vehicles change lanes where they must
+    /// even with lane changing off (`lanechange.rs`).
+    must_change: bool,
     // --- per-vehicle metrics ---
     /// Signalized intersection whose entering lane the vehicle was on at the last sample
     /// (NONE: on no entering lane).
@@ -263,11 +267,8 @@ impl Simulation {
             b_blocker: vec![NONE; n],
             b_ff_passed_s: vec![0.0; n],
             moved_flag: vec![false; n],
-            last_change_s: if cfg.lane_change {
-                vec![f64::NEG_INFINITY; n]
-            } else {
-                Vec::new()
-            },
+            last_change_s: Vec::new(),
+            must_change: false,
             ent_inter: vec![NONE; n],
             ent_pairs: vec![Vec::new(); n],
             ent_vehicles: 0,
@@ -310,6 +311,9 @@ impl Simulation {
         };
         for (index, trip) in demand.trips.iter().enumerate() {
             s.add_trip(index, trip)?;
+        }
+        if s.cfg.lane_change || s.must_change {
+            s.last_change_s = vec![f64::NEG_INFINITY; n];
         }
         for d in &s.net.detectors {
             let len = s.topo.length_m[d.lane.index()];
@@ -498,7 +502,7 @@ impl Simulation {
         }
         self.spawn(t);
         self.enter_waiting();
-        if self.cfg.lane_change {
+        if self.cfg.lane_change || self.must_change {
             self.lane_change_step();
         }
         self.notify_crosses();

@@ -36,6 +36,9 @@ impl Simulation {
                 self.route_ok[at[k] as usize + i] = ok;
             }
         }
+        self.must_change |= !self.route_ok[base..base + t.road_lanes[route[0].index()].len()]
+            .iter()
+            .any(|ok| *ok);
         self.route_ok_at.extend(at);
     }
 
