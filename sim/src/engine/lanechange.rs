@@ -6,6 +6,11 @@
 //! the inner one if that beats both. It changes when the gap to the new leader is at least its
 //! own braking distance and the gap to the new follower at least the follower's.
 //!
+//! Not CityFlow: a vehicle on a lane from which the rest of its route cannot be driven (only
+//! when its route cannot be driven at all without a lane change, as SUMO routes may be) moves
+//! one lane at a time towards the nearest lane that leads on, whatever its gap and wherever it
+//! is on the lane, with or without lane changing on (`routing.rs`, `docs/sumo.md`).
+//!
 //! Simplification: the change completes within the step, without CityFlow's "shadow" copy
 //! that occupies both lanes during the lateral move, so no follower is ever signalled to
 //! slow down for a changer. The Jinan figures with lane changing stay within 1 % of
