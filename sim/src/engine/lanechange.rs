@@ -6,6 +6,11 @@
 //! the inner one if that beats both. It changes when the gap to the new leader is at least its
 //! own braking distance and the gap to the new follower at least the follower's.
 //!
+//! Not CityFlow: a vehicle on a lane from which the rest of its route cannot be driven (only
+//! when its route cannot be driven at all without a lane change, as SUMO routes may be) moves
+//! one lane at a time towards the nearest lane that leads on, whatever its gap and wherever it
+//! is on the lane, with or without lane changing on (`routing.rs`, `docs/sumo.md`).
+//!
 //! Simplification: the change completes within the step, without CityFlow's "shadow" copy
 //! that occupies both lanes during the lateral move, so no follower is ever signalled to
 //! slow down for a changer. The Jinan figures with lane changing stay within 1 % of
@@ -30,7 +35,6 @@ impl Simulation {
 
     pub(super) fn lane_change_step(&mut self) {
         let now = self.time_s();
-        let dt = self.cfg.dt_s;
         let mut any = false;
         for i in 0..self.running.len() {
             let v = self.running[i] as usize;
@@ -38,44 +42,31 @@ impl Simulation {
             if !self.topo.is_lane(d) || now - self.last_change_s[v] < COOLING_TIME_S {
                 continue;
             }
-            let len = self.topo.length_m[d as usize];
-            if len - self.dis[v] < NO_CHANGE_BEFORE_END_M {
-                continue;
-            }
-            // Gap to the leader: only a moderately constrained vehicle looks for a better lane.
-            let cur_gap = if self.leader[v] == NONE {
-                f64::MAX
-            } else {
-                self.gap_m[v]
-            };
-            let expected = 2.0 * self.len_m[v] + 4.0 * dt * self.max_speed[v];
-            if cur_gap > expected || cur_gap < 1.5 * self.len_m[v] {
-                continue;
-            }
             let road = self.topo.lane_road[d as usize] as usize;
             let idx = self.topo.lane_index[d as usize] as usize;
             let lanes = &self.topo.road_lanes[road];
             let last_road = self.rpos[v] + 1 >= self.route_len[v];
-            let estimate = |lane: u32| match self.vehicle_at_or_after(lane, self.dis[v]) {
-                None => self.topo.length_m[lane as usize] - self.dis[v],
-                Some(l) => self.dis[l as usize] - self.dis[v] - self.len_m[l as usize],
+            let target = if last_road || self.lane_ok(v, self.rpos[v], d) {
+                if !self.cfg.lane_change {
+                    continue;
+                }
+                self.discretionary_target(v, d, idx, lanes, last_road)
+            } else {
+                // Not CityFlow: a vehicle on a lane from which its route cannot be completed
+                // (only when its route cannot be driven without a lane change: SUMO routes
+                // assume vehicles change lanes as they need) moves one lane towards the nearest
+                // lane that does, wherever it is on the lane and whatever its gap, even with
+                // lane changing off; CityFlow would leave it at the stop line for good.
+                let ok = |i: usize| self.lane_ok(v, self.rpos[v], lanes[i]);
+                let near = (0..lanes.len())
+                    .filter(|&i| ok(i))
+                    .min_by_key(|&i| (i as i64 - idx as i64).abs());
+                match near {
+                    Some(i) if i > idx => lanes[idx + 1],
+                    Some(i) if i < idx => lanes[idx - 1],
+                    _ => NONE,
+                }
             };
-            let can_continue =
-                |lane: u32| last_road || self.choose_link(v, lane, self.rpos[v]) != NONE;
-            let mut target = NONE;
-            let mut outer_est = 0.0;
-            if idx + 1 < lanes.len() && can_continue(lanes[idx + 1]) {
-                outer_est = estimate(lanes[idx + 1]);
-                if outer_est > cur_gap + self.len_m[v] {
-                    target = lanes[idx + 1];
-                }
-            }
-            if idx > 0 && can_continue(lanes[idx - 1]) {
-                let inner_est = estimate(lanes[idx - 1]);
-                if inner_est > cur_gap + self.len_m[v] && inner_est > outer_est {
-                    target = lanes[idx - 1];
-                }
-            }
             if target == NONE {
                 continue;
             }
@@ -107,5 +98,56 @@ impl Simulation {
         if any {
             self.update_leaders();
         }
+    }
+
+    /// CityFlow's discretionary choice: the adjacent lane (from which the route can go on) with
+    /// a clearly longer free gap ahead, for a vehicle not near the lane end and neither free
+    /// nor jammed behind its leader; NONE when none.
+    fn discretionary_target(
+        &self,
+        v: usize,
+        d: u32,
+        idx: usize,
+        lanes: &[u32],
+        last_road: bool,
+    ) -> u32 {
+        let dt = self.cfg.dt_s;
+        let len = self.topo.length_m[d as usize];
+        if len - self.dis[v] < NO_CHANGE_BEFORE_END_M {
+            return NONE;
+        }
+        // Gap to the leader: only a moderately constrained vehicle looks for a better lane.
+        let cur_gap = if self.leader[v] == NONE {
+            f64::MAX
+        } else {
+            self.gap_m[v]
+        };
+        let expected = 2.0 * self.len_m[v] + 4.0 * dt * self.max_speed[v];
+        if cur_gap > expected || cur_gap < 1.5 * self.len_m[v] {
+            return NONE;
+        }
+        let estimate = |lane: u32| match self.vehicle_at_or_after(lane, self.dis[v]) {
+            None => self.topo.length_m[lane as usize] - self.dis[v],
+            Some(l) => self.dis[l as usize] - self.dis[v] - self.len_m[l as usize],
+        };
+        // CityFlow asks whether its router finds a next drivable from the lane; greenwave asks
+        // whether the rest of the route can be driven from it (the same on Jinan; see
+        // `routing.rs`), so a change never strands a vehicle.
+        let can_continue = |lane: u32| last_road || self.lane_ok(v, self.rpos[v], lane);
+        let mut target = NONE;
+        let mut outer_est = 0.0;
+        if idx + 1 < lanes.len() && can_continue(lanes[idx + 1]) {
+            outer_est = estimate(lanes[idx + 1]);
+            if outer_est > cur_gap + self.len_m[v] {
+                target = lanes[idx + 1];
+            }
+        }
+        if idx > 0 && can_continue(lanes[idx - 1]) {
+            let inner_est = estimate(lanes[idx - 1]);
+            if inner_est > cur_gap + self.len_m[v] && inner_est > outer_est {
+                target = lanes[idx - 1];
+            }
+        }
+        target
     }
 }

@@ -80,6 +80,11 @@ pub struct Simulation {
     route_start: Vec<u32>,
     route_len: Vec<u32>,
     routes: Vec<u32>,
+    /// Per route entry (parallel to `routes`): offset into `route_ok` of that road's lanes.
+    route_ok_at: Vec<u32>,
+    /// Per route entry and lane index of its road: the rest of the route can be driven from
+    /// that lane through lane links alone (no lane change). See `routing.rs`.
+    route_ok: Vec<bool>,
     len_m: Vec<f64>,
     max_acc: Vec<f64>,
     max_dec: Vec<f64>,
@@ -118,8 +123,12 @@ pub struct Simulation {
     b_ff_passed_s: Vec<f64>,
     moved_flag: Vec<bool>,
     // --- lane change state ---
-    /// Time of each vehicle's last lane change, s (empty when lane changing is off).
+    /// Time of each vehicle's last lane change, s (empty when no vehicle can change lanes).
     last_change_s: Vec<f64>,
+    /// Some route cannot be driven from any lane of its first road without changing lanes
+    /// (possible on SUMO imports, never on Jinan): such vehicles change lanes where they must
+    /// even with lane changing off (`lanechange.rs`).
+    must_change: bool,
     // --- per-vehicle metrics ---
     /// Signalized intersection whose entering lane the vehicle was on at the last sample
     /// (NONE: on no entering lane).
@@ -225,6 +234,8 @@ impl Simulation {
             route_start: Vec::with_capacity(n),
             route_len: Vec::with_capacity(n),
             routes: Vec::new(),
+            route_ok_at: Vec::new(),
+            route_ok: Vec::new(),
             len_m: Vec::with_capacity(n),
             max_acc: Vec::with_capacity(n),
             max_dec: Vec::with_capacity(n),
@@ -256,11 +267,8 @@ impl Simulation {
             b_blocker: vec![NONE; n],
             b_ff_passed_s: vec![0.0; n],
             moved_flag: vec![false; n],
-            last_change_s: if cfg.lane_change {
-                vec![f64::NEG_INFINITY; n]
-            } else {
-                Vec::new()
-            },
+            last_change_s: Vec::new(),
+            must_change: false,
             ent_inter: vec![NONE; n],
             ent_pairs: vec![Vec::new(); n],
             ent_vehicles: 0,
@@ -303,6 +311,9 @@ impl Simulation {
         };
         for (index, trip) in demand.trips.iter().enumerate() {
             s.add_trip(index, trip)?;
+        }
+        if s.cfg.lane_change || s.must_change {
+            s.last_change_s = vec![f64::NEG_INFINITY; n];
         }
         for d in &s.net.detectors {
             let len = s.topo.length_m[d.lane.index()];
@@ -384,6 +395,7 @@ impl Simulation {
         self.route_start.push(self.routes.len() as u32);
         self.route_len.push(trip.route.len() as u32);
         self.routes.extend(trip.route.iter().map(|r| r.0));
+        self.plan_route_lanes(&trip.route);
         self.len_m.push(p.length_m);
         self.max_acc.push(p.max_accel_m_s2);
         self.max_dec.push(p.max_decel_m_s2);
@@ -490,7 +502,7 @@ impl Simulation {
         }
         self.spawn(t);
         self.enter_waiting();
-        if self.cfg.lane_change {
+        if self.cfg.lane_change || self.must_change {
             self.lane_change_step();
         }
         self.notify_crosses();
@@ -529,25 +541,38 @@ impl Simulation {
             self.priority[v] = self.rng.next_u32();
             let first = self.routes[self.route_start[v] as usize];
             let lanes = &self.topo.road_lanes[first as usize];
-            // Candidates: lanes with a link onto the second road (all lanes for a one-road route).
-            let lane = match self.route_road(v, 1) {
-                Some(second) => {
-                    let cands: Vec<u32> = lanes
-                        .iter()
-                        .copied()
-                        .filter(|l| {
-                            self.topo.lane_reach[*l as usize]
-                                .binary_search(&second)
-                                .is_ok()
-                        })
-                        .collect();
-                    if cands.is_empty() {
-                        lanes[0]
-                    } else {
-                        cands[self.rng.below(cands.len())]
+            // Candidates: lanes from which the whole route can be driven. CityFlow only asks
+            // for a link onto the second road, which strands a vehicle whose lane does not
+            // lead on past it (see `routing.rs`); where no lane reaches the end of the route,
+            // fall back to CityFlow's rule, then to the first lane. Where CityFlow's
+            // candidates all reach the end (Jinan) the two rules pick alike and draw alike.
+            let ok: Vec<u32> = lanes
+                .iter()
+                .copied()
+                .filter(|l| self.lane_ok(v, 0, *l))
+                .collect();
+            let lane = if !ok.is_empty() {
+                ok[self.rng.below(ok.len())]
+            } else {
+                match self.route_road(v, 1) {
+                    Some(second) => {
+                        let cands: Vec<u32> = lanes
+                            .iter()
+                            .copied()
+                            .filter(|l| {
+                                self.topo.lane_reach[*l as usize]
+                                    .binary_search(&second)
+                                    .is_ok()
+                            })
+                            .collect();
+                        if cands.is_empty() {
+                            lanes[0]
+                        } else {
+                            cands[self.rng.below(cands.len())]
+                        }
                     }
+                    None => lanes[self.rng.below(lanes.len())],
                 }
-                None => lanes[self.rng.below(lanes.len())],
             };
             self.waiting[lane as usize].push_back(v as u32);
         }

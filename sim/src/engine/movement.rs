@@ -86,9 +86,11 @@ impl Simulation {
             s = s.min(x);
             blocker = b;
         }
-        // After a lane change onto a lane with no way on, stop at its end as behind a
-        // standing obstacle (CityFlow's treatment of an invalid lane).
-        if self.cfg.lane_change && !self.on_valid_lane(v) {
+        // On a lane with no way on, stop at its end as behind a standing obstacle (CityFlow's
+        // treatment of an invalid lane, which there only a lane change leads to). Here also a
+        // vehicle whose route needs a lane change (`lanechange.rs`) stops there until it can
+        // change, with or without lane changing on; on Jinan no vehicle is ever on such a lane.
+        if !self.on_valid_lane(v) {
             let rem = self.topo.length_m[d as usize] - self.dis[v];
             s = s.min(kinematics::no_collision_speed(
                 0.0,
