@@ -3,8 +3,7 @@
 
 mod common;
 use common::*;
-use roadnet::Demand;
-use sim::{Observer, SimConfig, Simulation, StepView};
+use sim::{Observer, StepView};
 
 /// Remembers the last seen distance and speed of vehicle 0.
 #[derive(Default)]
@@ -22,21 +21,8 @@ impl Observer for Last {
 }
 
 fn run(trips: Vec<roadnet::Trip>, duration_s: f64) -> (Last, sim::Metrics) {
-    let net = tiny();
     // North–south green for the whole run: west–east traffic is held at red.
-    let at = vec![(0.0, stage(&net, "ns"))];
-    let mut sim = Simulation::new(
-        net,
-        &Demand::new(trips),
-        SimConfig {
-            duration_s,
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
-    let mut last = Last::default();
-    let m = sim.run(&mut Script { at }, &mut last).unwrap();
-    (last, m)
+    run_tiny(trips, &[(0.0, "ns")], duration_s, Last::default())
 }
 
 #[test]

@@ -2,8 +2,7 @@
 
 mod common;
 use common::*;
-use roadnet::Demand;
-use sim::{Observer, Place, SimConfig, Simulation, StepView};
+use sim::{Observer, Place, StepView};
 use std::collections::BTreeMap;
 
 /// Records every vehicle's (time, place, distance, speed).
@@ -25,23 +24,7 @@ fn run(
     script: Vec<(f64, &str)>,
     duration_s: f64,
 ) -> (Rec, sim::Metrics) {
-    let net = tiny();
-    let at = script
-        .into_iter()
-        .map(|(t, s)| (t, stage(&net, s)))
-        .collect();
-    let mut sim = Simulation::new(
-        net,
-        &Demand::new(trips),
-        SimConfig {
-            duration_s,
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
-    let mut rec = Rec::default();
-    let m = sim.run(&mut Script { at }, &mut rec).unwrap();
-    (rec, m)
+    run_tiny(trips, &script, duration_s, Rec::default())
 }
 
 #[test]

@@ -109,3 +109,28 @@ pub(crate) fn trip(net: &RoadNet, t: f64, roads: &[&str]) -> roadnet::Trip {
         params: roadnet::VehicleParams::default(),
     }
 }
+
+/// Runs `trips` on [`tiny`] for `duration_s` with the stages switched by `script`
+/// ((time s, stage name)), observed by `observer`.
+pub(crate) fn run_tiny<O: sim::Observer>(
+    trips: Vec<roadnet::Trip>,
+    script: &[(f64, &str)],
+    duration_s: f64,
+    mut observer: O,
+) -> (O, sim::Metrics) {
+    let net = tiny();
+    let at = script.iter().map(|&(t, s)| (t, stage(&net, s))).collect();
+    let mut sim = sim::Simulation::new(
+        net,
+        &roadnet::Demand::new(trips),
+        sim::SimConfig {
+            duration_s,
+            ..sim::SimConfig::default()
+        },
+    )
+    .expect("the tiny network and its trips build");
+    let m = sim
+        .run(&mut Script { at }, &mut observer)
+        .expect("the run completes safely");
+    (observer, m)
+}
