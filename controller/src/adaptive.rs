@@ -5,8 +5,8 @@
 //!
 //! - **coordinated** (intersections of a configured corridor, when
 //!   [`AdaptiveParams::coordinate`] is set — off by default: on the bundled Main Street day the
-//!   acyclic mode cut travel time 10.4 % against the Webster + green-wave plan where the
-//!   coordinated mode only matched it, +0.3 %): a cyclic plan per intersection
+//!   acyclic mode beats the Webster + green-wave plan where the coordinated mode only matches
+//!   it, see `cargo run --release -p controller --example tune_corridor`): a cyclic plan per intersection
 //!   from the corridor optimizer (common cycle, Webster splits, two-way band offsets), replanned
 //!   every cycle and reached by bounded steps ([`crate::optimize::transition`]), executed with
 //!   coordinated-actuated logic ([`crate::optimize::actuation`]: gap-out, stage skipping, force

@@ -3,6 +3,7 @@
 //! under the adaptive controller acting through emulated field controllers over Modbus TCP on
 //! loopback — then a comparison table and a report folder.
 
+use super::common::outln;
 use super::compare::{run_all, RunResult, Strategy};
 use crate::report::{charts, table, trajectories::TrajectoryRecorder};
 use anyhow::Context;
@@ -167,11 +168,11 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             safety_violations: violations,
             report_dir: args.out.display().to_string(),
         };
-        println!("{}", serde_json::to_string(&json)?);
+        outln!("{}", serde_json::to_string(&json)?)?;
         return Ok(());
     }
-    println!(
-        "greenwave demo: {} — {} signals, {} vehicles over {:.0} h of counted traffic, seed {}",
+    outln!(
+        "greenwave demo: {} — {} signals, {} vehicles over {:.0} h of a synthetic weekday of counts (data/main_street_counts.csv), seed {}",
         net.name,
         net.signalized().count(),
         demand
@@ -181,8 +182,8 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             .count(),
         args.duration / 3600.0,
         args.seed
-    );
-    println!(
+    )?;
+    outln!(
         "adaptive control ran through {} emulated field controllers over Modbus TCP on loopback: {} plans pushed ({} refused by the field), {} stage requests ({} refused), {} detector polls, {} link errors",
         stats.controllers,
         stats.plans_pushed,
@@ -191,12 +192,12 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         stats.stage_requests_rejected,
         stats.detector_polls,
         stats.link_errors
-    );
-    println!();
+    )?;
+    outln!()?;
     print!("{}", table::render(&runs));
-    println!();
-    println!("safety violations: {violations} · wall time {wall_s:.1} s");
-    println!("report: {}/ (metrics.json, metrics.csv, intersections.csv, time_space.svg, delay_by_intersection.svg, travel_times.svg)", args.out.display());
+    outln!()?;
+    outln!("safety violations: {violations} · wall time {wall_s:.1} s")?;
+    outln!("report: {}/ (metrics.json, metrics.csv, intersections.csv, time_space.svg, delay_by_intersection.svg, travel_times.svg)", args.out.display())?;
     Ok(())
 }
 

@@ -14,14 +14,8 @@ pub(crate) fn colour(k: usize) -> &'static str {
     PALETTE[k % PALETTE.len()]
 }
 
-/// Escape text for SVG (element text and double-quoted attributes). The one escape of
-/// everything `src/` writes as SVG: every chart label goes through it.
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+// The one SVG escape of the project lives beside the time-space diagram in `controller`.
+pub(crate) use controller::optimize::tsd::svg_escape as esc;
 
 /// A "nice" axis maximum and tick step for values up to `max`.
 pub(crate) fn nice_axis(max: f64) -> (f64, f64) {

@@ -1,4 +1,4 @@
-//! `max-pressure` (MP15, REFERENCE.md): every 15 s, for each intersection, the candidate stage
+//! `max-pressure` (MP15, the baseline of the published Jinan tables): every 15 s, for each intersection, the candidate stage
 //! with the largest pressure = Σ over its non-right-turn movements of (halting vehicles on the
 //! movement's start lanes − halting vehicles on all lanes of its exit road), halting = camera
 //! `LaneView.halting` (speed < 0.1 m/s). Candidates: phases 1–4 on CityFlow networks (those

@@ -23,11 +23,14 @@ const RED: &str = "#d6322f";
 const OUT_FILL: &str = "#2f6fdb";
 const IN_FILL: &str = "#e07b00";
 
-fn esc(s: &str) -> String {
+/// Escapes text for SVG element text and attributes (double- or single-quoted): the one escape
+/// of every SVG greenwave writes — this diagram and the CLI's report charts.
+pub fn svg_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// A vehicle's path drawn over the diagram: (time s, distance along the corridor m).
@@ -73,7 +76,7 @@ pub fn render_svg_with_trajectories(
     let _ = writeln!(
         s,
         r#"<text x="{LEFT}" y="34" font-size="22" font-weight="bold">Time-space diagram — corridor {}</text>"#,
-        esc(&cp.corridor)
+        svg_escape(&cp.corridor)
     );
     let _ = writeln!(
         s,
@@ -248,7 +251,7 @@ pub fn render_svg_with_trajectories(
             r#"<text x="{:.1}" y="{:.1}" font-size="14" font-weight="bold" text-anchor="end">{}</text>"#,
             LEFT - 10.0,
             y(d) - 2.0,
-            esc(name)
+            svg_escape(name)
         );
         let _ = writeln!(
             s,
@@ -370,4 +373,15 @@ fn bar(s: &mut String, x: impl Fn(f64) -> f64, w: &Window, shift_s: f64, y0: f64
         x(t0 + w.green_s),
         (x(t0 + w.green_s + w.yellow_s) - x(t0 + w.green_s)).max(0.0)
     );
+}
+
+#[cfg(test)]
+mod escape_tests {
+    #[test]
+    fn svg_escape_covers_markup_and_both_quotes() {
+        assert_eq!(
+            super::svg_escape(r#"Oak & 5th <"main"> O'Neil"#),
+            "Oak &amp; 5th &lt;&quot;main&quot;&gt; O&apos;Neil"
+        );
+    }
 }
