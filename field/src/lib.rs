@@ -28,15 +28,16 @@
 //!   what the field reports (status, detector counts). Times are deciseconds.
 //! - **Unit id** — the Modbus address of one field controller behind a `host:port`
 //!   ([`Endpoint`]); one emulated port serves several intersections, one per unit id.
-//! - **Commit** — writing the plan's sequence number to [`protocol::regmap::hr::COMMIT`] after
-//!   the plan area: the field checks the checksum and every safety rule, then accepts the
-//!   plan (it starts at a stage boundary) or refuses it with a [`RejectCode`].
+//! - **Commit** — writing the low word of the plan's sequence number to
+//!   [`protocol::regmap::hr::COMMIT`] after the plan area: the field checks the checksum and
+//!   every safety rule, then accepts the plan (it starts at a stage boundary) or refuses it with
+//!   a [`RejectCode`].
 //! - **Watchdog** (`unitBackupTime`, [`protocol::regmap::hr::UNIT_BACKUP_TIME_S`]) — the
 //!   longest the field waits for a heartbeat from the central; past it, it runs its local plan.
 //! - **Stage request** — [`protocol::regmap::hr::STAGE_REQUEST`]: a central's call for a
 //!   stage, served once the field's own minimum green allows (NTCIP force-off + call).
 //! - **Fallback / local plan** — the plan the field runs by itself (at start-up, when the
-//!   central falls silent, or on request): the intersection's base plan.
+//!   central falls silent, or when set to FREE): the intersection's base plan.
 
 pub mod protocol;
 
