@@ -16,7 +16,7 @@
 //! - [`emulator`] (feature `emulator`) — emulated field controllers: clock, timing engine
 //!   ([`emulator::runner`]), one unit ([`emulator::unit`]), the Modbus servers
 //!   ([`emulator::server`]);
-//! - [`bench`] (both features) — a loopback fleet and a timed plan push, shared by the
+//! - [`bench`](mod@bench) (both features) — a loopback fleet and a timed plan push, shared by the
 //!   criterion bench and `greenwave field --bench-push`.
 //!
 //! Both features are on by default; a central-only build (`default-features = false,
