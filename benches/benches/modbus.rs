@@ -2,11 +2,11 @@
 //! loopback (target < 0.5 s per round), and the pure codec (encode, decode + CRC, the field's
 //! full commit check).
 
-use controller::field::bench::{bench_link_config, synthetic_network_toml, Fleet};
-use controller::field::codec::{crc16, PlanRegisters};
-use controller::field::daemon::base_plan;
-use controller::field::{FieldUnit, IdleSource};
+use controller::baseline::base_plan;
 use criterion::{criterion_group, criterion_main, Criterion};
+use field::bench::{bench_link_config, synthetic_network_toml, Fleet};
+use field::protocol::codec::{crc16, PlanRegisters};
+use field::{FieldUnit, IdleSource};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,11 +1,12 @@
 //! # controller — greenwave's signal control
 //!
-//! Everything that decides what the lamps show, and the link that carries it to the field.
+//! Everything that decides what the lamps show. Synchronous, with no async runtime: the link
+//! that carries a plan to the field is the `field` crate, which depends on this one.
 //! The data flow, folder by folder: detector and camera readings ([`roadnet::StepInput`]) →
 //! [`estimate`] (live traffic state, detector fault detection) → [`optimize`] (intersection,
 //! corridor and in-cycle timing) → [`adaptive`] (the controller that ties them together) →
 //! a [`roadnet::SignalPlan`] checked by the one validator, `SignalPlan::validate` → a sink: the
-//! simulator, or the Modbus [`field`] link, whose field controllers validate it again.
+//! simulator, or the Modbus field link (crate `field`), whose field controllers validate it again.
 //! [`baseline`] holds the reference strategies (native, fixed-time, max-pressure), the one
 //! fixed-plan controller [`baseline::FixedPlans`] and the one base-plan builder
 //! [`baseline::base_plan`] (the simulator's `native` plan and the field's fallback plan);
@@ -32,7 +33,6 @@ pub mod adaptive;
 pub mod baseline;
 pub mod estimate;
 pub mod faults;
-pub mod field;
 pub mod optimize;
 pub mod planned;
 

@@ -2,8 +2,8 @@
 //! configured host:port, serving each intersection on it by unit id.
 
 use super::common::{outln, parse};
-use controller::field::server::{self, FieldEmulator};
-use controller::field::{Clock, CounterSource, DetectorSource, IdleSource, SystemClock};
+use field::emulator::server::{self, FieldEmulator};
+use field::{Clock, CounterSource, DetectorSource, IdleSource, SystemClock};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -139,7 +139,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
 
 /// `--bench-push N`: push + verified read-back to N emulated controllers, several rounds.
 fn bench_push(n: usize, rounds: u32) -> anyhow::Result<()> {
-    use controller::field::bench::{bench_link_config, percentile, synthetic_network_toml, Fleet};
+    use field::bench::{bench_link_config, percentile, synthetic_network_toml, Fleet};
     let net = Arc::new(roadnet::config::parse_toml(
         &synthetic_network_toml(n),
         "synthetic.toml",

@@ -19,8 +19,8 @@
 
 use super::compare::Strategy;
 use anyhow::Context;
-use controller::field::server::{self, FieldEmulator};
-use controller::field::{ClientPool, Clock, IdleSource, LinkConfig, ManualClock};
+use field::emulator::server::{self, FieldEmulator};
+use field::{ClientPool, Clock, IdleSource, LinkConfig, ManualClock};
 use roadnet::{
     Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet,
     SignalState, StageId, StepInput,
@@ -126,13 +126,12 @@ impl FieldLoop {
             let bound = emu.bind_all(|_| Some(loopback)).await?;
             let mut addrs = BTreeMap::new();
             for (ep, listener, service) in bound {
-                addrs.insert((ep.host.clone(), ep.port), listener.local_addr()?);
+                addrs.insert(ep, listener.local_addr()?);
                 tokio::spawn(server::serve(listener, service));
             }
-            let mut pool = ClientPool::connect(&net, LinkConfig::default(), |ep| {
-                addrs.get(&(ep.host.clone(), ep.port)).copied()
-            })
-            .await?;
+            let mut pool =
+                ClientPool::connect(&net, LinkConfig::default(), |ep| addrs.get(ep).copied())
+                    .await?;
             for link in pool.links() {
                 link.set_backup_time(BACKUP_TIME_S).await?;
                 link.heartbeat().await?;

@@ -5,8 +5,8 @@
 
 use super::common::{outln, parse};
 use controller::baseline::{native_plans, FixedPlans};
-use controller::field::daemon::Daemon;
-use controller::field::{ClientPool, LinkConfig};
+use field::central::Daemon;
+use field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

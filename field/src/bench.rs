@@ -1,11 +1,11 @@
 //! A fleet of emulated field controllers on loopback and a timed plan push to all of them —
 //! shared by the criterion bench (`benches/benches/modbus.rs`) and `greenwave field --bench-push`.
 
-use super::client::{ClientPool, LinkConfig};
-use super::clock::{Clock, ManualClock};
-use super::server::{self, FieldEmulator};
-use super::unit::IdleSource;
-use crate::baseline::base_plan;
+use crate::central::{ClientPool, LinkConfig};
+use crate::emulator::clock::{Clock, ManualClock};
+use crate::emulator::server::{self, FieldEmulator};
+use crate::emulator::unit::IdleSource;
+use controller::baseline::base_plan;
 use roadnet::{RoadNet, SignalPlan};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -116,15 +116,12 @@ impl Fleet {
         let mut addrs = HashMap::new();
         let mut tasks = Vec::new();
         for (ep, listener, svc) in bound {
-            addrs.insert((ep.host.clone(), ep.port), listener.local_addr()?);
+            addrs.insert(ep, listener.local_addr()?);
             tasks.push(tokio::spawn(async move {
                 let _ = server::serve(listener, svc).await;
             }));
         }
-        let pool = ClientPool::connect(&net, cfg, |ep| {
-            addrs.get(&(ep.host.clone(), ep.port)).copied()
-        })
-        .await?;
+        let pool = ClientPool::connect(&net, cfg, |ep| addrs.get(ep).copied()).await?;
         Ok(Fleet {
             net,
             emu,

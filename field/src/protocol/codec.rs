@@ -2,7 +2,9 @@
 //! CRC-16 and wrapping counters. No I/O, no clocks; both the emulator and the central use it.
 
 use super::regmap::{self, hr, ir, RejectCode, MAX_GROUPS, MAX_PLAN_STAGES};
-use roadnet::{IntersectionId, RoadNet, SignalPlan, StageId, StageLimits, StageSplit};
+use roadnet::{
+    DetectorId, Indication, IntersectionId, RoadNet, SignalPlan, StageId, StageLimits, StageSplit,
+};
 
 /// Why a plan cannot be put into registers (a central-side problem; nothing was sent).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -470,6 +472,44 @@ impl FieldStatus {
     pub fn is_fallback(&self) -> bool {
         self.flags & regmap::flags::FALLBACK != 0
     }
+}
+
+/// The one reading of the field's lamp masks (bit i = signal group i, in the intersection's
+/// order), used by the field itself and by the central reading its status: green bits show
+/// `g` for a permissive group and `G` otherwise, yellow bits `y`, every other group `r`.
+pub fn indications_from_masks(
+    green_mask: u32,
+    yellow_mask: u32,
+    permissive: &[bool],
+) -> Vec<Indication> {
+    permissive
+        .iter()
+        .enumerate()
+        .map(|(i, perm)| {
+            let bit = 1u32 << i.min(31);
+            if green_mask & bit != 0 {
+                if *perm {
+                    Indication::PermissiveGreen
+                } else {
+                    Indication::Green
+                }
+            } else if yellow_mask & bit != 0 {
+                Indication::Yellow
+            } else {
+                Indication::Red
+            }
+        })
+        .collect()
+}
+
+/// The detectors a field controller reports, in register order: those on lanes of roads that
+/// end at the intersection, in network order.
+pub fn field_detectors(net: &RoadNet, id: IntersectionId) -> Vec<DetectorId> {
+    net.detectors
+        .iter()
+        .filter(|d| net.road(net.lane(d.lane).road).to == id)
+        .map(|d| d.id)
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,9 +3,13 @@
 //! clock-free: the caller passes the time of every call, so it runs the same on a manual clock.
 
 use super::clock::Ds;
-use super::codec::{plan_len, DetectorBlock, FieldStatus, PlanRegisters};
-use super::regmap::{self, flags, hr, RejectCode, MAX_DETECTORS, MAX_GROUPS, MAX_PLAN_STAGES};
 use super::runner::{ConflictMatrix, EffPlan, Phase, Runner, Target};
+use crate::protocol::codec::{
+    field_detectors, plan_len, DetectorBlock, FieldStatus, PlanRegisters,
+};
+use crate::protocol::regmap::{
+    self, flags, hr, RejectCode, MAX_DETECTORS, MAX_GROUPS, MAX_PLAN_STAGES,
+};
 use roadnet::{check_limits, DetectorId, IntersectionId, Interval, PlanRule, RoadNet, SignalState};
 use std::sync::Arc;
 use tokio_modbus::ExceptionCode;
@@ -145,7 +149,7 @@ impl FieldUnit {
             detail,
         };
         // the local plan passes the same validator as every central plan
-        crate::baseline::base_plan(&net, id)
+        controller::baseline::base_plan(&net, id)
             .validate(&net)
             .map_err(|e| bad_local(e.to_string()))?;
         let local = EffPlan::local(&net, id).map_err(|e| bad_local(e.to_string()))?;
@@ -181,7 +185,7 @@ impl FieldUnit {
             own_masks: inter
                 .stages
                 .iter()
-                .map(|s| super::codec::stage_groups_mask(&net, *s))
+                .map(|s| crate::protocol::codec::stage_groups_mask(&net, *s))
                 .collect(),
             own_limits: inter.stages.iter().map(|s| net.stage(*s).limits).collect(),
             own_max_green_ds,
@@ -507,7 +511,7 @@ impl FieldUnit {
     /// the next stage boundary). The outcome is in the status registers.
     fn commit(&mut self, value: u16) {
         let area = &self.holding[hr::PLAN_BASE as usize..];
-        let seq = super::codec::join_u32(area[0], area[1]);
+        let seq = crate::protocol::codec::join_u32(area[0], area[1]);
         let result = self.check_commit(value);
         self.written.iter_mut().for_each(|w| *w = false);
         self.status.last_commit_seq = seq;
@@ -587,16 +591,6 @@ impl FieldUnit {
         }
         Ok(EffPlan::from_accepted(&regs, &self.own_max_green_ds))
     }
-}
-
-/// The detectors a field controller reports, in register order: those on lanes of roads that
-/// end at the intersection, in network order.
-pub fn field_detectors(net: &RoadNet, id: IntersectionId) -> Vec<DetectorId> {
-    net.detectors
-        .iter()
-        .filter(|d| net.road(net.lane(d.lane).road).to == id)
-        .map(|d| d.id)
-        .collect()
 }
 
 fn flags_fallback(fl: u16) -> bool {

@@ -4,9 +4,10 @@
 
 mod field_support;
 
-use controller::field::client::EndpointPool;
-use controller::field::regmap::{self, flags};
-use controller::field::{server, Clock, LinkConfig};
+use field::central::EndpointPool;
+use field::emulator::server;
+use field::protocol::regmap::{self, flags};
+use field::{Clock, LinkConfig};
 use field_support::*;
 use std::future::Future;
 use std::pin::Pin;
@@ -259,9 +260,7 @@ async fn ten_thousand_late_replies_are_never_taken_for_a_later_answer() {
                     Ok(_) => {
                         wrong.fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(controller::field::LinkError::Transport(
-                        controller::field::TransportError::Timeout { .. },
-                    )) => {
+                    Err(field::LinkError::Transport(field::TransportError::Timeout { .. })) => {
                         timeouts.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(_) => {

@@ -6,10 +6,11 @@
 mod field_support;
 
 use controller::baseline::FixedPlans;
-use controller::field::codec::{plan_len, PlanRegisters};
-use controller::field::regmap::{self, hr, ir, RejectCode};
-use controller::field::runner::Phase;
-use controller::field::{server, DeviceError, LinkError};
+use field::emulator::runner::Phase;
+use field::emulator::server;
+use field::protocol::codec::{plan_len, PlanRegisters};
+use field::protocol::regmap::{self, hr, ir, RejectCode};
+use field::{DeviceError, LinkError};
 use field_support::*;
 use roadnet::{PlanRule, StageId};
 use std::time::Duration;

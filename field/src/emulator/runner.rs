@@ -4,7 +4,7 @@
 //! plan's offset in bounded steps. Pure: time comes in through [`Runner::advance_to`].
 
 use super::clock::Ds;
-use super::codec::{CodecError, PlanRegisters};
+use crate::protocol::codec::{indications_from_masks, CodecError, PlanRegisters};
 use roadnet::{Indication, IntersectionId, RoadNet, StageId};
 use std::sync::Arc;
 
@@ -39,10 +39,10 @@ impl EffPlan {
         self.stages[..k].iter().map(|s| s.split_ds).sum()
     }
 
-    /// The local (fallback) plan: [`crate::baseline::base_plan`], the same plan the simulator
+    /// The local (fallback) plan: [`controller::baseline::base_plan`], the same plan the simulator
     /// runs as `native`, so a field controller on its own plan runs in step with it.
     pub fn local(net: &RoadNet, id: IntersectionId) -> Result<EffPlan, CodecError> {
-        let plan = crate::baseline::base_plan(net, id);
+        let plan = controller::baseline::base_plan(net, id);
         let regs = PlanRegisters::from_plan(net, 0, &plan)?;
         // the declared limits are the network's own, so there is no tighter max green to apply
         Ok(EffPlan::from_accepted(&regs, &[]))
@@ -168,34 +168,6 @@ pub struct Runner {
     /// A plan that tried to show a conflict: flash stays on while it is the target.
     faulted: Option<Arc<EffPlan>>,
     green_starts: u64,
-}
-
-/// The one reading of the field's lamp masks (bit i = signal group i, in the intersection's
-/// order), used by the field itself and by the central reading its status: green bits show
-/// `g` for a permissive group and `G` otherwise, yellow bits `y`, every other group `r`.
-pub fn indications_from_masks(
-    green_mask: u32,
-    yellow_mask: u32,
-    permissive: &[bool],
-) -> Vec<Indication> {
-    permissive
-        .iter()
-        .enumerate()
-        .map(|(i, perm)| {
-            let bit = 1u32 << i.min(31);
-            if green_mask & bit != 0 {
-                if *perm {
-                    Indication::PermissiveGreen
-                } else {
-                    Indication::Green
-                }
-            } else if yellow_mask & bit != 0 {
-                Indication::Yellow
-            } else {
-                Indication::Red
-            }
-        })
-        .collect()
 }
 
 /// Sequence number of the one-stage plans the field builds for central stage requests: they run

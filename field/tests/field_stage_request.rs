@@ -4,8 +4,8 @@
 
 mod field_support;
 
-use controller::field::regmap::hr;
-use controller::field::{FieldUnit, IdleSource};
+use field::protocol::regmap::hr;
+use field::{FieldUnit, IdleSource};
 use field_support::{fixture_net, id};
 use roadnet::Interval;
 use tokio_modbus::ExceptionCode;

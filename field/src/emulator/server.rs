@@ -4,6 +4,7 @@
 
 use super::clock::{Clock, Ds};
 use super::unit::{DetectorSource, FieldUnit, UnitError};
+use crate::protocol::Endpoint;
 use roadnet::{IntersectionId, RoadNet};
 use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Ready};
@@ -20,19 +21,6 @@ pub type SharedUnit = Arc<Mutex<FieldUnit>>;
 /// Lock a unit, recovering from a poisoned lock (a panic elsewhere must not stop the lamps).
 pub fn lock(unit: &SharedUnit) -> MutexGuard<'_, FieldUnit> {
     unit.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Where a field controller listens, as configured.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Endpoint {
-    pub host: String,
-    pub port: u16,
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
 }
 
 /// All emulated field controllers of a network, sharing one clock.
@@ -82,10 +70,7 @@ impl FieldEmulator {
             let Some(ep) = &inter.controller else {
                 continue;
             };
-            let key = Endpoint {
-                host: ep.host.clone(),
-                port: ep.port,
-            };
+            let key = Endpoint::from(ep);
             let on_port = endpoints.entry(key.clone()).or_default();
             if let Some(other) = on_port.get(&ep.unit_id) {
                 return Err(EmulatorError::DuplicateUnit {
@@ -158,7 +143,7 @@ impl FieldEmulator {
         for ep in self.endpoints.keys() {
             let addr = match bind_override(ep) {
                 Some(a) => a,
-                None => resolve(ep).await?,
+                None => ep.resolve().await?,
             };
             let listener = TcpListener::bind(addr).await.map_err(|e| {
                 std::io::Error::new(e.kind(), format!("cannot listen on {addr} ({ep}): {e}"))
@@ -181,19 +166,6 @@ impl FieldEmulator {
             self.advance_all();
         }
     }
-}
-
-/// Resolve a configured endpoint to a socket address.
-pub async fn resolve(ep: &Endpoint) -> std::io::Result<SocketAddr> {
-    tokio::net::lookup_host((ep.host.as_str(), ep.port))
-        .await?
-        .next()
-        .ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{ep} does not resolve"),
-            )
-        })
 }
 
 /// Serve Modbus TCP on `listener` with `service` until the task is dropped.

@@ -45,7 +45,7 @@ pub mod hr {
     pub const PLAN_CYCLE_DS: u16 = 102;
     pub const PLAN_OFFSET_DS: u16 = 103;
     pub const PLAN_STAGE_COUNT: u16 = 104;
-    /// CRC-16/MODBUS over the plan area (see [`crate::field::codec::plan_crc`]).
+    /// CRC-16/MODBUS over the plan area (see [`crate::protocol::codec::plan_crc`]).
     pub const PLAN_CHECKSUM: u16 = 105;
     /// First stage block; block `i` starts at `STAGE_BASE + STAGE_BLOCK * i`.
     pub const STAGE_BASE: u16 = 106;

@@ -7,9 +7,10 @@
 //! each reply's transaction id and function code; a mismatch is a protocol error, which drops
 //! the connection too.)
 
-use super::codec::{CodecError, DetectorBlock, FieldStatus, PlanRegisters, WrapCounter};
-use super::regmap::{self, hr, ir, RejectCode};
-use roadnet::{FieldEndpoint, IntersectionId, PlanError, RoadNet, SignalPlan};
+use crate::protocol::codec::{DetectorBlock, FieldStatus, PlanRegisters, WrapCounter};
+use crate::protocol::regmap::{self, hr, ir, RejectCode};
+use crate::protocol::{DeviceError, Endpoint, LinkError, TransportError};
+use roadnet::{IntersectionId, RoadNet, SignalPlan};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_modbus::client::{Client, Context};
 use tokio_modbus::prelude::SlaveContext;
-use tokio_modbus::{ExceptionCode, Request, Response, Slave};
+use tokio_modbus::{Request, Response, Slave};
 
 /// Timeouts, retries and pool size of the field link.
 #[derive(Clone, Debug)]
@@ -44,74 +45,6 @@ impl Default for LinkConfig {
             backoff_base: Duration::from_millis(50),
             backoff_max: Duration::from_secs(1),
             max_connections_per_endpoint: 8,
-        }
-    }
-}
-
-/// The link itself failed: nothing (reliable) was heard from the device.
-#[derive(Debug, thiserror::Error)]
-pub enum TransportError {
-    #[error("cannot connect to {addr}: {source}")]
-    Connect {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("no connection to {addr} within {after:?}")]
-    ConnectTimeout { addr: SocketAddr, after: Duration },
-    #[error("no reply from {addr} unit {unit} within {after:?}")]
-    Timeout {
-        addr: SocketAddr,
-        unit: u8,
-        after: Duration,
-    },
-    #[error("i/o error with {addr}: {source}")]
-    Io {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("protocol error from {addr}: {detail}")]
-    Protocol { addr: SocketAddr, detail: String },
-}
-
-/// The device answered, and the answer is a refusal or does not check out.
-#[derive(Debug, thiserror::Error)]
-pub enum DeviceError {
-    #[error("unit {unit} answered with Modbus exception {code:?}")]
-    Exception { unit: u8, code: ExceptionCode },
-    #[error("plan {seq} refused by the field controller: {code}")]
-    Rejected { seq: u32, code: RejectCode },
-    #[error("read-back of register {address} gave {read}, {wrote} was written")]
-    VerifyMismatch { address: u16, wrote: u16, read: u16 },
-    #[error("commit of plan {seq} left no trace in the status (committed {committed}, last commit {last})")]
-    CommitUnconfirmed { seq: u32, committed: u32, last: u32 },
-    #[error("not a greenwave field controller (magic {magic:#06x}, map version {version})")]
-    WrongDevice { magic: u16, version: u16 },
-    #[error("reply with {got} registers to a request for {asked}")]
-    BadReply { asked: usize, got: usize },
-}
-
-/// Anything a field-link operation can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum LinkError {
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    #[error(transparent)]
-    Device(#[from] DeviceError),
-    #[error("plan cannot be encoded: {0}")]
-    Codec(#[from] CodecError),
-    #[error("plan refused by the central validator: {0}")]
-    Invalid(#[from] PlanError),
-}
-
-impl LinkError {
-    pub fn is_transport(&self) -> bool {
-        matches!(self, LinkError::Transport(_))
-    }
-    /// The field's reason code when it refused a plan.
-    pub fn reject_code(&self) -> Option<RejectCode> {
-        match self {
-            LinkError::Device(DeviceError::Rejected { code, .. }) => Some(*code),
-            _ => None,
         }
     }
 }
@@ -437,7 +370,7 @@ impl FieldLink {
     /// Push raw plan-area registers (from [`hr::PLAN_BASE`]) with verification and commit —
     /// no central validation. The field must still refuse anything unsafe.
     pub async fn push_registers(&mut self, area: &[u16]) -> Result<PushReport, LinkError> {
-        let seq = super::codec::join_u32(area[0], area[1]);
+        let seq = crate::protocol::codec::join_u32(area[0], area[1]);
         self.next_seq = self.next_seq.max(seq.saturating_add(1));
         self.write(hr::PLAN_BASE, area).await?;
         self.verify(hr::PLAN_BASE, area).await?;
@@ -564,29 +497,24 @@ impl ClientPool {
     pub async fn connect(
         net: &RoadNet,
         cfg: LinkConfig,
-        mut addr_override: impl FnMut(&FieldEndpoint) -> Option<SocketAddr>,
+        mut addr_override: impl FnMut(&Endpoint) -> Option<SocketAddr>,
     ) -> std::io::Result<ClientPool> {
         let mut pools: HashMap<SocketAddr, Arc<EndpointPool>> = HashMap::new();
         let mut links = BTreeMap::new();
         for inter in net.signalized() {
-            let Some(ep) = &inter.controller else {
+            let Some(conf) = &inter.controller else {
                 continue;
             };
-            let addr = match addr_override(ep) {
+            let ep = Endpoint::from(conf);
+            let addr = match addr_override(&ep) {
                 Some(a) => a,
-                None => {
-                    super::server::resolve(&super::server::Endpoint {
-                        host: ep.host.clone(),
-                        port: ep.port,
-                    })
-                    .await?
-                }
+                None => ep.resolve().await?,
             };
             let pool = pools
                 .entry(addr)
                 .or_insert_with(|| EndpointPool::new(addr, cfg.clone()))
                 .clone();
-            links.insert(inter.id, FieldLink::new(pool, ep.unit_id, inter.id));
+            links.insert(inter.id, FieldLink::new(pool, conf.unit_id, inter.id));
         }
         Ok(ClientPool { links })
     }

@@ -2,10 +2,10 @@
 //! [`Controller`] as a [`StepInput`], and pushes every [`Command::ApplyPlan`] it emits over the
 //! verified plan push. Any `Box<dyn Controller>` can drive it.
 
-use super::client::{ClientPool, LinkError};
-use super::codec::FieldStatus;
-use super::regmap;
-use super::unit::field_detectors;
+use super::client::ClientPool;
+use crate::protocol::codec::{field_detectors, indications_from_masks, FieldStatus};
+use crate::protocol::regmap;
+use crate::protocol::LinkError;
 use roadnet::{
     Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet,
     SignalPlan, SignalState, StepInput,
@@ -13,10 +13,6 @@ use roadnet::{
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The plan a field controller falls back to — built by the one base-plan builder, re-exported
-/// here for the link's users.
-pub use crate::baseline::base_plan;
 
 /// Counters of what the daemon did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -285,10 +281,6 @@ fn signal_state(net: &RoadNet, site: &Site, st: &FieldStatus) -> SignalState {
         time_in_interval_s: st.time_in_interval_ds as f64 / 10.0,
         green_elapsed_s: st.time_in_stage_ds as f64 / 10.0,
         next_stage: None,
-        indications: super::runner::indications_from_masks(
-            st.green_mask,
-            st.yellow_mask,
-            &site.permissive,
-        ),
+        indications: indications_from_masks(st.green_mask, st.yellow_mask, &site.permissive),
     }
 }

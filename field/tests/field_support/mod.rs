@@ -5,8 +5,8 @@
     reason = "shared by several test or example binaries, each using a different part"
 )]
 
-use controller::field::server::{self, Endpoint};
-use controller::field::{ClientPool, Clock, FieldEmulator, IdleSource, LinkConfig, ManualClock};
+use field::emulator::server;
+use field::{ClientPool, Clock, Endpoint, FieldEmulator, IdleSource, LinkConfig, ManualClock};
 use roadnet::{IntersectionId, RoadNet, SignalPlan, StageSplit};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -100,16 +100,9 @@ impl Harness {
         addr_of: impl Fn(SocketAddr) -> SocketAddr,
     ) -> ClientPool {
         let addrs = self.addrs.clone();
-        ClientPool::connect(&self.net, cfg, |ep| {
-            addrs
-                .get(&Endpoint {
-                    host: ep.host.clone(),
-                    port: ep.port,
-                })
-                .map(|a| addr_of(*a))
-        })
-        .await
-        .expect("pool")
+        ClientPool::connect(&self.net, cfg, |ep| addrs.get(ep).map(|a| addr_of(*a)))
+            .await
+            .expect("pool")
     }
 
     pub(crate) async fn pool(&self) -> ClientPool {

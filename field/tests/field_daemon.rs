@@ -4,8 +4,8 @@
 
 mod field_support;
 
-use controller::field::daemon::Daemon;
-use controller::field::server;
+use field::central::Daemon;
+use field::emulator::server;
 use field_support::*;
 use roadnet::{Command, Controller, SignalPlan, StepInput};
 use std::sync::{Arc, Mutex};
@@ -90,11 +90,11 @@ async fn any_controller_drives_the_field_through_the_daemon() {
     assert_eq!(server::lock(&unit_a).status().committed_seq, 1);
 
     // a field controller that lost its plan (a restart) is given it again
-    let fresh = controller::field::FieldUnit::new(
+    let fresh = field::FieldUnit::new(
         net.clone(),
         a,
-        controller::field::Clock::now_ds(&*h.clock),
-        Box::new(controller::field::IdleSource),
+        field::Clock::now_ds(&*h.clock),
+        Box::new(field::IdleSource),
     )
     .unwrap();
     *server::lock(&unit_a) = fresh;

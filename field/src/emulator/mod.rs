@@ -1,0 +1,16 @@
+//! The field side, emulated: what runs in the cabinet at each intersection.
+//!
+//! - [`clock`] — real or manual time in deciseconds;
+//! - [`runner`] — the signal timing engine (stage boundaries, change intervals, offset
+//!   transitions) and the conflict matrix;
+//! - [`unit`](mod@unit) — one field controller: registers, commit checks, watchdog, detectors;
+//! - [`server`] — tokio-modbus TCP servers routing requests to units by unit id.
+
+pub mod clock;
+pub mod runner;
+pub mod server;
+pub mod unit;
+
+pub use clock::{Clock, Ds, ManualClock, SystemClock};
+pub use server::{FieldEmulator, UnitService};
+pub use unit::{CounterSource, DetectorSource, FieldUnit, IdleSource};
