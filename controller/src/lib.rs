@@ -25,9 +25,9 @@
 //! - **Pressure** — vehicles waiting to use a movement minus those queued on its exit road.
 //! - **Gap-out / force-off** — ending a green early when its queue has cleared / at the point
 //!   the plan's coordination requires.
-//! - **Stage request** — a central's call for a stage, served by the field once its own
-//!   minimums allow (NTCIP force-off + call). **Watchdog** (`unitBackupTime`) — no heartbeat for
-//!   that long → the field runs its local plan.
+//! - **Base plan** — an intersection's configured stages with their base greens: what the
+//!   simulator runs as `native` and what a field controller falls back to on its own (the field
+//!   link's own terms — stage request, watchdog, commit — are in the `field` crate).
 
 pub mod adaptive;
 pub mod baseline;
