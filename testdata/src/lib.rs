@@ -100,6 +100,7 @@ fn skip(test: &str, what: &str) {
         panic!("{line} ({REQUIRE_ENV} is set, so a missing data set is a failure)");
     }
     // Straight to the process's stderr: libtest captures `eprintln!` of passing tests, and a
-    // skip must be seen.
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    // skip must be seen. The leading newline puts it on a line of its own even when the harness
+    // has just printed `test name ... ` without one.
+    let _ = writeln!(std::io::stderr().lock(), "\n{line}");
 }
