@@ -34,7 +34,7 @@ impl Observer for Standstill {
         let t = view.time_s();
         let mut still = Vec::new();
         for v in view.vehicles() {
-            if matches!(v.place, Place::Lane(_)) && v.speed_m_s < 0.1 {
+            if matches!(v.place, Place::Lane(_)) && v.speed_m_s < sim::HALTING_SPEED_M_S {
                 still.push(v.vehicle);
             }
         }
