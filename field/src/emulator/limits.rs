@@ -16,7 +16,8 @@ pub struct ServerLimits {
     /// Once the first byte of a frame arrived, the whole frame must arrive within this; a
     /// response must also be written within it (a client that never reads cannot hold a task).
     pub frame_timeout: Duration,
-    /// Sustained requests per second allowed on one connection (token bucket refill).
+    /// Sustained requests per second allowed on one connection (token bucket refill);
+    /// `f64::INFINITY` turns the rate limit off.
     pub rate_per_s: f64,
     /// Requests one connection may send at once above the sustained rate (bucket size).
     pub rate_burst: u32,
@@ -36,6 +37,17 @@ impl Default for ServerLimits {
             rate_per_s: 200.0,
             rate_burst: 400,
             accept_backoff: Duration::from_millis(50),
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The defaults without the rate limit: for a server whose only client is the same
+    /// process over loopback (tests, benches, the closed loop), which polls as fast as it can.
+    pub fn in_process() -> ServerLimits {
+        ServerLimits {
+            rate_per_s: f64::INFINITY,
+            ..ServerLimits::default()
         }
     }
 }
@@ -78,7 +90,7 @@ impl TokenBucket {
     pub(crate) fn new(rate_per_s: f64, burst: u32, now: Instant) -> TokenBucket {
         // a bucket of size 0 would refuse everything; a NaN or negative rate never refills
         let burst = f64::from(burst.max(1));
-        let rate_per_s = if rate_per_s.is_finite() && rate_per_s > 0.0 {
+        let rate_per_s = if rate_per_s > 0.0 && !rate_per_s.is_nan() {
             rate_per_s
         } else {
             0.0
@@ -93,6 +105,10 @@ impl TokenBucket {
 
     /// Take one token if there is one.
     pub(crate) fn take(&mut self, now: Instant) -> bool {
+        // no limit (an infinite rate times a zero interval would be NaN below)
+        if self.rate_per_s == f64::INFINITY {
+            return true;
+        }
         let dt_s = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + dt_s * self.rate_per_s).min(self.burst);
@@ -119,6 +135,13 @@ mod tests {
         assert!(!b.take(t0 + Duration::from_millis(50)));
         assert!(b.take(t0 + Duration::from_millis(150)));
         assert!(!b.take(t0 + Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn infinite_rate_is_no_limit() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(f64::INFINITY, 1, t0);
+        assert!((0..10_000).all(|_| b.take(t0)));
     }
 
     #[test]

@@ -173,13 +173,14 @@ impl FieldEmulator {
     }
 }
 
-/// Serve Modbus TCP on `listener` with `service` and the default [`ServerLimits`] until the
-/// task is dropped.
+/// Serve Modbus TCP on `listener` with `service` and [`ServerLimits::in_process`] (the
+/// defaults without a rate limit) until the task is dropped. For a port other hosts reach,
+/// use [`serve_with`] and [`ServerLimits::default`].
 pub async fn serve(listener: TcpListener, service: UnitService) -> std::io::Result<()> {
     serve_with(
         listener,
         service,
-        ServerLimits::default(),
+        ServerLimits::in_process(),
         Arc::new(ServerStats::default()),
     )
     .await
