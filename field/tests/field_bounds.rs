@@ -8,7 +8,7 @@ mod field_support;
 use field::central::Daemon;
 use field::emulator::server::{self, ServerLimits, ServerStats};
 use field::protocol::regmap::hr;
-use field::{Clock, FieldEmulator, IdleSource, ManualClock};
+use field::{ClientPool, Clock, FieldEmulator, IdleSource, ManualClock};
 use field_support::*;
 use roadnet::{Command, Controller, StepInput};
 use std::net::SocketAddr;
@@ -294,6 +294,27 @@ async fn every_write_is_logged_with_its_peer() {
         commits[0]
     );
     assert!(commits[0].contains("peer=127.0.0.1:"), "{}", commits[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_central_plan_push_passes_the_default_limits() {
+    let port = Port::start(ServerLimits::default()).await;
+    let net = fixture_net();
+    let addr = port.addr;
+    let mut pool = ClientPool::connect(&net, test_link_config(), |_| Some(addr))
+        .await
+        .expect("pool");
+    for (name, splits) in [("a", [40.0, 30.0]), ("b", [30.0, 30.0])] {
+        let link = pool.link(id(&net, name)).unwrap();
+        link.heartbeat().await.unwrap();
+        link.push_plan(&net, &plan(&net, name, &splits, 0.0))
+            .await
+            .expect("accepted");
+        link.status().await.unwrap();
+        link.poll_detectors().await.unwrap();
+    }
+    assert_eq!(ServerStats::get(&port.stats.rate_limited), 0);
+    assert_eq!(ServerStats::get(&port.stats.refused_over_limit), 0);
 }
 
 /// Asks for nothing: the daemon only polls.

@@ -41,7 +41,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = max_connections)]
     pub max_connections: usize,
     /// Close a connection with no complete request for this long, seconds in [0.1, 86400].
-    #[arg(long, default_value_t = 60.0, allow_negative_numbers = true, value_parser = idle_timeout_s)]
+    #[arg(long, default_value_t = 120.0, allow_negative_numbers = true, value_parser = idle_timeout_s)]
     pub idle_timeout_s: f64,
     /// Close a connection whose started frame is not complete within this, seconds in [0.1, 600].
     #[arg(long, default_value_t = 5.0, allow_negative_numbers = true, value_parser = frame_timeout_s)]

@@ -27,12 +27,13 @@ pub struct ServerLimits {
 }
 
 impl Default for ServerLimits {
-    /// The central keeps at most a handful of connections per port and polls every few
-    /// seconds; a plan push is a few dozen requests. These leave it ample room.
+    /// The idle timeout is above the central's longest poll period (`greenwave run --poll-ms`
+    /// goes up to 60 s), so a polled connection is never idle-closed; a central plan push
+    /// passes the rate limit untouched (tested in `tests/field_bounds.rs`).
     fn default() -> ServerLimits {
         ServerLimits {
             max_connections: 64,
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(120),
             frame_timeout: Duration::from_secs(5),
             rate_per_s: 200.0,
             rate_burst: 400,
