@@ -99,6 +99,9 @@ impl Drop for Port {
     }
 }
 
+/// Tests of this binary run one at a time: one of them exhausts the process's descriptors.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// FC 04, unit 1, one input register from 0.
 const READ_ONE: [u8; 12] = [0, 1, 0, 0, 0, 6, 1, 4, 0, 0, 0, 1];
 
@@ -125,6 +128,7 @@ async fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_that_ends_leaves_the_port_serving_every_round() {
+    let _serial = SERIAL.lock().await;
     let limits = ServerLimits::default();
     let cap = limits.max_connections;
     let extra = 32;
@@ -182,8 +186,58 @@ async fn a_flood_that_ends_leaves_the_port_serving_every_round() {
     );
 }
 
+/// The attack as found: connections until the process has no descriptor left (the server's
+/// accept then fails too), then released. Bounded: the soft descriptor limit of this machine
+/// was 20000 when written; the flood stops at the first failed connect or at 30000.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_to_descriptor_exhaustion_leaves_the_port_serving() {
+    let _serial = SERIAL.lock().await;
+    let port = Port::start(ServerLimits::default()).await;
+    for round in 0..3 {
+        let mut flood = Vec::new();
+        let mut exhausted = false;
+        for _ in 0..30_000 {
+            // a connect the server's backlog does not take at once is not worth waiting for
+            match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(port.addr))
+                .await
+            {
+                Ok(Ok(s)) => flood.push(s),
+                Ok(Err(_)) | Err(_) => {
+                    exhausted = true;
+                    break;
+                }
+            }
+        }
+        let opened = flood.len();
+        drop(flood);
+        let released = Instant::now();
+        let served = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                if let Ok(true) =
+                    tokio::time::timeout(Duration::from_millis(100), one_read(port.addr)).await
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(
+            served.is_ok(),
+            "round {round}: not served within 1 s after a flood of {opened}"
+        );
+        eprintln!(
+            "round {round}: flood of {opened} connections (stopped by a failed connect: {exhausted}); accept errors so far {}, refused over the limit so far {}; served again {:.1} ms after release",
+            ServerStats::get(&port.stats.accept_errors),
+            ServerStats::get(&port.stats.refused_over_limit),
+            released.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let _serial = SERIAL.lock().await;
     let port = Port::start(ServerLimits {
         idle_timeout: Duration::from_millis(300),
         frame_timeout: Duration::from_secs(30),
@@ -202,6 +256,7 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_frame_is_closed_after_the_frame_deadline() {
+    let _serial = SERIAL.lock().await;
     let port = Port::start(ServerLimits {
         idle_timeout: Duration::from_secs(60),
         frame_timeout: Duration::from_millis(300),
@@ -220,6 +275,7 @@ async fn a_half_sent_frame_is_closed_after_the_frame_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_over_the_rate_is_refused_while_another_is_served() {
+    let _serial = SERIAL.lock().await;
     let port = Port::start(ServerLimits {
         rate_per_s: 5.0,
         rate_burst: 5,
@@ -243,6 +299,7 @@ async fn a_client_over_the_rate_is_refused_while_another_is_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_is_logged_with_its_peer() {
+    let _serial = SERIAL.lock().await;
     log_buffer();
     let port = Port::start(ServerLimits::default()).await;
     let mut s = TcpStream::connect(port.addr).await.unwrap();
@@ -298,6 +355,7 @@ async fn every_write_is_logged_with_its_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_central_plan_push_passes_the_default_limits() {
+    let _serial = SERIAL.lock().await;
     let port = Port::start(ServerLimits::default()).await;
     let net = fixture_net();
     let addr = port.addr;
@@ -329,6 +387,7 @@ impl Controller for Quiet {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_logs_unreachable_and_back_once_each() {
+    let _serial = SERIAL.lock().await;
     log_buffer();
     let h = Harness::start(fixture_net()).await;
     let proxy = Proxy::start(h.addr_of(5101)).await;
