@@ -136,6 +136,7 @@ async fn a_flood_that_ends_leaves_the_port_serving_every_round() {
     let rounds = 20;
     let mut recovery_ms = Vec::new();
     for round in 0..rounds {
+        let before = ServerStats::get(&port.stats.refused_over_limit);
         let mut flood = Vec::new();
         for _ in 0..cap + extra {
             flood.push(
@@ -144,17 +145,18 @@ async fn a_flood_that_ends_leaves_the_port_serving_every_round() {
                     .expect("loopback connect"),
             );
         }
-        // every slot is held: the server has accepted at least `cap` by the time the extra
-        // ones were refused, so a newcomer now is turned away too
-        let mut held = 0;
-        for s in &mut flood {
-            if !closed_by_server(s, Duration::from_millis(1)).await {
-                held += 1;
+        // the first `cap` hold every slot, so the server refuses (at least) the `extra` ones;
+        // the timeout is only the failure condition
+        let refused_before = before;
+        let all_refused = tokio::time::timeout(Duration::from_secs(5), async {
+            while ServerStats::get(&port.stats.refused_over_limit) < refused_before + extra as u64 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
-        }
+        })
+        .await;
         assert!(
-            held <= cap,
-            "round {round}: {held} connections held, cap {cap}"
+            all_refused.is_ok(),
+            "round {round}: the extra connections were not refused"
         );
         drop(flood);
         let released = Instant::now();
