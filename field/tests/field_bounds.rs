@@ -238,6 +238,37 @@ async fn a_flood_to_descriptor_exhaustion_leaves_the_port_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_an_exception_or_a_close_never_a_dead_port() {
+    let _serial = SERIAL.lock().await;
+    let port = Port::start(ServerLimits::default()).await;
+    let mut s = TcpStream::connect(port.addr).await.unwrap();
+    // FC 0x2B (not served): exception 0x01, and the connection stays usable
+    s.write_all(&[0, 9, 0, 0, 0, 2, 1, 0x2b]).await.unwrap();
+    let mut exc = [0u8; 9];
+    s.read_exact(&mut exc).await.unwrap();
+    assert_eq!((exc[0], exc[1], exc[7], exc[8]), (0, 9, 0xab, 0x01));
+    // FC 04 with a cut PDU: exception 0x03
+    s.write_all(&[0, 10, 0, 0, 0, 3, 1, 4, 0]).await.unwrap();
+    s.read_exact(&mut exc).await.unwrap();
+    assert_eq!((exc[7], exc[8]), (0x84, 0x03));
+    s.write_all(&READ_ONE).await.unwrap();
+    let mut reply = [0u8; 11];
+    s.read_exact(&mut reply).await.unwrap();
+    assert_eq!(reply[7], 4);
+    // protocol id 1: the frames cannot be found any more, so the connection is closed
+    s.write_all(&[0, 11, 0, 1, 0, 6, 1, 4, 0, 0, 0, 1])
+        .await
+        .unwrap();
+    assert!(closed_by_server(&mut s, Duration::from_secs(10)).await);
+    // a length over 254: closed too
+    let mut s = TcpStream::connect(port.addr).await.unwrap();
+    s.write_all(&[0, 12, 0, 0, 0x01, 0x00, 1, 4]).await.unwrap();
+    assert!(closed_by_server(&mut s, Duration::from_secs(10)).await);
+    assert_eq!(ServerStats::get(&port.stats.closed_malformed), 2);
+    assert!(one_read(port.addr).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_is_closed_after_the_idle_timeout() {
     let _serial = SERIAL.lock().await;
     let port = Port::start(ServerLimits {
