@@ -37,6 +37,11 @@ struct Site {
     last_plan: Option<SignalPlan>,
     last_seq: Option<u32>,
     status: Option<FieldStatus>,
+    /// Whether the last status poll was answered (`None` before the first poll): the operator
+    /// is told of each change once, not of every failed poll.
+    reachable: Option<bool>,
+    /// Whether the last status read showed the field on its local plan (fallback).
+    fallback: Option<bool>,
 }
 
 /// The central loop over a [`ClientPool`].
@@ -77,6 +82,8 @@ impl Daemon {
                 last_plan: None,
                 last_seq: None,
                 status: None,
+                reachable: None,
+                fallback: None,
             })
             .collect();
         Daemon {
@@ -113,8 +120,25 @@ impl Daemon {
             if link.heartbeat().await.is_err() {
                 self.stats.heartbeat_errors += 1;
             }
+            let name = &net.intersection(site.id).name;
             match link.status().await {
                 Ok(st) => {
+                    if site.reachable == Some(false) {
+                        tracing::info!(intersection = %name, "field controller reachable again");
+                    }
+                    site.reachable = Some(true);
+                    let fallback = st.flags & regmap::flags::FALLBACK != 0;
+                    match (site.fallback, fallback) {
+                        (Some(false) | None, true) => tracing::warn!(
+                            intersection = %name,
+                            "field controller in fallback: running its local plan"
+                        ),
+                        (Some(true), false) => {
+                            tracing::info!(intersection = %name, "field controller left fallback")
+                        }
+                        _ => {}
+                    }
+                    site.fallback = Some(fallback);
                     // a field controller that restarted (or lost our plan) gets it again
                     if let (Some(seq), Some(plan)) = (site.last_seq, &site.last_plan) {
                         if st.committed_seq != seq {
@@ -133,7 +157,11 @@ impl Daemon {
                 }
                 Err(e) => {
                     self.stats.poll_errors += 1;
-                    tracing::debug!("{}: status: {e}", net.intersection(site.id).name);
+                    if site.reachable != Some(false) {
+                        tracing::warn!(intersection = %name, "field controller unreachable: {e}");
+                    }
+                    site.reachable = Some(false);
+                    tracing::debug!("{name}: status: {e}");
                     continue;
                 }
             }
@@ -248,11 +276,14 @@ async fn push(
             site.last_plan = Some(plan.clone());
             site.last_seq = Some(rep.seq);
         }
-        Err(e @ (LinkError::Invalid(_) | LinkError::Device(_)))
-            if e.reject_code().is_some() || matches!(e, LinkError::Invalid(_)) =>
-        {
+        Err(e) if e.reject_code().is_some() => {
             stats.plans_rejected += 1;
-            tracing::warn!("{name}: {e}");
+            let code = e.reject_code().map_or(0, |c| c.code());
+            tracing::warn!(intersection = %name, reason_code = code, "plan refused by the field: {e}");
+        }
+        Err(e @ LinkError::Invalid(_)) => {
+            stats.plans_rejected += 1;
+            tracing::warn!(intersection = %name, "plan refused by the central validator: {e}");
         }
         Err(e) => {
             stats.push_errors += 1;

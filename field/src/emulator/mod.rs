@@ -4,9 +4,11 @@
 //! - [`runner`] — the signal timing engine (stage boundaries, change intervals, offset
 //!   transitions) and the conflict matrix;
 //! - [`unit`](mod@unit) — one field controller: registers, commit checks, watchdog, detectors;
-//! - [`server`] — tokio-modbus TCP servers routing requests to units by unit id.
+//! - [`server`] — Modbus TCP servers routing requests to units by unit id;
+//! - [`limits`] — what bounds each server: connections, idle and frame timeouts, request rate.
 
 pub mod clock;
+pub mod limits;
 pub mod runner;
 pub mod server;
 pub mod unit;

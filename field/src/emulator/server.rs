@@ -3,16 +3,21 @@
 //! addressed by Modbus unit id.
 
 use super::clock::{Clock, Ds};
+use super::limits::TokenBucket;
+pub use super::limits::{ServerLimits, ServerStats};
 use super::unit::{DetectorSource, FieldUnit, UnitError};
+use crate::protocol::regmap::{hr, RejectCode};
 use crate::protocol::Endpoint;
 use roadnet::{IntersectionId, RoadNet};
 use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Ready};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio_modbus::server::tcp::{accept_tcp_connection, Server};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_modbus::bytes::Bytes;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 
 /// A shared, lockable field unit.
@@ -168,15 +173,321 @@ impl FieldEmulator {
     }
 }
 
-/// Serve Modbus TCP on `listener` with `service` until the task is dropped.
+/// Serve Modbus TCP on `listener` with `service` and [`ServerLimits::in_process`] (the
+/// defaults without a rate limit) until the task is dropped. For a port other hosts reach,
+/// use [`serve_with`] and [`ServerLimits::default`].
 pub async fn serve(listener: TcpListener, service: UnitService) -> std::io::Result<()> {
-    let server = Server::new(listener);
-    let on_connected = move |stream, addr| {
-        let svc = service.clone();
-        async move { accept_tcp_connection(stream, addr, move |_| Ok(Some(svc.clone()))) }
+    serve_with(
+        listener,
+        service,
+        ServerLimits::in_process(),
+        Arc::new(ServerStats::default()),
+    )
+    .await
+}
+
+/// Who sent a request. The address is known today; the certificate subject and role are left
+/// for the TLS link to fill, so that the write log already has their place.
+#[derive(Clone, Debug)]
+pub struct PeerIdentity {
+    pub addr: SocketAddr,
+    pub cert_subject: Option<String>,
+    pub role: Option<String>,
+}
+
+impl PeerIdentity {
+    pub fn from_addr(addr: SocketAddr) -> PeerIdentity {
+        PeerIdentity {
+            addr,
+            cert_subject: None,
+            role: None,
+        }
+    }
+}
+
+/// At most one log line per second for an event that a flood repeats; the lines in between
+/// are counted and reported with the next one.
+#[derive(Debug, Default)]
+struct LogThrottle {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogThrottle {
+    /// `Some(number suppressed since the last line)` when a line may be written now.
+    fn ready(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+        {
+            self.suppressed += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
+/// Serve Modbus TCP on `listener` with `service` within `limits`, counting in `stats`, until
+/// the task is dropped. It never returns: every accept error (out of descriptors, aborted
+/// handshake) is logged and followed by a short pause, then accepting goes on, so that a flood
+/// that ends leaves the port serving. (tokio-modbus's own `Server::serve` returns on the first
+/// accept error, which is what left a flooded port dead for good; its per-connection loop has
+/// no timeouts and is private, so the framing is done here with tokio-modbus's request
+/// decoder.)
+pub async fn serve_with(
+    listener: TcpListener,
+    service: UnitService,
+    limits: ServerLimits,
+    stats: Arc<ServerStats>,
+) -> std::io::Result<()> {
+    let limits = Arc::new(limits);
+    let slots = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
+    let local = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let mut refused_log = LogThrottle::default();
+    let mut error_log = LogThrottle::default();
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    ServerStats::bump(&stats.refused_over_limit);
+                    // closed at once, before any byte is read: the accept loop never waits
+                    drop(stream);
+                    if let Some(more) = refused_log.ready(Instant::now()) {
+                        tracing::warn!(
+                            port = %local,
+                            peer = %addr,
+                            max_connections = limits.max_connections,
+                            also_refused_since_last_line = more,
+                            total_refused = ServerStats::get(&stats.refused_over_limit),
+                            "connection refused: port at its connection limit"
+                        );
+                    }
+                    continue;
+                };
+                ServerStats::bump(&stats.accepted);
+                tracing::debug!(port = %local, peer = %addr, "connection accepted");
+                let _ = stream.set_nodelay(true);
+                let (svc, limits, stats) = (service.clone(), limits.clone(), stats.clone());
+                tokio::spawn(async move {
+                    let peer = PeerIdentity::from_addr(addr);
+                    connection(stream, &peer, &svc, &limits, &stats).await;
+                    // the slot frees only when the connection is gone
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                ServerStats::bump(&stats.accept_errors);
+                if let Some(more) = error_log.ready(Instant::now()) {
+                    tracing::warn!(
+                        port = %local,
+                        also_failed_since_last_line = more,
+                        "accept failed: {e}; pausing {} ms, then accepting again",
+                        limits.accept_backoff.as_millis()
+                    );
+                }
+                // An aborted handshake concerns one peer only; anything else (no descriptor
+                // left, no memory) lasts a while, and retrying at once would spin the CPU.
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::Interrupted
+                ) {
+                    tokio::time::sleep(limits.accept_backoff).await;
+                }
+            }
+        }
+    }
+}
+
+/// MBAP header: transaction id, protocol id, length, unit id.
+const MBAP_HEADER: usize = 7;
+/// Largest MBAP length field: unit id plus the largest PDU (253 bytes).
+const MBAP_MAX_LENGTH: usize = 254;
+
+enum Frame {
+    Incomplete,
+    /// Protocol id not 0 or a length out of range: no way to find the next frame.
+    Malformed,
+    Complete(usize),
+}
+
+fn frame_in(buf: &[u8]) -> Frame {
+    if buf.len() < MBAP_HEADER {
+        return Frame::Incomplete;
+    }
+    let protocol = u16::from_be_bytes([buf[2], buf[3]]);
+    let length = usize::from(u16::from_be_bytes([buf[4], buf[5]]));
+    // at least the unit id and a function code
+    if protocol != 0 || !(2..=MBAP_MAX_LENGTH).contains(&length) {
+        return Frame::Malformed;
+    }
+    let total = 6 + length;
+    if buf.len() < total {
+        Frame::Incomplete
+    } else {
+        Frame::Complete(total)
+    }
+}
+
+/// Serve one connection until the peer closes it or a limit closes it.
+async fn connection(
+    mut stream: TcpStream,
+    peer: &PeerIdentity,
+    svc: &UnitService,
+    limits: &ServerLimits,
+    stats: &ServerStats,
+) {
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * (6 + MBAP_MAX_LENGTH));
+    let mut chunk = [0u8; 512];
+    let mut bucket = TokenBucket::new(limits.rate_per_s, limits.rate_burst, Instant::now());
+    let mut busy_logged = false;
+    let mut idle_since = tokio::time::Instant::now();
+    let mut frame_since: Option<tokio::time::Instant> = None;
+    loop {
+        // every complete frame in the buffer, in order (a client may pipeline)
+        loop {
+            let len = match frame_in(&buf) {
+                Frame::Incomplete => break,
+                Frame::Malformed => {
+                    ServerStats::bump(&stats.closed_malformed);
+                    tracing::info!(peer = %peer.addr, "connection closed: malformed MBAP header");
+                    return;
+                }
+                Frame::Complete(len) => len,
+            };
+            let frame: Vec<u8> = buf.drain(..len).collect();
+            let allowed = bucket.take(Instant::now());
+            if !allowed {
+                ServerStats::bump(&stats.rate_limited);
+                if !busy_logged {
+                    busy_logged = true;
+                    tracing::warn!(
+                        peer = %peer.addr,
+                        rate_per_s = limits.rate_per_s,
+                        rate_burst = limits.rate_burst,
+                        "request rate over the limit: answering 'server device busy'"
+                    );
+                }
+            }
+            let reply = answer_frame(&frame, allowed, svc, peer);
+            match tokio::time::timeout(limits.frame_timeout, stream.write_all(&reply)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(peer = %peer.addr, "connection ended while answering: {e}");
+                    return;
+                }
+                Err(_) => {
+                    ServerStats::bump(&stats.closed_frame_timeout);
+                    tracing::info!(peer = %peer.addr, "connection closed: response not taken in time");
+                    return;
+                }
+            }
+            let now = tokio::time::Instant::now();
+            idle_since = now;
+            frame_since = (!buf.is_empty()).then_some(now);
+        }
+        let deadline = match frame_since {
+            Some(t) => t + limits.frame_timeout,
+            None => idle_since + limits.idle_timeout,
+        };
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Err(_) if frame_since.is_some() => {
+                ServerStats::bump(&stats.closed_frame_timeout);
+                tracing::info!(
+                    peer = %peer.addr,
+                    frame_timeout_ms = limits.frame_timeout.as_millis() as u64,
+                    "connection closed: frame not completed in time"
+                );
+                return;
+            }
+            Err(_) => {
+                ServerStats::bump(&stats.closed_idle);
+                tracing::info!(
+                    peer = %peer.addr,
+                    idle_timeout_ms = limits.idle_timeout.as_millis() as u64,
+                    "connection closed: idle"
+                );
+                return;
+            }
+            Ok(Ok(0)) => return,
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %peer.addr, "connection ended: {e}");
+                return;
+            }
+            Ok(Ok(n)) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if frame_since.is_none() {
+                    frame_since = Some(tokio::time::Instant::now());
+                }
+            }
+        }
+    }
+}
+
+/// The response frame to one complete request frame (`allowed`: within the rate limit).
+fn answer_frame(frame: &[u8], allowed: bool, svc: &UnitService, peer: &PeerIdentity) -> Vec<u8> {
+    let unit_id = frame[6];
+    let pdu = &frame[MBAP_HEADER..];
+    let function = pdu[0];
+    let result = if !allowed {
+        Err(ExceptionCode::ServerDeviceBusy)
+    } else {
+        match Request::try_from(Bytes::copy_from_slice(pdu)) {
+            Ok(request) => svc
+                .answer(
+                    SlaveRequest {
+                        slave: unit_id,
+                        request,
+                    },
+                    Some(peer),
+                )
+                .and_then(|r| encode_response(&r)),
+            Err(_) if [3, 4, 6, 16].contains(&function) => Err(ExceptionCode::IllegalDataValue),
+            Err(_) => Err(ExceptionCode::IllegalFunction),
+        }
     };
-    let on_error = |e| tracing::debug!("modbus connection ended: {e}");
-    server.serve(&on_connected, on_error).await
+    let body = result.unwrap_or_else(|code| vec![function | 0x80, u8::from(code)]);
+    let mut out = Vec::with_capacity(MBAP_HEADER + body.len());
+    out.extend_from_slice(&frame[0..2]);
+    out.extend_from_slice(&[0, 0]);
+    // body is at most 2 + 250 bytes, so the length always fits
+    out.extend_from_slice(&(body.len() as u16 + 1).to_be_bytes());
+    out.push(unit_id);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A response PDU; only the function codes the units answer.
+fn encode_response(r: &Response) -> Result<Vec<u8>, ExceptionCode> {
+    let words = |fc: u8, ws: &[u16]| {
+        let n = u8::try_from(ws.len() * 2)
+            .ok()
+            .filter(|n| *n <= 250)
+            .ok_or(ExceptionCode::IllegalDataValue)?;
+        let mut out = vec![fc, n];
+        ws.iter()
+            .for_each(|w| out.extend_from_slice(&w.to_be_bytes()));
+        Ok(out)
+    };
+    let pair = |fc: u8, a: u16, b: u16| {
+        let mut out = vec![fc];
+        out.extend_from_slice(&a.to_be_bytes());
+        out.extend_from_slice(&b.to_be_bytes());
+        Ok(out)
+    };
+    match r {
+        Response::ReadHoldingRegisters(ws) => words(3, ws),
+        Response::ReadInputRegisters(ws) => words(4, ws),
+        Response::WriteSingleRegister(a, v) => pair(6, *a, *v),
+        Response::WriteMultipleRegisters(a, n) => pair(16, *a, *n),
+        _ => Err(ExceptionCode::ServerDeviceFailure),
+    }
 }
 
 /// The Modbus service of one endpoint: routes by unit id to its field units.
@@ -209,10 +520,58 @@ impl UnitService {
     /// Answer one request (synchronously; the unit is first brought up to the clock's time).
     /// Never panics on any frame: bad addresses, lengths or values are Modbus exceptions.
     pub fn handle(&self, req: SlaveRequest<'_>) -> Result<Response, ExceptionCode> {
-        let unit = self
-            .unit(req.slave)
-            .ok_or(ExceptionCode::GatewayTargetDevice)?;
+        self.answer(req, None)
+    }
+
+    /// [`Self::handle`], and every write (accepted or not) logged at info level with who sent
+    /// it and what it wrote; a commit also with the plan's sequence number and the verdict.
+    pub fn answer(
+        &self,
+        req: SlaveRequest<'_>,
+        peer: Option<&PeerIdentity>,
+    ) -> Result<Response, ExceptionCode> {
+        let slave = req.slave;
+        let written = match &req.request {
+            Request::WriteSingleRegister(a, _) => Some((*a, 1usize)),
+            Request::WriteMultipleRegisters(a, vs) => Some((*a, vs.len())),
+            _ => None,
+        };
+        let unit = match self.unit(slave) {
+            Some(u) => u,
+            None => {
+                if let Some((first, count)) = written {
+                    log_write(peer, slave, first, count, "refused: no such unit id", None);
+                }
+                return Err(ExceptionCode::GatewayTargetDevice);
+            }
+        };
         let mut u = lock(unit);
+        let result = self.answer_unit(&mut u, req);
+        if let Some((first, count)) = written {
+            let commits = (first as usize..first as usize + count).contains(&(hr::COMMIT as usize));
+            let verdict = match &result {
+                Err(e) => format!("refused: {e}"),
+                Ok(_) => "written".to_string(),
+            };
+            let commit = (commits && result.is_ok()).then(|| {
+                let st = u.status();
+                let v = match RejectCode::from_code(st.last_commit_result) {
+                    _ if st.last_commit_result == 0 => "plan accepted".to_string(),
+                    Some(code) => format!("plan refused: {code}"),
+                    None => format!("plan refused: code {}", st.last_commit_result),
+                };
+                (st.last_commit_seq, v)
+            });
+            log_write(peer, slave, first, count, &verdict, commit);
+        }
+        result
+    }
+
+    fn answer_unit(
+        &self,
+        u: &mut FieldUnit,
+        req: SlaveRequest<'_>,
+    ) -> Result<Response, ExceptionCode> {
         u.advance_to(self.clock.now_ds());
         match req.request {
             Request::ReadHoldingRegisters(a, n) => {
@@ -229,6 +588,42 @@ impl UnitService {
                 .map(|()| Response::WriteMultipleRegisters(a, vs.len() as u16)),
             _ => Err(ExceptionCode::IllegalFunction),
         }
+    }
+}
+
+/// One write, at info level: the operator's record of who changed what on the field.
+fn log_write(
+    peer: Option<&PeerIdentity>,
+    unit: u8,
+    first: u16,
+    count: usize,
+    outcome: &str,
+    commit: Option<(u32, String)>,
+) {
+    let addr = peer.map_or_else(|| "-".to_string(), |p| p.addr.to_string());
+    let subject = peer.and_then(|p| p.cert_subject.as_deref()).unwrap_or("-");
+    let role = peer.and_then(|p| p.role.as_deref()).unwrap_or("-");
+    let last = first as usize + count.saturating_sub(1);
+    match commit {
+        Some((seq, verdict)) => tracing::info!(
+            peer = %addr,
+            cert_subject = subject,
+            role,
+            unit,
+            registers = %format_args!("{first}..={last}"),
+            plan_seq = seq,
+            verdict = %verdict,
+            "field write: commit"
+        ),
+        None => tracing::info!(
+            peer = %addr,
+            cert_subject = subject,
+            role,
+            unit,
+            registers = %format_args!("{first}..={last}"),
+            outcome,
+            "field write"
+        ),
     }
 }
 
