@@ -56,7 +56,10 @@ fn a_vehicle_stops_at_red_and_goes_on_green() {
         }
     }
     let stopped = on_lane.iter().find(|r| r.0 > 60.0 && r.0 < 120.0).unwrap();
-    assert!(stopped.4 < sim::HALTING_SPEED_M_S, "not stopped at red: {stopped:?}");
+    assert!(
+        stopped.4 < sim::HALTING_SPEED_M_S,
+        "not stopped at red: {stopped:?}"
+    );
     assert!(
         wa - stopped.3 < 5.0,
         "stopped {} m before the line",

@@ -129,6 +129,32 @@ pub(crate) mod parse {
 
     /// A time of day, `HH:MM[:SS]` or seconds, as seconds since midnight: `[0, 48:00)` like
     /// the start of a count interval (a day may run past midnight).
+    /// `field --max-connections`: connections open at once per port.
+    pub(crate) fn max_connections(s: &str) -> Result<usize, String> {
+        // in range, so it fits
+        whole_in(s, 1, 10_000, "connections").map(|v| v as usize)
+    }
+
+    /// `field --idle-timeout-s`.
+    pub(crate) fn idle_timeout_s(s: &str) -> Result<f64, String> {
+        real_in(s, 0.1, true, 86_400.0, "seconds")
+    }
+
+    /// `field --frame-timeout-s`.
+    pub(crate) fn frame_timeout_s(s: &str) -> Result<f64, String> {
+        real_in(s, 0.1, true, 600.0, "seconds")
+    }
+
+    /// `field --rate-per-s`: sustained requests per second per connection.
+    pub(crate) fn rate_per_s(s: &str) -> Result<f64, String> {
+        real_in(s, 0.1, true, 100_000.0, "requests per second")
+    }
+
+    /// `field --rate-burst`: requests allowed at once above the rate.
+    pub(crate) fn rate_burst(s: &str) -> Result<u32, String> {
+        whole_u32_in(s, 1, 100_000, "requests")
+    }
+
     pub(crate) fn time_of_day_s(s: &str) -> Result<f64, String> {
         roadnet::counts::parse_time_of_day(s.trim()).ok_or_else(|| {
             "expected a time of day HH:MM[:SS] (or seconds) in [00:00, 48:00)".into()

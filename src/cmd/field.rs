@@ -38,50 +38,21 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = parse::rounds)]
     pub rounds: u32,
     /// Connections open at once per port, 1..=10000; one more is closed at once.
-    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = max_connections)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = parse::max_connections)]
     pub max_connections: usize,
     /// Close a connection with no complete request for this long, seconds in [0.1, 86400].
-    #[arg(long, default_value_t = 120.0, allow_negative_numbers = true, value_parser = idle_timeout_s)]
+    #[arg(long, default_value_t = 120.0, allow_negative_numbers = true, value_parser = parse::idle_timeout_s)]
     pub idle_timeout_s: f64,
     /// Close a connection whose started frame is not complete within this, seconds in [0.1, 600].
-    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true, value_parser = frame_timeout_s)]
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true, value_parser = parse::frame_timeout_s)]
     pub frame_timeout_s: f64,
     /// Sustained requests per second per connection, in [0.1, 100000]; more are answered
     /// "server device busy".
-    #[arg(long, default_value_t = 200.0, allow_negative_numbers = true, value_parser = rate_per_s)]
+    #[arg(long, default_value_t = 200.0, allow_negative_numbers = true, value_parser = parse::rate_per_s)]
     pub rate_per_s: f64,
     /// Requests per connection allowed at once above the rate, 1..=100000.
-    #[arg(long, default_value_t = 400, allow_negative_numbers = true, value_parser = rate_burst)]
+    #[arg(long, default_value_t = 400, allow_negative_numbers = true, value_parser = parse::rate_burst)]
     pub rate_burst: u32,
-}
-
-/// A number in `[lo, hi]` (finite), or the range and unit in the error.
-fn in_range(s: &str, lo: f64, hi: f64, unit: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && (lo..=hi).contains(&v) => Ok(v),
-        _ => Err(format!("expected {unit} in [{lo}, {hi}]")),
-    }
-}
-fn max_connections(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(v) if (1..=10_000).contains(&v) => Ok(v),
-        _ => Err("expected connections in 1..=10000".into()),
-    }
-}
-fn idle_timeout_s(s: &str) -> Result<f64, String> {
-    in_range(s, 0.1, 86_400.0, "seconds")
-}
-fn frame_timeout_s(s: &str) -> Result<f64, String> {
-    in_range(s, 0.1, 600.0, "seconds")
-}
-fn rate_per_s(s: &str) -> Result<f64, String> {
-    in_range(s, 0.1, 100_000.0, "requests per second")
-}
-fn rate_burst(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(v) if (1..=100_000).contains(&v) => Ok(v),
-        _ => Err("expected requests in 1..=100000".into()),
-    }
 }
 
 /// What every emulated detector reports.
