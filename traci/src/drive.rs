@@ -155,6 +155,18 @@ fn num(r: &SubscriptionResult, var: u8) -> Result<f64, Error> {
     }
 }
 
+/// The vehicle ids of a subscription result's id list.
+fn id_set(r: &SubscriptionResult) -> Result<HashSet<String>, Error> {
+    match r.values.iter().find(|v| v.0 == VAR_ID_LIST) {
+        Some((_, Ok(Value::StringList(l)))) => Ok(l.iter().cloned().collect()),
+        Some((_, Err(e))) => Err(Error::Refused {
+            command: r.response,
+            message: format!("vehicle ids of '{}': {e}", r.object),
+        }),
+        _ => Err(Error::Setup(format!("'{}': no vehicle id list", r.object))),
+    }
+}
+
 /// Run `controller` against SUMO on the network `import` (imported from the same `.net.xml`
 /// and `.add.xml` SUMO loads). SUMO is closed cleanly at the end and killed on any error.
 pub fn drive(
@@ -297,7 +309,7 @@ fn run_loop(
         conn.subscribe(
             client::CMD_SUBSCRIBE_LANEAREA_VARIABLE,
             &c.name,
-            &[VAR_VEHICLE_NUMBER, VAR_HALTING, VAR_JAM_LENGTH_M],
+            &[VAR_ID_LIST, VAR_HALTING, VAR_JAM_LENGTH_M],
         )?;
     }
     // entering lanes of signalized junctions; SUMO numbers lanes from the kerb (0), greenwave
@@ -336,6 +348,8 @@ fn run_loop(
     let mut signals = Signals::new(net, false);
     let mut sent_monitor = ConflictMonitor::new(net);
     let mut loops: Vec<LoopAcc> = net.detectors.iter().map(|_| LoopAcc::default()).collect();
+    // per camera: the vehicles in its zone at the previous step
+    let mut zone_ids: Vec<HashSet<String>> = net.cameras.iter().map(|_| HashSet::new()).collect();
     let mut readings: Vec<DetectorReading> = Vec::new();
     let mut frames: Vec<CameraFrame> = net
         .cameras
@@ -456,8 +470,13 @@ fn run_loop(
                     let Some(&k) = cam_pos.get(r.object.as_str()) else {
                         continue;
                     };
+                    let ids = id_set(r)?;
                     let view = &mut frames[k].lanes[0];
-                    view.vehicles = num(r, VAR_VEHICLE_NUMBER)?.max(0.0) as u32;
+                    view.vehicles = ids.len() as u32;
+                    // vehicles that left the zone since the last step: the zone ends at the
+                    // stop line, so these are (up to lane changes out of it) departures
+                    view.departed = zone_ids[k].iter().filter(|i| !ids.contains(*i)).count() as u32;
+                    zone_ids[k] = ids;
                     view.halting = num(r, VAR_HALTING)?.max(0.0) as u32;
                     view.queue_length_m = num(r, VAR_JAM_LENGTH_M)?.max(0.0);
                 }
