@@ -299,3 +299,66 @@ impl Connection {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp_log(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("traci-{name}-{}.log", std::process::id()))
+    }
+
+    #[test]
+    fn sumo_exiting_at_once_is_a_clear_error() {
+        let log = tmp_log("dies");
+        let port = free_port().unwrap();
+        let sh = Path::new("/bin/sh");
+        let args = vec![
+            "-c".to_string(),
+            "echo 'Error: bad net' >&2; exit 3".to_string(),
+        ];
+        let mut p = SumoProcess::spawn(sh, &args, port, &log).unwrap();
+        match Connection::connect(port, &mut p) {
+            Err(Error::SumoDied { log, .. }) => assert!(log.contains("bad net"), "{log}"),
+            other => panic!("expected SumoDied, got {other:?}"),
+        }
+        let _ = std::fs::remove_file(tmp_log("dies"));
+    }
+
+    #[test]
+    fn missing_binary_is_a_spawn_error() {
+        let log = tmp_log("missing");
+        let r = SumoProcess::spawn(Path::new("/nonexistent/sumo"), &[], 1, &log);
+        assert!(matches!(r, Err(Error::Spawn(_))), "{r:?}");
+        let _ = std::fs::remove_file(log);
+    }
+
+    #[test]
+    fn malformed_reply_is_an_error_and_the_child_is_reaped() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // a peer that answers getVersion with a length shorter than its own prefix
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = [0u8; 6];
+            s.read_exact(&mut req).unwrap();
+            s.write_all(&[0, 0, 0, 2]).unwrap();
+        });
+        let log = tmp_log("stub");
+        // a stand-in child that would outlive the test: dropping the handle must kill it
+        let args = vec!["-c".to_string(), "sleep 30".to_string()];
+        let mut p = SumoProcess::spawn(Path::new("/bin/sh"), &args, port, &log).unwrap();
+        let mut c = Connection::connect(port, &mut p).unwrap();
+        let r = c.version();
+        assert!(
+            matches!(&r, Err(Error::Codec(e)) if e.0.contains("shorter than its own prefix")),
+            "{r:?}"
+        );
+        server.join().unwrap();
+        let pid = p.child.id();
+        drop(p);
+        // reaped: no /proc entry left (neither running nor zombie)
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
+        let _ = std::fs::remove_file(log);
+    }
+}

@@ -186,22 +186,19 @@ pub fn drive(
     let tripinfo_path = opts.work_dir.join("tripinfo.xml");
     let log = opts.work_dir.join("sumo.log");
     let mut args = opts.inputs.clone();
-    args.extend(
-        [
-            "--seed".to_string(),
-            opts.seed.to_string(),
-            "--step-length".into(),
-            opts.dt_s.to_string(),
-            "--no-step-log".into(),
-            "true".into(),
-            "--tripinfo-output".into(),
-            tripinfo_path.display().to_string(),
-            // SUMO's own collision detection stays on; a collision is logged, not fatal
-            "--collision.action".into(),
-            "warn".into(),
-        ]
-        .into_iter(),
-    );
+    args.extend([
+        "--seed".to_string(),
+        opts.seed.to_string(),
+        "--step-length".into(),
+        opts.dt_s.to_string(),
+        "--no-step-log".into(),
+        "true".into(),
+        "--tripinfo-output".into(),
+        tripinfo_path.display().to_string(),
+        // SUMO's own collision detection stays on; a collision is logged, not fatal
+        "--collision.action".into(),
+        "warn".into(),
+    ]);
     let port = client::free_port()?;
     let mut sumo = SumoProcess::spawn(&opts.sumo, &args, port, &log)?;
     let mut conn = Connection::connect(port, &mut sumo)?;
