@@ -380,7 +380,10 @@ fn run_loop(
     };
     let mut halting_sum = 0.0;
     let dt = opts.dt_s;
-    while t + 1e-9 < opts.duration_s {
+    // bounded by steps as well as by SUMO's clock, so a SUMO whose time does not advance
+    // cannot keep the loop going
+    let max_steps = (opts.duration_s / dt - 1e-9).ceil() as u64;
+    while t + 1e-9 < opts.duration_s && out.steps < max_steps {
         {
             let input = StepInput {
                 time_s: t,
