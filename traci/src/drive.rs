@@ -206,12 +206,7 @@ pub fn drive(
     let mut outcome = match result {
         Ok(o) => o,
         // `sumo` is dropped here: killed and reaped
-        Err(e) => {
-            return Err(match sumo.exited() {
-                Some(died) => died_or(e, died),
-                None => e,
-            })
-        }
+        Err(e) => return Err(explain(e, &mut sumo)),
     };
     conn.close()?;
     sumo.wait()?;
@@ -221,12 +216,22 @@ pub fn drive(
     Ok(outcome)
 }
 
-/// When SUMO died mid-run, its own last words explain the I/O error better.
-fn died_or(e: Error, died: Error) -> Error {
-    match e {
-        Error::Io(_) => died,
-        other => other,
+/// A broken connection usually means SUMO stopped (a bad input it read after accepting the
+/// connection, a crash): give it a moment to exit, and then its log's last lines explain the
+/// error better than "connection reset". Other errors stand as they are; `sumo` is killed when
+/// the caller drops it.
+fn explain(e: Error, sumo: &mut SumoProcess) -> Error {
+    if !matches!(e, Error::Io(_)) {
+        return e;
     }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        if let Some(died) = sumo.exited() {
+            return died;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    e
 }
 
 fn run_loop(
