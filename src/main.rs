@@ -39,6 +39,8 @@ enum Command {
     Sim(cmd::sim::Args),
     /// Plan a coordinated corridor (cycle, splits, green-wave offsets) and draw its time-space diagram.
     Corridor(cmd::corridor::Args),
+    /// Drive a SUMO simulation over TraCI with a greenwave strategy (docs/sumo.md).
+    Sumo(cmd::sumo::Args),
 }
 
 /// clap's error message in one line: its first paragraph (before the usage and the hint),
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => cmd::compare::run(a, cli.quiet),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Corridor(a) => cmd::corridor::run(a),
+        Command::Sumo(a) => cmd::sumo::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,3 +49,4 @@ pub use metrics::{IntersectionMetrics, Metrics};
 pub use monitor::{ConflictMonitor, SafetyRule, SafetyViolation};
 pub use observe::{NoObserver, Observer, Place, StepView, VehicleSnapshot};
 pub use roadnet::rng::SplitMix64;
+pub use signals::Signals;

@@ -17,6 +17,7 @@ use roadnet::{
 
 const EPS_S: f64 = 1e-9;
 
+#[derive(Debug)]
 struct Ctl {
     id: IntersectionId,
     groups: Vec<SignalGroupId>,
@@ -50,8 +51,13 @@ impl Ctl {
     }
 }
 
-/// All signalized intersections' signal logic.
-pub(crate) struct Signals {
+/// All signalized intersections' signal logic. Public so that other executors of greenwave's
+/// timing (the SUMO/TraCI driver) run exactly this engine instead of a copy: per step call
+/// [`Signals::apply`] with the controller's commands, then [`Signals::begin_step`] (which shows
+/// this step's lamps in [`Signals::states`] and runs the conflict monitor), then
+/// [`Signals::end_step`] once the step's time has passed.
+#[derive(Debug)]
+pub struct Signals {
     ctls: Vec<Ctl>,
     /// Position of each intersection in `ctls` (signalized only).
     pos_of: Vec<Option<usize>>,
@@ -66,7 +72,8 @@ pub(crate) struct Signals {
 }
 
 impl Signals {
-    pub(crate) fn new(net: &RoadNet, raw: bool) -> Signals {
+    /// `raw`: fault injection only (commands switch at once, no change interval).
+    pub fn new(net: &RoadNet, raw: bool) -> Signals {
         let mut ctls = Vec::new();
         let mut pos_of = vec![None; net.intersections.len()];
         for i in net.signalized() {
@@ -147,7 +154,7 @@ impl Signals {
     }
 
     /// Apply the controller's commands (issued at the start of a step).
-    pub(crate) fn apply(
+    pub fn apply(
         &mut self,
         net: &RoadNet,
         controller: &str,
@@ -244,7 +251,7 @@ impl Signals {
     }
 
     /// Start-of-step: drive plans, start due changes, compute lamps, run the conflict monitor.
-    pub(crate) fn begin_step(&mut self, net: &RoadNet, time_s: f64) -> Result<(), SafetyViolation> {
+    pub fn begin_step(&mut self, net: &RoadNet, time_s: f64) -> Result<(), SafetyViolation> {
         for k in 0..self.ctls.len() {
             if let Some(plan) = &self.ctls[k].plan {
                 let (p, into) = plan.position_at(time_s + EPS_S);
@@ -342,7 +349,7 @@ impl Signals {
     }
 
     /// End-of-step: advance interval timers by `dt_s`.
-    pub(crate) fn end_step(&mut self, dt_s: f64) {
+    pub fn end_step(&mut self, dt_s: f64) {
         for ctl in &mut self.ctls {
             ctl.t_in_s += dt_s;
             match ctl.interval {

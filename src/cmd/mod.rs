@@ -9,6 +9,7 @@ pub(crate) mod field;
 pub(crate) mod fieldloop;
 pub(crate) mod run;
 pub(crate) mod sim;
+pub(crate) mod sumo;
 
 /// Logs go to stderr through tracing; `RUST_LOG` overrides the level, `--quiet` keeps only warnings.
 pub(crate) fn init_logging(quiet: bool) {
