@@ -1,8 +1,8 @@
-//! Optimizer speed: replanning 1,000 intersections (target < 50 ms) and the two-way band
-//! offsets of a 20-intersection corridor (target < 20 ms).
+//! Optimizer speed: replanning 1,000 intersections (target < 50 ms) and the exact two-way band
+//! offsets (MAXBAND MILP, microlp) of a 7- and a 20-intersection corridor.
 
 use controller::estimate::TrafficState;
-use controller::optimize::corridor::{optimize_offsets, BandProblem, Window};
+use controller::optimize::corridor::{maxband_offsets, BandProblem, Window};
 use controller::optimize::intersection::{plan_intersection, TimingParams};
 use criterion::{criterion_group, criterion_main, Criterion};
 use sim::SplitMix64;
@@ -31,9 +31,9 @@ fn replan(c: &mut Criterion) {
     });
 }
 
-fn offsets(c: &mut Criterion) {
-    let n = 20;
-    let mut rng = SplitMix64::new(11);
+/// A corridor of `n` signals 250–650 m apart at a 100 s cycle, 35–55 s arterial greens.
+fn corridor(n: usize, seed: u64) -> BandProblem {
+    let mut rng = SplitMix64::new(seed);
     let mut r = || rng.next_u32() as f64 / u32::MAX as f64;
     let cycle = 100.0;
     let mut xs = vec![0.0];
@@ -51,19 +51,23 @@ fn offsets(c: &mut Criterion) {
         })
         .collect();
     let total = xs[n - 1];
-    let p = BandProblem {
+    BandProblem {
         cycle_s: cycle,
         out_windows: windows.clone(),
         in_windows: windows,
         t_out_s: xs.iter().map(|x| x / 13.9).collect(),
         t_in_s: xs.iter().map(|x| (total - x) / 13.9).collect(),
         inbound_weight: 1.0,
-        platoon_weight: 0.01,
-        offset_step_s: 1.0,
-    };
-    c.bench_function("offsets_20_intersection_corridor", |b| {
-        b.iter(|| optimize_offsets(black_box(&p), None))
-    });
+    }
+}
+
+fn offsets(c: &mut Criterion) {
+    for n in [7, 20] {
+        let p = corridor(n, 11);
+        c.bench_function(&format!("maxband_{n}_intersection_corridor"), |b| {
+            b.iter(|| maxband_offsets(black_box(&p)).map(|(o, _)| o))
+        });
+    }
 }
 
 criterion_group!(benches, replan, offsets);

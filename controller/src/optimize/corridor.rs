@@ -1,15 +1,12 @@
 //! Corridor coordination: one common cycle for the corridor's intersections and offsets that
-//! maximise the two-way green band (MAXBAND's objective, `b_out + k·b_in`), ties broken by the
-//! delay of the platoons released at the start of each upstream green.
-//!
-//! MAXBAND proper is a mixed-integer program; here the same objective is searched directly:
-//! with one common cycle each intersection's offset is a 1-D circular variable, and the band
-//! through all other intersections does not depend on it, so a coordinate sweep evaluates each
-//! candidate offset in O(1) against the precomputed band of the others. Sweeps start from the
-//! ideal one-way progressions (outbound, inbound), from all-zero and from the running offsets,
-//! and the best result wins. All of it is deterministic.
+//! maximise the two-way green band `b_out + k·b_in` exactly, by the MAXBAND mixed-integer
+//! program of [`super::maxband`] (the cycle is one of its variables). Plans come from the
+//! Webster/HCM splits of the demand; the program sees each intersection's longest through
+//! green per direction, and the offsets it returns are re-evaluated here with [`bands`] on
+//! the real green windows (every window, merged), which is what the plan reports.
 
 use super::intersection::{self, StageDemand, TimingParams};
+use super::maxband::{self, MaxbandProblem, MaxbandSignal};
 use crate::estimate::TrafficState;
 use roadnet::geometry::polyline_length;
 use roadnet::{Corridor, IntersectionId, MovementId, RoadNet, SignalPlan, TurnKind};
@@ -21,12 +18,14 @@ pub struct CorridorParams {
     /// Weight of the inbound band against the outbound one; `None` = ratio of the directions'
     /// through flows (MAXBAND's `k`), 1 when unknown.
     pub inbound_weight: Option<f64>,
-    /// Offset grid of the search, seconds.
-    pub offset_step_s: f64,
-    /// Seconds of band one second of platoon delay is worth in the objective (tie-breaker).
-    pub platoon_weight: f64,
-    /// How far above the Webster cycle the common cycle may go to buy band, seconds (5 s steps).
+    /// How far above the Webster cycle the common cycle may go to buy band, seconds.
     pub cycle_search_s: f64,
+    /// Progression speed range as factors of the corridor's design speed. The default keeps
+    /// the design speed: the time-space diagram and the drivers' advisory speed are that one.
+    pub speed_factor_min: f64,
+    pub speed_factor_max: f64,
+    /// Largest change of inverse progression speed between consecutive links, s/m.
+    pub max_inverse_speed_change_s_m: Option<f64>,
 }
 
 impl Default for CorridorParams {
@@ -34,9 +33,10 @@ impl Default for CorridorParams {
         CorridorParams {
             timing: TimingParams::default(),
             inbound_weight: None,
-            offset_step_s: 1.0,
-            platoon_weight: 0.01,
             cycle_search_s: 30.0,
+            speed_factor_min: 1.0,
+            speed_factor_max: 1.0,
+            max_inverse_speed_change_s_m: None,
         }
     }
 }
@@ -67,6 +67,9 @@ pub struct CorridorPlan {
     /// Band widths, seconds.
     pub band_out_s: f64,
     pub band_in_s: f64,
+    /// Band efficiency: band ÷ cycle, per direction.
+    pub band_out_efficiency: f64,
+    pub band_in_efficiency: f64,
     /// Where the bands start: time (mod cycle) the outbound band passes the first intersection
     /// and the inbound band passes the last.
     pub band_out_start_s: f64,
@@ -231,7 +234,7 @@ fn longest(arcs: &Arcs, cycle_s: f64) -> (f64, f64) {
     (best.0.min(cycle_s), best.1)
 }
 
-/// The offsets problem in the form the search needs.
+/// Green windows and travel times: what [`bands`] evaluates offsets against.
 #[derive(Clone, Debug)]
 pub struct BandProblem {
     pub cycle_s: f64,
@@ -242,9 +245,6 @@ pub struct BandProblem {
     /// Travel time from the last intersection to each one (inbound), seconds.
     pub t_in_s: Vec<f64>,
     pub inbound_weight: f64,
-    pub platoon_weight: f64,
-    /// Grid of the offset search, seconds.
-    pub offset_step_s: f64,
 }
 
 /// Band widths and starts for given offsets: (out, out start, in, in start).
@@ -298,232 +298,122 @@ pub fn platoon_delay_s(p: &BandProblem, offsets_s: &[f64]) -> f64 {
     d
 }
 
-/// MAXBAND's objective `b_out + k·b_in` with its directional constraint — each direction's
-/// band at least its volume share of the other's (`b_in ≥ k·b_out` for `k ≤ 1`, `b_out ≥ b_in/k`
-/// for `k ≥ 1`; with equal volumes, equal bands) — as a penalty, so a one-way band does not win
-/// over a fair two-way one.
-fn band_value(p: &BandProblem, bo: f64, bi: f64) -> f64 {
-    let k = p.inbound_weight;
-    let violation = (k.min(1.0) * bo - bi).max(0.0) + ((1.0 / k).min(1.0) * bi - bo).max(0.0);
-    bo + k * bi - (1.0 + k) * violation
+/// The longest window of a direction (the one MAXBAND coordinates), as (start, green), s.
+fn main_window(windows: &[Window]) -> (f64, f64) {
+    windows
+        .iter()
+        .max_by(|a, b| a.green_s.total_cmp(&b.green_s))
+        .map_or((0.0, 0.0), |w| (w.start_s, w.green_s))
 }
 
-/// The platoon delay on the links touching intersection `i` (the only part of
-/// [`platoon_delay_s`] that changes when `i`'s offset moves).
-fn platoon_delay_near_s(p: &BandProblem, o: &[f64], i: usize) -> f64 {
-    let mut d = 0.0;
-    for k in [i.checked_sub(1), Some(i)].into_iter().flatten() {
-        if k + 1 >= o.len() {
-            continue;
-        }
-        if let Some(w) = p.out_windows[k].first() {
-            let t = o[k] + w.start_s + (p.t_out_s[k + 1] - p.t_out_s[k]);
-            d += wait_s(&p.out_windows[k + 1], o[k + 1], t, p.cycle_s);
-        }
-        if let Some(w) = p.in_windows[k + 1].first() {
-            let t = o[k + 1] + w.start_s + (p.t_in_s[k] - p.t_in_s[k + 1]);
-            d += p.inbound_weight * wait_s(&p.in_windows[k], o[k], t, p.cycle_s);
-        }
-    }
-    d
+/// Centre of the red around a (start, green) window, seconds after the plan's cycle start.
+fn red_centre_s((start_s, green_s): (f64, f64), cycle_s: f64) -> f64 {
+    start_s + green_s + (cycle_s - green_s).max(0.0) / 2.0
 }
 
-fn objective(p: &BandProblem, offsets_s: &[f64]) -> f64 {
-    let (bo, _, bi, _) = bands(p, offsets_s);
-    band_value(p, bo, bi) - p.platoon_weight * platoon_delay_s(p, offsets_s)
+/// The MAXBAND signals of a corridor's plans, all at cycle `cycle_s`.
+fn maxband_signals(
+    xs: &[f64],
+    out_w: &[Vec<Window>],
+    in_w: &[Vec<Window>],
+    cycle_s: f64,
+) -> Vec<MaxbandSignal> {
+    (0..xs.len())
+        .map(|k| {
+            let (o, i) = (main_window(&out_w[k]), main_window(&in_w[k]));
+            let red = |g: f64| (1.0 - g / cycle_s).clamp(0.0, 1.0);
+            MaxbandSignal {
+                position_m: xs[k],
+                red_out: red(o.1),
+                red_in: red(i.1),
+                // the plan's stage order is the configured one: one sequence per signal
+                inbound_red_shift: vec![
+                    (red_centre_s(i, cycle_s) - red_centre_s(o, cycle_s)) / cycle_s,
+                ],
+            }
+        })
+        .collect()
 }
 
-/// Coordinate search for offsets maximising `b_out + k·b_in − w·platoon delay`.
-/// `start_s` (the running offsets) is one of the starting points, so a small demand change
-/// gives a nearby answer. Offsets come back in `[0, cycle)`, the first intersection's at its
-/// running value (a common shift changes no band).
-pub fn optimize_offsets(p: &BandProblem, start_s: Option<&[f64]>) -> Vec<f64> {
-    let n = p.out_windows.len();
-    let c = p.cycle_s;
-    let step = p.offset_step_s.clamp(0.1, c);
-    let candidates: Vec<f64> = (0..((c / step).floor() as usize).max(1))
-        .map(|k| k as f64 * step)
+/// Plan offsets (seconds after the cycle start, not yet wrapped) that put each outbound red
+/// centre where the program wants it.
+fn offsets_from(s: &maxband::MaxbandSolution, out_w: &[Vec<Window>]) -> Vec<f64> {
+    s.red_centre_out_s
+        .iter()
+        .zip(out_w)
+        .map(|(phi, w)| phi - red_centre_s(main_window(w), s.cycle_s))
+        .collect()
+}
+
+/// MAXBAND offsets for a [`BandProblem`] at its fixed cycle and travel times (one-way times
+/// from `t_out_s`; the inbound ones must be the same links' times), in `[0, cycle)` with the
+/// first at 0, and the program's solution. What the tests and the bench compare.
+pub fn maxband_offsets(
+    p: &BandProblem,
+) -> Result<(Vec<f64>, maxband::MaxbandSolution), maxband::MaxbandError> {
+    // positions in "metres" at 1 m/s are the travel times themselves
+    let mut mp = MaxbandProblem {
+        signals: maxband_signals(&p.t_out_s, &p.out_windows, &p.in_windows, p.cycle_s),
+        cycle_min_s: p.cycle_s,
+        cycle_max_s: p.cycle_s,
+        speed_min_m_s: 1.0,
+        speed_max_m_s: 1.0,
+        max_inverse_speed_change_s_m: None,
+        inbound_weight: p.inbound_weight,
+    };
+    mp.signals
+        .iter_mut()
+        .for_each(|s| s.position_m -= p.t_out_s[0]);
+    let s = maxband::solve(&mp)?;
+    let raw = offsets_from(&s, &p.out_windows);
+    let first = raw.first().copied().unwrap_or(0.0);
+    let o = raw
+        .iter()
+        .map(|x| {
+            let v = (x - first).rem_euclid(p.cycle_s);
+            if v >= p.cycle_s {
+                0.0
+            } else {
+                v
+            }
+        })
         .collect();
-    let first_start = |w: &[Window]| w.first().map_or(0.0, |w| w.start_s);
-    let mut starts: Vec<Vec<f64>> = Vec::new();
-    if let Some(s) = start_s {
-        if s.len() == n {
-            starts.push(s.to_vec());
-        }
-    }
-    starts.push(
-        (0..n)
-            .map(|i| (p.t_out_s[i] - first_start(&p.out_windows[i])).rem_euclid(c))
-            .collect(),
-    );
-    starts.push(
-        (0..n)
-            .map(|i| (p.t_in_s[i] - first_start(&p.in_windows[i])).rem_euclid(c))
-            .collect(),
-    );
-    starts.push(vec![0.0; n]);
-    // blends of the two one-way progressions, and alternating half-cycle offsets: the
-    // two-way optimum usually lies between the one-way ideals
-    for alpha in [0.25, 0.5, 0.75] {
-        starts.push(
-            (0..n)
-                .map(|i| {
-                    let o = (p.t_out_s[i] - first_start(&p.out_windows[i])).rem_euclid(c);
-                    let b = (p.t_in_s[i] - first_start(&p.in_windows[i])).rem_euclid(c);
-                    let d = super::transition::circular_diff_s(o, b, c);
-                    (o + (1.0 - alpha) * d).rem_euclid(c)
-                })
-                .collect(),
-        );
-    }
-    starts.push(
-        (0..n)
-            .map(|i| if i % 2 == 0 { 0.0 } else { c / 2.0 })
-            .collect(),
-    );
-    let mut best: Option<(f64, Vec<f64>)> = None;
-    for mut o in starts {
-        let mut value = objective(p, &o);
-        for _sweep in 0..8 {
-            let mut improved = false;
-            for i in 1..n {
-                // band of all the others, fixed while offset i moves
-                let mut out_o: Arcs = vec![(0.0, c)];
-                let mut in_o: Arcs = vec![(0.0, c)];
-                for j in (0..n).filter(|&j| j != i) {
-                    out_o = intersect(&out_o, &arcs_of(&p.out_windows[j], o[j] - p.t_out_s[j], c));
-                    in_o = intersect(&in_o, &arcs_of(&p.in_windows[j], o[j] - p.t_in_s[j], c));
-                }
-                let here = |o: &[f64], bo: f64, bi: f64| {
-                    band_value(p, bo, bi) - p.platoon_weight * platoon_delay_near_s(p, o, i)
-                };
-                let (bo0, bi0) = (
-                    longest(
-                        &intersect(&out_o, &arcs_of(&p.out_windows[i], o[i] - p.t_out_s[i], c)),
-                        c,
-                    )
-                    .0,
-                    longest(
-                        &intersect(&in_o, &arcs_of(&p.in_windows[i], o[i] - p.t_in_s[i], c)),
-                        c,
-                    )
-                    .0,
-                );
-                let mut best_i = (here(&o, bo0, bi0), o[i]);
-                for &cand in &candidates {
-                    let bo = longest(
-                        &intersect(&out_o, &arcs_of(&p.out_windows[i], cand - p.t_out_s[i], c)),
-                        c,
-                    )
-                    .0;
-                    let bi = longest(
-                        &intersect(&in_o, &arcs_of(&p.in_windows[i], cand - p.t_in_s[i], c)),
-                        c,
-                    )
-                    .0;
-                    let old = o[i];
-                    o[i] = cand;
-                    let v = here(&o, bo, bi);
-                    o[i] = old;
-                    if v > best_i.0 + 1e-9 {
-                        best_i = (v, cand);
-                    }
-                }
-                if best_i.1 != o[i] {
-                    o[i] = best_i.1;
-                    improved = true;
-                }
-            }
-            value = objective(p, &o);
-            if !improved {
-                break;
-            }
-        }
-        if best.as_ref().is_none_or(|(v, _)| value > *v + 1e-9) {
-            best = Some((value, o));
-        }
-    }
-    let mut o = best.map(|b| b.1).unwrap_or_else(|| vec![0.0; n]);
-    let anchor = start_s.and_then(|s| s.first().copied()).unwrap_or(0.0);
-    let shift = anchor - o.first().copied().unwrap_or(0.0);
-    for v in o.iter_mut() {
-        *v = (*v + shift).rem_euclid(c);
-        if *v >= c {
-            *v = 0.0;
-        }
-    }
-    o
+    Ok((o, s))
 }
 
-struct Candidate {
+struct Windows {
     plans: Vec<SignalPlan>,
-    problem: BandProblem,
-    offsets: Vec<f64>,
-    bands: (f64, f64, f64, f64),
+    out_w: Vec<Vec<Window>>,
+    in_w: Vec<Vec<Window>>,
 }
 
-fn candidate(
+fn plans_at(
     net: &RoadNet,
     c: &Corridor,
-    state: &TrafficState,
     p: &CorridorParams,
     selected: &[Vec<StageDemand>],
-    cycle: f64,
-    running_offsets_s: Option<&[f64]>,
-) -> Candidate {
+    cycle_s: f64,
+) -> Windows {
     let ids = &c.intersections;
     let plans: Vec<SignalPlan> = ids
         .iter()
         .zip(selected)
-        .map(|(&i, sel)| intersection::plan_for_cycle(net, i, sel, cycle, 0.0, &p.timing))
+        .map(|(&i, sel)| intersection::plan_for_cycle(net, i, sel, cycle_s, 0.0, &p.timing))
         .collect();
-    let xs = positions_m(net, c);
-    let v = c.design_speed_m_s.max(0.1);
-    let total = xs.last().copied().unwrap_or(0.0);
-    let out_w: Vec<Vec<Window>> = (0..ids.len())
+    let out_w = (0..ids.len())
         .map(|k| green_windows(net, &plans[k], &direction_movements(net, c, k, true)))
         .collect();
-    let in_w: Vec<Vec<Window>> = (0..ids.len())
+    let in_w = (0..ids.len())
         .map(|k| green_windows(net, &plans[k], &direction_movements(net, c, k, false)))
         .collect();
-    let flow = |outbound: bool| -> f64 {
-        (0..ids.len())
-            .flat_map(|k| direction_movements(net, c, k, outbound))
-            .map(|m| state.movement(m).arrival_flow_veh_s)
-            .sum()
-    };
-    let k_in = p.inbound_weight.unwrap_or_else(|| {
-        let (fo, fi) = (flow(true), flow(false));
-        if fo > 1e-6 && fi > 1e-6 {
-            (fi / fo).clamp(0.25, 4.0)
-        } else {
-            1.0
-        }
-    });
-    let problem = BandProblem {
-        cycle_s: cycle,
-        out_windows: out_w,
-        in_windows: in_w,
-        t_out_s: xs.iter().map(|x| x / v).collect(),
-        t_in_s: xs.iter().map(|x| (total - x) / v).collect(),
-        inbound_weight: k_in,
-        platoon_weight: p.platoon_weight,
-        offset_step_s: p.offset_step_s,
-    };
-    let running: Option<Vec<f64>> =
-        running_offsets_s.map(|r| r.iter().map(|o| o.rem_euclid(cycle)).collect());
-    let offsets = optimize_offsets(&problem, running.as_deref());
-    let bands = bands(&problem, &offsets);
-    Candidate {
-        plans,
-        problem,
-        offsets,
-        bands,
-    }
+    Windows { plans, out_w, in_w }
 }
 
-/// Plan a corridor: demand per intersection, a common cycle (the critical intersection's
-/// Webster cycle, within every member's range), splits at that cycle, then offsets.
+/// Plan a corridor: demand per intersection, Webster splits, then MAXBAND chooses the common
+/// cycle (from the critical intersection's Webster cycle up to `cycle_search_s` more, within
+/// every member's range) and the offsets. The program runs twice: once with the cycle free
+/// (red fractions of the Webster-cycle splits), then at the chosen whole-second cycle with
+/// that cycle's own splits, whose offsets are the answer.
 pub fn plan_corridor(
     net: &RoadNet,
     c: &Corridor,
@@ -548,35 +438,110 @@ pub fn plan_corridor(
         cap = cap.min(hi);
     }
     let base_cycle = cycle.min(cap).max(1.0);
-    // MAXBAND also chooses the cycle: try the Webster cycle and a few longer ones (up to
-    // +30 s, within every member's range) and keep the one with the best band per second of
-    // cycle; a longer cycle must buy band, the Webster cycle wins ties.
-    let mut best: Option<(f64, Candidate)> = None;
-    let mut cyc = base_cycle;
-    while cyc <= (base_cycle + p.cycle_search_s).min(cap) + 1e-9 {
-        let cand = candidate(net, c, state, p, &selected, cyc, running_offsets_s);
-        let score = band_value(&cand.problem, cand.bands.0, cand.bands.2) / cyc;
-        if best.as_ref().is_none_or(|(s, _)| score > *s + 1e-6) {
-            best = Some((score, cand));
-        }
-        cyc += 5.0;
-        if p.cycle_search_s <= 0.0 {
-            break;
-        }
-    }
-    let Candidate {
-        plans: mut_plans,
-        problem,
-        offsets,
-        ..
-    } = best.expect("at least the base cycle").1;
-    let mut plans = mut_plans;
-    let cycle = problem.cycle_s;
+    let top_cycle = (base_cycle + p.cycle_search_s.max(0.0))
+        .min(cap)
+        .max(base_cycle);
     let xs = positions_m(net, c);
     let v = c.design_speed_m_s.max(0.1);
-    let k_in = problem.inbound_weight;
-    let out_w = problem.out_windows.clone();
-    let in_w = problem.in_windows.clone();
+    let flow = |outbound: bool| -> f64 {
+        (0..ids.len())
+            .flat_map(|k| direction_movements(net, c, k, outbound))
+            .map(|m| state.movement(m).arrival_flow_veh_s)
+            .sum()
+    };
+    let k_in = p.inbound_weight.unwrap_or_else(|| {
+        let (fo, fi) = (flow(true), flow(false));
+        if fo > 1e-6 && fi > 1e-6 {
+            (fi / fo).clamp(0.25, 4.0)
+        } else {
+            1.0
+        }
+    });
+    let mb_problem = |w: &Windows, lo: f64, hi: f64| MaxbandProblem {
+        signals: maxband_signals(&xs, &w.out_w, &w.in_w, lo),
+        cycle_min_s: lo,
+        cycle_max_s: hi,
+        speed_min_m_s: v * p.speed_factor_min.min(p.speed_factor_max),
+        speed_max_m_s: v * p.speed_factor_max.max(p.speed_factor_min),
+        max_inverse_speed_change_s_m: p.max_inverse_speed_change_s_m,
+        inbound_weight: k_in,
+    };
+    // The cycle: MAXBAND's own z variable assumes red fractions that do not change with the
+    // cycle, but Webster splits give the spare time of a longer cycle mostly to the arterial,
+    // so each whole-second cycle is solved exactly with its own splits (≈ 1–2 ms each on Main
+    // Street) and the best `b + k·b̄` in cycles — band efficiency — wins; the shorter cycle
+    // wins ties (less delay for the side streets).
+    let mut cycles = vec![base_cycle];
+    let mut next = base_cycle.floor() + 1.0;
+    while next <= top_cycle + 1e-9 {
+        cycles.push(next);
+        next += 1.0;
+    }
+    let mut best: Option<(
+        f64,
+        Windows,
+        Result<maxband::MaxbandSolution, maxband::MaxbandError>,
+    )> = None;
+    for cyc in cycles {
+        let w = plans_at(net, c, p, &selected, cyc);
+        let solved = maxband::solve(&mb_problem(&w, cyc, cyc));
+        let score = solved.as_ref().map_or(-1.0, |s| s.objective);
+        if best.as_ref().is_none_or(|(b, _, _)| score > *b + 1e-6) {
+            best = Some((score, w, solved));
+        }
+    }
+    let (_, w, solved) = best.expect("at least the base cycle");
+    let cycle = w.plans.first().map_or(base_cycle, |p| p.cycle_s);
+    let (mut offsets, t_out_s, t_in_s): (Vec<f64>, Vec<f64>, Vec<f64>) = match &solved {
+        Ok(s) => {
+            let offsets = offsets_from(s, &w.out_w);
+            // cumulative progression times (the design speed's unless a range is allowed)
+            let mut t_out = vec![0.0];
+            for t in &s.travel_out_s {
+                t_out.push(t_out.last().copied().unwrap_or(0.0) + t);
+            }
+            let mut t_in = vec![0.0];
+            for t in s.travel_in_s.iter().rev() {
+                t_in.push(t_in.last().copied().unwrap_or(0.0) + t);
+            }
+            t_in.reverse();
+            (offsets, t_out, t_in)
+        }
+        // Infeasible means no trajectory at the progression speeds passes green both ways at
+        // every signal (each signal's two greens short of a cycle between them, and the
+        // spacings against them): there is no two-way band to find, so the outbound
+        // progression, which at least gives the outbound platoon its one-way band.
+        Err(_) => {
+            let total = xs.last().copied().unwrap_or(0.0);
+            (
+                (0..ids.len())
+                    .map(|k| xs[k] / v - main_window(&w.out_w[k]).0)
+                    .collect(),
+                xs.iter().map(|x| x / v).collect(),
+                xs.iter().map(|x| (total - x) / v).collect(),
+            )
+        }
+    };
+    // a common shift changes no band: keep the first intersection where it runs
+    let anchor = running_offsets_s
+        .and_then(|s| s.first().copied())
+        .unwrap_or(0.0);
+    let shift = anchor - offsets.first().copied().unwrap_or(0.0);
+    for o in offsets.iter_mut() {
+        *o = (*o + shift).rem_euclid(cycle);
+        if *o >= cycle {
+            *o = 0.0;
+        }
+    }
+    let problem = BandProblem {
+        cycle_s: cycle,
+        out_windows: w.out_w,
+        in_windows: w.in_w,
+        t_out_s,
+        t_in_s,
+        inbound_weight: k_in,
+    };
+    let mut plans = w.plans;
     for (plan, o) in plans.iter_mut().zip(&offsets) {
         plan.offset_s = o.rem_euclid(plan.cycle_s);
     }
@@ -593,10 +558,12 @@ pub fn plan_corridor(
         plans,
         positions_m: xs,
         design_speed_m_s: v,
-        outbound_windows: out_w,
-        inbound_windows: in_w,
+        outbound_windows: problem.out_windows,
+        inbound_windows: problem.in_windows,
         band_out_s: bo,
         band_in_s: bi,
+        band_out_efficiency: bo / cycle,
+        band_in_efficiency: bi / cycle,
         band_out_start_s: so,
         band_in_start_s: si,
         inbound_weight: k_in,
@@ -639,8 +606,6 @@ mod tests {
             t_out_s: vec![0.0, 20.0],
             t_in_s: vec![20.0, 0.0],
             inbound_weight: 1.0,
-            platoon_weight: 0.0,
-            offset_step_s: 1.0,
         };
         let (bo, so, bi, _) = bands(&p, &[0.0, 20.0]);
         assert!(
@@ -652,7 +617,7 @@ mod tests {
         assert!((bo - 10.0).abs() < 1e-9 && (bi - 10.0).abs() < 1e-9);
         let (bo, _, bi, _) = bands(&p, &[0.0, 50.0]);
         assert!(bo.abs() < 1e-9 && (bi - 20.0).abs() < 1e-9, "{bo} {bi}");
-        let o = optimize_offsets(&p, None);
+        let (o, _) = maxband_offsets(&p).expect("solves");
         let (bo, _, bi, _) = bands(&p, &o);
         assert!((bo + bi - 40.0).abs() < 1e-9, "best {bo}+{bi} at {o:?}");
     }
@@ -702,10 +667,8 @@ mod tests {
                 t_out_s: xs.iter().map(|x| x / v).collect(),
                 t_in_s: xs.iter().map(|x| (total - x) / v).collect(),
                 inbound_weight: 1.0,
-                platoon_weight: 0.01,
-                offset_step_s: 1.0,
             };
-            let o = optimize_offsets(&p, None);
+            let (o, _) = maxband_offsets(&p).expect("solves");
             let (bo, so, bi, si) = bands(&p, &o);
             let green = |i: usize, t: f64| wait_s(&ws[i], o[i], t, c) == 0.0;
             for k in 0..=10 {
