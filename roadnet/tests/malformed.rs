@@ -1,29 +1,14 @@
 //! Every malformed fixture under tests/fixtures/bad gives its specific error, with a location;
 //! random mutations of valid files never panic.
 
+mod common;
+
 use proptest::prelude::*;
 use roadnet::{cityflow, config, ErrorKind, LoadError};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
-}
-
-fn kind_named(name: &str) -> ErrorKind {
-    match name {
-        "Syntax" => ErrorKind::Syntax,
-        "UnknownReference" => ErrorKind::UnknownReference,
-        "DuplicateId" => ErrorKind::DuplicateId,
-        "BadValue" => ErrorKind::BadValue,
-        "ConflictingGreens" => ErrorKind::ConflictingGreens,
-        "YellowTooShort" => ErrorKind::YellowTooShort,
-        "MinGreenAboveMax" => ErrorKind::MinGreenAboveMax,
-        "LaneWithoutExit" => ErrorKind::LaneWithoutExit,
-        "MovementNeverServed" => ErrorKind::MovementNeverServed,
-        "CorridorNotConnected" => ErrorKind::CorridorNotConnected,
-        "RouteNotConnected" => ErrorKind::RouteNotConnected,
-        other => panic!("EXPECTED.tsv names unknown kind {other}"),
-    }
 }
 
 #[test]
@@ -37,24 +22,15 @@ fn valid_fixtures_load() {
 #[test]
 fn each_malformed_fixture_gives_its_error() {
     let dir = fixtures().join("bad");
-    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
-    let mut checked = 0;
-    for line in table
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let (file, kind, phrase) = (
-            cols[0],
-            kind_named(cols[1]),
-            cols.get(2).copied().unwrap_or(""),
-        );
-        let path = dir.join(file);
-        let err: LoadError = match roadnet::load_network(&path) {
+    let rows = common::expected(&dir, 2);
+    for row in &rows {
+        let file = row.file.as_str();
+        let phrase = row.rest.first().map_or("", String::as_str);
+        let err: LoadError = match roadnet::load_network(&dir.join(file)) {
             Ok(_) => panic!("{file}: loaded although it is malformed"),
             Err(e) => e,
         };
-        assert_eq!(err.kind, kind, "{file}: {err}");
+        common::assert_kind(err.kind, row, &err.to_string());
         assert!(
             err.message.contains(phrase),
             "{file}: message lacks '{phrase}': {err}"
@@ -71,9 +47,8 @@ fn each_malformed_fixture_gives_its_error() {
                 "{file}: TOML error without line/column: {err}"
             );
         }
-        checked += 1;
     }
-    assert!(checked >= 25, "only {checked} malformed fixtures");
+    assert!(rows.len() >= 25, "only {} malformed fixtures", rows.len());
 }
 
 #[test]

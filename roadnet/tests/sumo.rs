@@ -2,6 +2,8 @@
 //! the counts SUMO itself reports, a hand-checked junction maps as worked out by hand, and every
 //! malformed file under fixtures/sumo/bad gives its one-line error.
 
+mod common;
+
 use roadnet::sumo::{self, SumoImport};
 use roadnet::{ErrorKind, IntersectionKind, LoadError, RoadNet, TurnKind};
 use std::path::{Path, PathBuf};
@@ -341,37 +343,17 @@ fn load_network_dispatches_on_xml() {
     assert!(notes.len() >= 20);
 }
 
-fn kind_named(name: &str) -> ErrorKind {
-    match name {
-        "Syntax" => ErrorKind::Syntax,
-        "UnknownReference" => ErrorKind::UnknownReference,
-        "DuplicateId" => ErrorKind::DuplicateId,
-        "BadValue" => ErrorKind::BadValue,
-        "ConflictingGreens" => ErrorKind::ConflictingGreens,
-        "YellowTooShort" => ErrorKind::YellowTooShort,
-        "MinGreenAboveMax" => ErrorKind::MinGreenAboveMax,
-        "MovementNeverServed" => ErrorKind::MovementNeverServed,
-        "RouteNotConnected" => ErrorKind::RouteNotConnected,
-        other => panic!("EXPECTED.tsv names unknown kind {other}"),
-    }
-}
-
 #[test]
 fn each_malformed_network_gives_its_one_line_error() {
     let bad = dir().join("bad");
-    let table = std::fs::read_to_string(bad.join("EXPECTED.tsv")).unwrap();
-    let mut checked = 0;
-    for line in table
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let (file, kind, phrase) = (cols[0], kind_named(cols[1]), cols[2]);
+    let rows = common::expected(&bad, 3);
+    for row in &rows {
+        let (file, phrase) = (row.file.as_str(), row.rest[0].as_str());
         let err: LoadError = match roadnet::load_network(&bad.join(file)) {
             Ok(_) => panic!("{file}: loaded although it is malformed"),
             Err(e) => e,
         };
-        assert_eq!(err.kind, kind, "{file}: {err}");
+        common::assert_kind(err.kind, row, &err.to_string());
         assert!(
             err.message.contains(phrase),
             "{file}: message lacks '{phrase}': {err}"
@@ -382,21 +364,11 @@ fn each_malformed_network_gives_its_one_line_error() {
             !err.to_string().contains('\n'),
             "{file}: several lines: {err}"
         );
-        checked += 1;
     }
-    assert!(checked >= 15, "only {checked} malformed fixtures");
-    let on_disk = std::fs::read_dir(&bad)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".net.xml")
-        })
-        .count();
+    assert!(rows.len() >= 15, "only {} malformed fixtures", rows.len());
     assert_eq!(
-        on_disk, checked,
+        common::fixtures_on_disk(&bad, &[".net.xml"]),
+        rows.len(),
         "every bad fixture is listed in EXPECTED.tsv"
     );
 }

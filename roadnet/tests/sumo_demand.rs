@@ -3,6 +3,8 @@
 //! writes for them, vTypes map attribute by attribute, detectors land where SUMO puts them, and
 //! each malformed file under fixtures/sumo/bad_demand gives its one-line error.
 
+mod common;
+
 use roadnet::sumo::demand::{load_routes, parse_routes, sumo_default_params, MAX_VEHICLES};
 use roadnet::sumo::{self, SumoImport};
 use roadnet::{DetectorKind, ErrorKind, RoadNet, VehicleParams};
@@ -372,29 +374,12 @@ fn detector_positions_by_hand() {
     assert!(notes[1].starts_with("t.add.xml:7:3: note: e1Detector 'inner': lane ':A2_0_0'"));
 }
 
-fn kind_named(name: &str) -> ErrorKind {
-    match name {
-        "Syntax" => ErrorKind::Syntax,
-        "UnknownReference" => ErrorKind::UnknownReference,
-        "DuplicateId" => ErrorKind::DuplicateId,
-        "BadValue" => ErrorKind::BadValue,
-        "RouteNotConnected" => ErrorKind::RouteNotConnected,
-        other => panic!("EXPECTED.tsv names unknown kind {other}"),
-    }
-}
-
 #[test]
 fn each_malformed_demand_file_gives_its_one_line_error() {
     let bad = dir().join("bad_demand");
-    let table = std::fs::read_to_string(bad.join("EXPECTED.tsv")).unwrap();
-    let mut checked = 0;
-    for line in table
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cols.len(), 4, "EXPECTED.tsv line: {line}");
-        let (file, kind, location, phrase) = (cols[0], kind_named(cols[1]), cols[2], cols[3]);
+    let rows = common::expected(&bad, 4);
+    for row in &rows {
+        let (file, location, phrase) = (row.file.as_str(), &row.rest[0], &row.rest[1]);
         let path = bad.join(file);
         let result = if file.ends_with(".add.xml") {
             sumo::load_with_additional(&dir().join("arterial6.net.xml"), &path).map(|_| ())
@@ -403,26 +388,21 @@ fn each_malformed_demand_file_gives_its_one_line_error() {
         };
         let err = result.expect_err(file);
         let shown = err.to_string();
-        assert_eq!(err.kind, kind, "{file}: {shown}");
+        common::assert_kind(err.kind, row, &shown);
         assert!(
             shown.starts_with(&format!("{}:{location}: ", path.display())),
             "{file}: want location {location}: {shown}"
         );
-        assert!(shown.contains(phrase), "{file}: lacks '{phrase}': {shown}");
+        assert!(
+            shown.contains(phrase.as_str()),
+            "{file}: lacks '{phrase}': {shown}"
+        );
         assert!(!shown.contains('\n'), "{file}: several lines: {shown}");
-        checked += 1;
     }
-    assert!(checked >= 10, "only {checked} malformed fixtures");
-    let on_disk = std::fs::read_dir(&bad)
-        .unwrap()
-        .filter(|e| {
-            let n = e.as_ref().unwrap().file_name();
-            let n = n.to_string_lossy();
-            n.ends_with(".rou.xml") || n.ends_with(".add.xml")
-        })
-        .count();
+    assert!(rows.len() >= 10, "only {} malformed fixtures", rows.len());
     assert_eq!(
-        on_disk, checked,
+        common::fixtures_on_disk(&bad, &[".rou.xml", ".add.xml"]),
+        rows.len(),
         "every bad fixture is listed in EXPECTED.tsv"
     );
 }
