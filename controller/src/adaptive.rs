@@ -344,6 +344,7 @@ impl Adaptive {
             .filter_map(|j| j.plan.as_ref())
             .collect()
     }
+    /// The last plan of corridor `k` (coordinated mode only: without it none is made).
     pub fn corridor_plan(&self, k: usize) -> Option<&corridor::CorridorPlan> {
         self.corridor_plans.get(k).and_then(|p| p.as_ref())
     }
@@ -692,9 +693,13 @@ impl Controller for Adaptive {
                 }
             }
         }
-        for ci in 0..self.corridor_replan_s.len() {
-            if input.time_s + 1e-9 >= self.corridor_replan_s[ci] {
-                self.replan_corridor(ci, input.time_s);
+        // Corridor plans steer only coordinated junctions; without coordination an exact band
+        // optimization every cycle would cost time and change nothing on the street.
+        if self.params.coordinate {
+            for ci in 0..self.corridor_replan_s.len() {
+                if input.time_s + 1e-9 >= self.corridor_replan_s[ci] {
+                    self.replan_corridor(ci, input.time_s);
+                }
             }
         }
         for sig in input.signals {
