@@ -1,7 +1,7 @@
 //! Adaptive against the baselines on the real Jinan 3×4 data (release profile only: each run
 //! simulates an hour of a 12-signal grid).
 //!
-//! Targets: adaptive ≤ 0.85 × max-pressure and ≤ 0.70 × fixed-time on both
+//! Targets: adaptive ≤ 0.80 × max-pressure and ≤ 0.70 × fixed-time on both
 //! `average_travel_time_s` and `entering_lane_travel_time_s`, for Jinan 1, 2 and 3. To measure
 //! parameter sets, use `cargo run --release -p controller --example tune_jinan`.
 
@@ -40,11 +40,12 @@ fn adaptive_beats_fixed_time_on_jinan() {
     check_jinan("adaptive_beats_fixed_time_on_jinan", false);
 }
 
-/// The target against max-pressure (≤ 0.85 × MP on both metrics). NOT reached yet
-/// (measured 2026-11-26: Jinan 1 0.825/0.855, Jinan 2 0.870/0.894, Jinan 3 0.864/0.890), so it is
+/// The target against max-pressure (≤ 0.80 × MP on both metrics, each flow). NOT reached yet
+/// (measured 2026-11-30 on the exact paper metric, entering/average: Jinan 1 0.823/0.855,
+/// Jinan 2 0.868/0.894, Jinan 3 0.860/0.890), so it is
 /// left out of the suite rather than loosened; run it with `--ignored`.
 #[test]
-#[ignore = "target not reached yet: adaptive is 0.83–0.89 × max-pressure, the target is ≤ 0.85"]
+#[ignore = "target not reached yet: adaptive is 0.823–0.894 × max-pressure, the target is ≤ 0.80"]
 fn adaptive_beats_max_pressure_on_jinan() {
     check_jinan("adaptive_beats_max_pressure_on_jinan", true);
 }
@@ -86,9 +87,9 @@ fn check_jinan(test: &str, against_mp: bool) {
                 ft.average_travel_time_s,
             ),
         ] {
-            if against_mp && a > 0.85 * m {
+            if against_mp && a > 0.80 * m {
                 failures.push(format!(
-                    "{name} {metric}: adaptive {a:.2} > 0.85 × MP {m:.2}"
+                    "{name} {metric}: adaptive {a:.2} > 0.80 × MP {m:.2}"
                 ));
             }
             if !against_mp && a > 0.70 * f {
