@@ -220,20 +220,7 @@ fn read(cx: &mut Cx, net: &RoadNet, seed: u64) -> Result<Vec<Trip>> {
         let id = cx.req(el, tag, "id")?.to_string();
         let label = format!("{tag}[{id}]");
         // Notes for what is read but not modelled; the vehicle itself is still imported.
-        let unknown: Vec<&str> = el
-            .attributes()
-            .map(|a| a.name())
-            .filter(|a| !KNOWN_ATTRS.contains(a))
-            .collect();
-        if !unknown.is_empty() {
-            cx.note_at(
-                el,
-                format_args!(
-                    "{tag} '{id}': attribute(s) {} not modelled",
-                    unknown.join(", ")
-                ),
-            );
-        }
+        note_unknown_attrs(cx, el, &format!("{tag} '{id}'"), &KNOWN_ATTRS);
         if let Some(dl) = el.attribute("departLane") {
             if !DEPART_LANE_KEYWORDS.contains(&dl) {
                 cx.note_at(
@@ -464,20 +451,7 @@ fn read_vtype(cx: &mut Cx, el: Node, label: &str) -> Result<VType> {
         "imgFile",
         "height",
     ];
-    let unknown: Vec<&str> = el
-        .attributes()
-        .map(|a| a.name())
-        .filter(|a| !READ.contains(a))
-        .collect();
-    if !unknown.is_empty() {
-        cx.note_at(
-            el,
-            format_args!(
-                "vType '{id}': attribute(s) {} not modelled",
-                unknown.join(", ")
-            ),
-        );
-    }
+    note_unknown_attrs(cx, el, &format!("vType '{id}'"), &READ);
     if !CAR_CLASSES.contains(&class.as_str()) {
         return Ok(VType {
             params: None,
@@ -501,18 +475,20 @@ fn read_vtype(cx: &mut Cx, el: Node, label: &str) -> Result<VType> {
 }
 
 fn note_route_attrs(cx: &mut Cx, el: Node, id: &str) {
+    note_unknown_attrs(cx, el, &format!("route '{id}'"), &["id", "edges", "color"]);
+}
+
+/// One note naming every attribute of `el` outside `known`: read past, not silently dropped.
+fn note_unknown_attrs(cx: &mut Cx, el: Node, what: &str, known: &[&str]) {
     let unknown: Vec<&str> = el
         .attributes()
         .map(|a| a.name())
-        .filter(|a| !["id", "edges", "color"].contains(a))
+        .filter(|a| !known.contains(a))
         .collect();
     if !unknown.is_empty() {
         cx.note_at(
             el,
-            format_args!(
-                "route '{id}': attribute(s) {} not modelled",
-                unknown.join(", ")
-            ),
+            format_args!("{what}: attribute(s) {} not modelled", unknown.join(", ")),
         );
     }
 }
