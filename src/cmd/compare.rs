@@ -6,7 +6,7 @@ use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use roadnet::{Demand, RoadNet};
 use sim::{Metrics, Observer, SimConfig, Simulation, StepView};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -126,59 +126,67 @@ pub(crate) fn run_all(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
-    let mut results: Vec<Option<anyhow::Result<RunResult>>> =
-        (0..strategies.len()).map(|_| None).collect();
-    // Run in waves of `threads` strategies: all cores busy, none oversubscribed.
-    let mut queue: Vec<(usize, Strategy)> = strategies.into_iter().enumerate().collect();
-    while !queue.is_empty() {
-        let wave: Vec<_> = queue.drain(..threads.min(queue.len())).collect();
-        std::thread::scope(|s| {
-            let handles: Vec<_> = wave
-                .into_iter()
-                .map(|(k, mut strategy)| {
-                    let bar = multi.add(ProgressBar::new(cfg.duration_s as u64));
-                    bar.set_style(style.clone());
-                    bar.set_prefix(strategy.name.clone());
-                    let departures = &departures;
-                    let net = net.clone();
-                    let cfg = cfg.clone();
-                    (
-                        k,
-                        s.spawn(move || -> anyhow::Result<RunResult> {
-                            let mut sim = Simulation::new(net, demand, cfg)?;
-                            let mut progress = Progress {
-                                bar: &bar,
-                                departures_s: departures,
-                                travel_times_s: Vec::new(),
-                            };
-                            let mut all: Vec<&mut dyn Observer> = vec![&mut progress];
-                            for o in strategy.observers.iter_mut() {
-                                all.push(o.as_mut());
-                            }
-                            let metrics = sim
-                                .run(strategy.controller.as_mut(), &mut Tee(all))
-                                .with_context(|| format!("strategy '{}'", strategy.name))?;
-                            bar.finish();
-                            Ok(RunResult {
-                                control: strategy.name,
-                                metrics,
-                                travel_times_s: progress.travel_times_s,
-                            })
-                        }),
-                    )
+    let n = strategies.len();
+    let results: Vec<Mutex<Option<anyhow::Result<RunResult>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
+    // A queue the workers take strategies from, in order: all cores busy, none oversubscribed,
+    // and a short run frees its core for the next strategy at once.
+    let queue: Mutex<std::collections::VecDeque<(usize, Strategy)>> =
+        Mutex::new(strategies.into_iter().enumerate().collect());
+    let run_one = |mut strategy: Strategy| -> anyhow::Result<RunResult> {
+        let bar = multi.add(ProgressBar::new(cfg.duration_s as u64));
+        bar.set_style(style.clone());
+        bar.set_prefix(strategy.name.clone());
+        let mut sim = Simulation::new(net.clone(), demand, cfg.clone())?;
+        let mut progress = Progress {
+            bar: &bar,
+            departures_s: &departures,
+            travel_times_s: Vec::new(),
+        };
+        let mut all: Vec<&mut dyn Observer> = vec![&mut progress];
+        for o in strategy.observers.iter_mut() {
+            all.push(o.as_mut());
+        }
+        let metrics = sim
+            .run(strategy.controller.as_mut(), &mut Tee(all))
+            .with_context(|| format!("strategy '{}'", strategy.name))?;
+        bar.finish();
+        Ok(RunResult {
+            control: strategy.name,
+            metrics,
+            travel_times_s: progress.travel_times_s,
+        })
+    };
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.min(n))
+            .map(|_| {
+                s.spawn(|| loop {
+                    let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                    let Some((k, strategy)) = next else {
+                        return;
+                    };
+                    let result = run_one(strategy);
+                    if let Ok(mut slot) = results[k].lock() {
+                        *slot = Some(result);
+                    }
                 })
-                .collect();
-            for (k, h) in handles {
-                results[k] = Some(
-                    h.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a simulation thread panicked"))),
-                );
+            })
+            .collect();
+        for w in workers {
+            if w.join().is_err() {
+                // the strategy it was running has no result and is reported below
+                tracing::error!("a simulation thread panicked");
             }
-        });
-    }
+        }
+    });
     results
         .into_iter()
-        .map(|r| r.expect("every strategy ran"))
+        .map(|r| {
+            r.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(anyhow::anyhow!("a simulation thread panicked")))
+        })
         .collect()
 }
 

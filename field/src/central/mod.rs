@@ -8,4 +8,4 @@ pub mod client;
 pub mod daemon;
 
 pub use client::{ClientPool, EndpointPool, FieldLink, LinkConfig, PushReport};
-pub use daemon::Daemon;
+pub use daemon::{Daemon, DaemonConfig, DaemonStats};

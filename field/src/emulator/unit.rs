@@ -351,6 +351,10 @@ impl FieldUnit {
         s.green_mask = r.green_mask();
         s.yellow_mask = r.yellow_mask();
         s.conflict_faults = r.conflict_faults().min(u16::MAX as u32) as u16;
+        s.next_stage = match r.phase() {
+            Phase::Yellow | Phase::AllRed => r.next_stage_number().unwrap_or(0),
+            Phase::Green | Phase::Flash => 0,
+        };
     }
 
     pub fn status(&self) -> FieldStatus {

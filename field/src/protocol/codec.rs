@@ -375,6 +375,8 @@ pub struct FieldStatus {
     pub green_mask: u32,
     pub yellow_mask: u32,
     pub conflict_faults: u16,
+    /// During a change interval, the stage that follows (1-based); 0 otherwise.
+    pub next_stage: u16,
 }
 
 impl FieldStatus {
@@ -416,6 +418,7 @@ impl FieldStatus {
         put(ir::HEARTBEAT_ECHO, self.heartbeat_echo);
         put(ir::HEARTBEAT_AGE_DS, self.heartbeat_age_ds);
         put(ir::CONFLICT_FAULTS, self.conflict_faults);
+        put(ir::NEXT_STAGE, self.next_stage);
         v
     }
 
@@ -458,6 +461,7 @@ impl FieldStatus {
             green_mask: g32(ir::GREEN_MASK_HI),
             yellow_mask: g32(ir::YELLOW_MASK_HI),
             conflict_faults: g(ir::CONFLICT_FAULTS),
+            next_stage: g(ir::NEXT_STAGE),
         })
     }
 
@@ -622,9 +626,10 @@ mod tests {
     #[test]
     fn status_round_trip() {
         let s = FieldStatus {
-            map_version: 1,
+            map_version: 2,
             device_magic: regmap::DEVICE_MAGIC,
             field_time_ds: 0xDEAD_BEEF,
+            next_stage: 3,
             active_seq: 77,
             committed_seq: 78,
             green_mask: 0x8000_0001,

@@ -1,4 +1,4 @@
-//! Register map v1 of the greenwave Modbus field link: addresses, sizes, enumerations and reason
+//! Register map v2 of the greenwave Modbus field link: addresses, sizes, enumerations and reason
 //! codes, exactly as documented in `docs/modbus.md`. Addresses are 0-based protocol addresses
 //! (the PDU address; "40001"/"30001" style tables add 1). Every time value is an unsigned 16-bit
 //! count of deciseconds (ds, 0.1 s) unless its name says otherwise.
@@ -6,7 +6,7 @@
 use roadnet::PlanRule;
 
 /// Version of the register map; bumped on any incompatible change.
-pub const MAP_VERSION: u16 = 1;
+pub const MAP_VERSION: u16 = 2;
 /// "GW" — lets a client check it talks to a greenwave-compatible field controller.
 pub const DEVICE_MAGIC: u16 = 0x4757;
 
@@ -119,8 +119,12 @@ pub mod ir {
     pub const YELLOW_MASK_LO: u16 = 43;
     /// Conflict-monitor faults seen by the field itself (must stay 0).
     pub const CONFLICT_FAULTS: u16 = 44;
+    /// During a change interval (yellow, all-red, the start-up all-red) the 1-based number of
+    /// the stage that follows it; 0 during green and in flash. With `CURRENT_STAGE` and the lamp
+    /// masks it tells a central (or a simulator following the field) where the lamps are going.
+    pub const NEXT_STAGE: u16 = 45;
     /// One past the last status register.
-    pub const STATUS_END: u16 = 45;
+    pub const STATUS_END: u16 = 46;
     // --- detectors ---
     pub const DET_BASE: u16 = 100;
     pub const DET_BLOCK: u16 = 4;
