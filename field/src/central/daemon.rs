@@ -13,7 +13,7 @@ use roadnet::{
     CameraFrame, Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval,
     RoadNet, SignalPlan, SignalState, StepInput,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -189,12 +189,17 @@ impl Daemon {
         let mut readings = Vec::new();
         self.signals.clear();
         let net = self.net.clone();
+        // every field controller's status at once: one round trip of waiting, not one per site
+        let mut statuses = read_statuses(&mut self.pool, None).await;
         for site in &mut self.sites {
+            let Some(read) = statuses.remove(&site.id) else {
+                continue;
+            };
             let Some(link) = self.pool.link(site.id) else {
                 continue;
             };
             let name = &net.intersection(site.id).name;
-            let st = match link.status().await {
+            let st = match read {
                 Ok(st) => st,
                 Err(e) => {
                     self.stats.poll_errors += 1;
@@ -301,6 +306,7 @@ impl Daemon {
             signals: &self.signals,
         };
         self.controller.step(&input, &mut commands);
+        let mut commanded = BTreeSet::new();
         for c in commands {
             match c {
                 Command::ApplyPlan(plan) => {
@@ -312,6 +318,7 @@ impl Daemon {
                     let Some(link) = self.pool.link(site.id) else {
                         continue;
                     };
+                    commanded.insert(site.id);
                     push(&net, link, &plan, site, &mut self.stats).await;
                 }
                 Command::SwitchTo {
@@ -329,6 +336,7 @@ impl Daemon {
                         continue;
                     };
                     let name = &net.intersection(intersection).name;
+                    commanded.insert(intersection);
                     match link.request_stage(number as u16 + 1).await {
                         Ok(()) => self.stats.stage_requests += 1,
                         Err(e) if e.is_transport() => {
@@ -347,6 +355,28 @@ impl Daemon {
                 }
             }
         }
+        // Read back the status of every field controller just commanded: what the field does
+        // with a stage request or a plan shows at once (a green it ends starts its yellow now),
+        // so `signals()` is the field's state at the end of the step, as read.
+        if !commanded.is_empty() {
+            for (id, read) in read_statuses(&mut self.pool, Some(&commanded)).await {
+                let Ok(st) = read else {
+                    self.stats.poll_errors += 1;
+                    continue;
+                };
+                self.stats.status_reads += 1;
+                let Some(site) = self.sites.iter_mut().find(|s| s.id == id) else {
+                    continue;
+                };
+                let state = signal_state(&net, site, &st);
+                match self.signals.iter_mut().find(|s| s.intersection == id) {
+                    Some(s) => *s = state,
+                    None => self.signals.push(state),
+                }
+                site.status = Some(st);
+            }
+            self.signals.sort_by_key(|s| s.intersection);
+        }
     }
 
     /// Step every `period` of real time until `duration` has passed (forever when `None`).
@@ -363,6 +393,22 @@ impl Daemon {
             self.step(t.as_secs_f64()).await;
         }
     }
+}
+
+/// The status of every field controller of the pool (or of those in `only`), read
+/// concurrently.
+async fn read_statuses(
+    pool: &mut ClientPool,
+    only: Option<&BTreeSet<IntersectionId>>,
+) -> BTreeMap<IntersectionId, Result<FieldStatus, LinkError>> {
+    let reads = pool
+        .links()
+        .filter(|l| only.is_none_or(|o| o.contains(&l.intersection())))
+        .map(|link| {
+            let link = &*link;
+            async move { (link.intersection(), link.status().await) }
+        });
+    futures::future::join_all(reads).await.into_iter().collect()
 }
 
 async fn push(
