@@ -283,7 +283,7 @@ fn power_on_delay_ds(net: &Arc<RoadNet>) -> anyhow::Result<u64> {
         let field_green_ds = (0..LIMIT_S * 10)
             .find(|t| {
                 unit.advance_to(*t);
-                unit.status().interval == field::protocol::regmap::INTERVAL_GREEN
+                unit.runner().green_starts() > 0
             })
             .with_context(|| format!("{}: the field unit shows no green", i.name))?;
         let sim_green_ds = sim_green_s

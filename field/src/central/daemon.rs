@@ -216,24 +216,32 @@ impl Daemon {
             }
             site.reachable = Some(true);
             let fallback = st.is_fallback();
-            match (site.fallback, fallback) {
-                (None, true) => tracing::info!(
-                    intersection = %name,
-                    "field controller on its local plan until the central's first heartbeat"
-                ),
+            // what the next read is compared with
+            let seen = match (site.fallback, fallback) {
+                (None, true) => {
+                    tracing::info!(
+                        intersection = %name,
+                        "field controller on its local plan until the central's first heartbeat"
+                    );
+                    // not a fallback to report: the first heartbeat follows (one that fails
+                    // leaves the field on its local plan, and the next read reports it)
+                    false
+                }
                 (Some(false), true) => {
                     self.stats.fallbacks_entered += 1;
                     tracing::warn!(
                         intersection = %name,
                         "field controller entered fallback: running its local plan"
-                    )
+                    );
+                    true
                 }
                 (Some(true), false) => {
-                    tracing::info!(intersection = %name, "field controller left fallback")
+                    tracing::info!(intersection = %name, "field controller left fallback");
+                    false
                 }
-                _ => {}
-            }
-            site.fallback = Some(fallback);
+                (_, f) => f,
+            };
+            site.fallback = Some(seen);
             if time_s >= site.next_heartbeat_s {
                 match link.heartbeat().await {
                     Ok(()) => {
