@@ -170,7 +170,8 @@ impl Daemon {
     /// fallback the field entered is seen before our heartbeat ends it), then the heartbeat when
     /// due and the detectors when due; one controller step with those readings, the field's
     /// signal states and `cameras`; then every plan it asked for is pushed (verified) and every
-    /// stage it asked for is requested.
+    /// stage it asked for is requested, and the status of each field controller so commanded is
+    /// read back (into [`Daemon::signals`]).
     pub async fn step_with_cameras(&mut self, time_s: f64, cameras: &[CameraFrame]) {
         let dt_s = (time_s - self.last_step_s).max(0.0);
         self.last_step_s = time_s;
