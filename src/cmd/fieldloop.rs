@@ -25,8 +25,8 @@ use field::central::{Daemon, DaemonConfig, DaemonStats};
 use field::emulator::server::{self, FieldEmulator};
 use field::{ClientPool, Clock, FieldUnit, IdleSource, LinkConfig, ManualClock};
 use roadnet::{
-    Command, Controller, DetectorId, Indication, IntersectionId, Interval, RoadNet, StageId,
-    StepInput,
+    Command, Controller, DetectorId, Indication, IntersectionId, Interval, RoadNet, SignalState,
+    StageId, StepInput,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -91,9 +91,7 @@ pub(crate) struct FieldLoop {
     wiring: BTreeMap<DetectorId, (IntersectionId, usize)>,
     /// The stage each field unit was last seen heading to, so each change is sent once.
     heading: BTreeMap<IntersectionId, StageId>,
-    /// The field's lamps as the daemon read them at the last step and the step before.
-    read_last: BTreeMap<IntersectionId, Vec<Indication>>,
-    read_before: BTreeMap<IntersectionId, Vec<Indication>>,
+    lamps: LampCheck,
     report: FieldLoopReport,
     shared: SharedReport,
 }
@@ -167,39 +165,10 @@ impl FieldLoop {
             power_on_ds,
             wiring,
             heading: BTreeMap::new(),
-            read_last: BTreeMap::new(),
-            read_before: BTreeMap::new(),
+            lamps: LampCheck::default(),
             report,
             shared,
         })
-    }
-
-    /// Step 1: the simulator's lamps of the last step against the field's as read.
-    fn compare_lamps(&mut self, input: &StepInput<'_>) {
-        if input.time_s <= 0.0 {
-            return;
-        }
-        for s in input.signals {
-            self.report.lamp_checks += 1;
-            let last = self.read_last.get(&s.intersection);
-            let before = self.read_before.get(&s.intersection);
-            if last == Some(&s.indications) || before == Some(&s.indications) {
-                continue;
-            }
-            self.report.lamp_mismatches += 1;
-            if self.report.lamp_mismatch_examples.len() < MISMATCH_EXAMPLES {
-                let text = format!(
-                    "{} at {:.0} s: simulator showed {:?}, field read {:?} (step before {:?})",
-                    self.net.intersection(s.intersection).name,
-                    input.time_s - input.dt_s,
-                    s.indications,
-                    last,
-                    before
-                );
-                tracing::warn!("lamp mismatch: {text}");
-                self.report.lamp_mismatch_examples.push(text);
-            }
-        }
     }
 }
 
@@ -210,7 +179,11 @@ impl Controller for FieldLoop {
 
     fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
         self.report.sim_steps += 1;
-        self.compare_lamps(input);
+        // 1. what the simulator showed in the last step against the field, as read
+        if input.time_s > 0.0 {
+            self.lamps
+                .compare(&self.net, input.time_s - input.dt_s, input.signals);
+        }
         // 2. loop actuations into the field controllers' detector registers
         for r in input.detectors {
             if let Some((id, k)) = self.wiring.get(&r.detector) {
@@ -228,10 +201,8 @@ impl Controller for FieldLoop {
         self.rt
             .block_on(self.daemon.step_with_cameras(input.time_s, input.cameras));
         // 5. the simulator's signal heads follow the field's lamps as read
-        std::mem::swap(&mut self.read_before, &mut self.read_last);
-        self.read_last.clear();
+        self.lamps.record(self.daemon.signals());
         for s in self.daemon.signals() {
-            self.read_last.insert(s.intersection, s.indications.clone());
             let target = match s.interval {
                 Interval::Green => s.stage,
                 Interval::Yellow | Interval::AllRed => s.next_stage.unwrap_or(s.stage),
@@ -252,8 +223,59 @@ impl Drop for FieldLoop {
     fn drop(&mut self) {
         let mut report = std::mem::take(&mut self.report);
         report.daemon = self.daemon.stats().clone();
+        report.lamp_checks = self.lamps.checks;
+        report.lamp_mismatches = self.lamps.mismatches;
+        report.lamp_mismatch_examples = std::mem::take(&mut self.lamps.examples);
         if let Ok(mut shared) = self.shared.lock() {
             *shared = Some(report);
+        }
+    }
+}
+
+/// The simulator's lamps against the field's lamps as the daemon read them: a step's lamps
+/// must equal what the field showed at that step or — one step of latency — the step before.
+#[derive(Debug, Default)]
+struct LampCheck {
+    /// The field's lamps as read at the last step and the step before, by intersection.
+    read_last: BTreeMap<IntersectionId, Vec<Indication>>,
+    read_before: BTreeMap<IntersectionId, Vec<Indication>>,
+    checks: u64,
+    mismatches: u64,
+    examples: Vec<String>,
+}
+
+impl LampCheck {
+    /// What the field showed at this step, as read (the step before moves back one).
+    fn record(&mut self, field: &[SignalState]) {
+        std::mem::swap(&mut self.read_before, &mut self.read_last);
+        self.read_last.clear();
+        for s in field {
+            self.read_last.insert(s.intersection, s.indications.clone());
+        }
+    }
+
+    /// The simulator's lamps shown at `time_s` (the step last recorded). A field controller
+    /// that was not read counts as a mismatch: the simulator cannot have followed it.
+    fn compare(&mut self, net: &RoadNet, time_s: f64, sim: &[SignalState]) {
+        for s in sim {
+            self.checks += 1;
+            let last = self.read_last.get(&s.intersection);
+            let before = self.read_before.get(&s.intersection);
+            if last == Some(&s.indications) || before == Some(&s.indications) {
+                continue;
+            }
+            self.mismatches += 1;
+            if self.examples.len() < MISMATCH_EXAMPLES {
+                let text = format!(
+                    "{} at {time_s:.0} s: simulator showed {:?}, field read {:?} (step before {:?})",
+                    net.intersection(s.intersection).name,
+                    s.indications,
+                    last,
+                    before
+                );
+                tracing::warn!("lamp mismatch: {text}");
+                self.examples.push(text);
+            }
         }
     }
 }
@@ -300,4 +322,57 @@ fn power_on_delay_ds(net: &Arc<RoadNet>) -> anyhow::Result<u64> {
         );
     }
     Ok(delays.values().copied().min().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roadnet::Indication::{Green as G, Red as R, Yellow as Y};
+
+    fn state(net: &RoadNet, lamps: &[Indication]) -> SignalState {
+        let i = net.signalized().next().expect("a signal");
+        SignalState {
+            intersection: i.id,
+            stage: i.stages[0],
+            interval: Interval::Green,
+            time_in_interval_s: 0.0,
+            green_elapsed_s: 0.0,
+            next_stage: None,
+            indications: lamps.to_vec(),
+        }
+    }
+
+    #[test]
+    fn lamps_may_lag_the_field_by_one_step_not_two() {
+        let net = roadnet::config::parse_toml(
+            include_str!("../../intersections.toml"),
+            "intersections.toml",
+        )
+        .unwrap();
+        let (green, yellow, red) = (vec![G, R], vec![Y, R], vec![R, G]);
+        let mut check = LampCheck::default();
+        // the field goes green → yellow → red over three steps
+        check.record(&[state(&net, &green)]);
+        check.compare(&net, 0.0, &[state(&net, &green)]);
+        check.record(&[state(&net, &yellow)]);
+        check.compare(&net, 1.0, &[state(&net, &green)]); // one step late: allowed
+        check.record(&[state(&net, &red)]);
+        check.compare(&net, 2.0, &[state(&net, &yellow)]); // one step late: allowed
+        assert_eq!((check.checks, check.mismatches), (3, 0));
+        check.record(&[state(&net, &red)]);
+        check.compare(&net, 3.0, &[state(&net, &yellow)]); // two steps late
+        check.compare(&net, 3.0, &[state(&net, &green)]); // never shown lately
+        assert_eq!((check.checks, check.mismatches), (5, 2));
+        // a field controller that was not read cannot have been followed
+        check.record(&[]);
+        check.record(&[]);
+        check.compare(&net, 5.0, &[state(&net, &red)]);
+        assert_eq!((check.checks, check.mismatches), (6, 3));
+        assert_eq!(check.examples.len(), 3);
+        assert!(
+            check.examples[0].starts_with("oak at 3 s: simulator showed [Yellow, Red]"),
+            "{:?}",
+            check.examples
+        );
+    }
 }
