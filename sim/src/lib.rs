@@ -43,7 +43,7 @@ pub mod synthetic;
 mod topo;
 
 pub use config::{SimConfig, HALTING_SPEED_M_S};
-pub use engine::Simulation;
+pub use engine::{LaneClosure, Simulation};
 pub use error::SimError;
 pub use metrics::{IntersectionMetrics, Metrics};
 pub use monitor::{ConflictMonitor, SafetyRule, SafetyViolation};
