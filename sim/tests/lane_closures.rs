@@ -105,13 +105,27 @@ fn closing_every_lane_of_a_road_stops_flow_through_it_in_the_window_only() {
     let open = run(&net, &demand, vec![], &road.lanes);
     let closed = run(&net, &demand, closures, &road.lanes);
     // A vehicle too close to stop when the window opens still goes (as at a red): 5 s grace.
-    assert_eq!(count_in(&closed.left, 605.0, 1200.0), 0, "left in the window");
-    assert_eq!(count_in(&closed.entered, 605.0, 1200.0), 0, "entered in the window");
+    assert_eq!(
+        count_in(&closed.left, 605.0, 1200.0),
+        0,
+        "left in the window"
+    );
+    assert_eq!(
+        count_in(&closed.entered, 605.0, 1200.0),
+        0,
+        "entered in the window"
+    );
     // Before the window the runs are the same; after it, the held queue discharges.
-    assert_eq!(closed.left[..count_in(&closed.left, 0.0, 600.0)], open.left[..count_in(&open.left, 0.0, 600.0)]);
+    assert_eq!(
+        closed.left[..count_in(&closed.left, 0.0, 600.0)],
+        open.left[..count_in(&open.left, 0.0, 600.0)]
+    );
     assert!(count_in(&closed.left, 0.0, 600.0) > 100);
     assert!(count_in(&closed.left, 1200.0, 1800.0) > 100);
-    assert!(count_in(&open.left, 605.0, 1200.0) > 100, "without closure it flows");
+    assert!(
+        count_in(&open.left, 605.0, 1200.0) > 100,
+        "without closure it flows"
+    );
     // Every vehicle gets through in the end: held, not lost.
     assert_eq!(closed.left.len(), open.left.len());
 }
@@ -130,9 +144,15 @@ fn vehicles_avoid_a_closed_lane_where_another_serves_them() {
     };
     let open = run(&net, &demand, vec![], &[lane]);
     let closed = run(&net, &demand, vec![closure], &[lane]);
-    assert!(count_in(&open.entered, 605.0, 1200.0) > 50, "the lane is used when open");
+    assert!(
+        count_in(&open.entered, 605.0, 1200.0) > 50,
+        "the lane is used when open"
+    );
     assert_eq!(count_in(&closed.entered, 605.0, 1200.0), 0);
-    assert!(count_in(&closed.entered, 1200.0, 1800.0) > 50, "used again after");
+    assert!(
+        count_in(&closed.entered, 1200.0, 1800.0) > 50,
+        "used again after"
+    );
     // the road still carries traffic on its other through lane (vehicles whose only lane
     // link leads into the closed lane wait at the upstream stop line: lane-by-lane links)
     let other = run(&net, &demand, vec![closure], &[road.lanes[2]]);
@@ -142,8 +162,10 @@ fn vehicles_avoid_a_closed_lane_where_another_serves_them() {
         count_in(&o.left, 605.0, 1200.0),
         count_in(&other.left, 605.0, 1200.0)
     );
-    assert!(count_in(&other.left, 605.0, 1200.0) >= count_in(&o.left, 605.0, 1200.0)
-        && count_in(&other.left, 605.0, 1200.0) > 50);
+    assert!(
+        count_in(&other.left, 605.0, 1200.0) >= count_in(&o.left, 605.0, 1200.0)
+            && count_in(&other.left, 605.0, 1200.0) > 50
+    );
 }
 
 #[test]
@@ -158,11 +180,7 @@ fn bad_closures_are_refused() {
         (LaneId(0), 0.0, f64::INFINITY),
     ] {
         assert!(sim
-            .set_lane_closures(vec![LaneClosure {
-                lane,
-                from_s,
-                to_s
-            }])
+            .set_lane_closures(vec![LaneClosure { lane, from_s, to_s }])
             .is_err());
     }
 }
