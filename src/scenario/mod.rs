@@ -869,15 +869,26 @@ impl Scenario {
         )
     }
 
+    /// The adaptive controller's parameters when the scenario sets a corridor cycle range:
+    /// coordinated mode on (the range is the corridor optimizer's; the default free mode has
+    /// no cycle), cycles within the range. None without a range.
+    pub(crate) fn adaptive_params(&self) -> Option<controller::adaptive::AdaptiveParams> {
+        self.cycle_range.map(|r| {
+            let mut p = controller::adaptive::AdaptiveParams::default();
+            p.coordinate = true;
+            p.corridor.timing.min_cycle_s = r.min_s;
+            p.corridor.timing.max_cycle_s = r.max_s;
+            p
+        })
+    }
+
     /// The strategy `name` for this scenario: built by the one factory
     /// (`controller::baseline::make_controller`), except that a corridor cycle range builds
-    /// the adaptive controller with that range; fixed plans then pin their intersections.
+    /// the adaptive controller with [`Scenario::adaptive_params`]; fixed plans then pin their
+    /// intersections.
     pub(crate) fn controller(&self, name: &str) -> anyhow::Result<Box<dyn Controller>> {
-        let inner: Box<dyn Controller> = match (name, self.cycle_range) {
-            ("adaptive", Some(r)) => {
-                let mut p = controller::adaptive::AdaptiveParams::default();
-                p.corridor.timing.min_cycle_s = r.min_s;
-                p.corridor.timing.max_cycle_s = r.max_s;
+        let inner: Box<dyn Controller> = match (name, self.adaptive_params()) {
+            ("adaptive", Some(p)) => {
                 Box::new(controller::adaptive::Adaptive::with_params(&self.net, p))
             }
             _ => controller::baseline::make_controller(name, &self.net)?,
