@@ -784,7 +784,7 @@ impl Scenario {
     /// The seed's demand with this scenario's demand and turn edits applied, in file order:
     /// each scaling edit keeps round(factor × n) of the n trips it matches (a seeded choice of
     /// which to drop, or of which to copy, a copy leaving up to 30 s before or after its
-    /// original, within the window); then every trip whose route takes a turn banned at its
+    /// original, within the window and not after the base demand's last departure); then every trip whose route takes a turn banned at its
     /// departure time is dropped and counted.
     pub(crate) fn apply_demand(&self, base: &Demand, seed: u64) -> (Demand, DemandChange) {
         let mut trips = base.trips.clone();
@@ -833,10 +833,17 @@ impl Scenario {
                 }
                 copies.extend(order[..extra % n].iter().copied());
                 copies.sort_unstable();
+                // a copy stays in the window, and leaves no later than the demand's last
+                // departure (or its original), so the default run length does not grow
+                let last = base.last_departure_s();
                 for i in copies {
                     let mut t = trips[i].clone();
                     let d = t.departure_s + (2.0 * rng.next_f64() - 1.0) * COPY_JITTER_S;
-                    t.departure_s = d.max(e.window.from_s).min(e.window.to_s - 1e-3).max(0.0);
+                    t.departure_s = d
+                        .min(last.max(t.departure_s))
+                        .max(e.window.from_s)
+                        .min(e.window.to_s - 1e-3)
+                        .max(0.0);
                     trips.push(t);
                 }
             }
@@ -874,8 +881,10 @@ impl Scenario {
     /// no cycle), cycles within the range. None without a range.
     pub(crate) fn adaptive_params(&self) -> Option<controller::adaptive::AdaptiveParams> {
         self.cycle_range.map(|r| {
-            let mut p = controller::adaptive::AdaptiveParams::default();
-            p.coordinate = true;
+            let mut p = controller::adaptive::AdaptiveParams {
+                coordinate: true,
+                ..Default::default()
+            };
             p.corridor.timing.min_cycle_s = r.min_s;
             p.corridor.timing.max_cycle_s = r.max_s;
             p
