@@ -519,7 +519,7 @@ pub(crate) fn parse(text: &str, file: &str, default_name: &str, net: &RoadNet) -
         // the intersection's base plan under the new limits must pass the validator
         let plan = controller::baseline::base_plan(&edited, inter);
         if let Err(e) = plan.validate(&edited) {
-            return ctx.err(span, &field, format!("makes the base plan invalid: {e}"));
+            return ctx.err(span, &field, verdict("makes the base plan invalid", &e));
         }
         let st = edited.stage(stage);
         stage_edits.push(format!(
@@ -653,7 +653,7 @@ pub(crate) fn parse(text: &str, file: &str, default_name: &str, net: &RoadNet) -
                 roadnet::PlanRule::SplitsDoNotSumToCycle => p.cycle_s.span(),
                 _ => p.stages.span(),
             };
-            return ctx.err(span, &field, format!("refused by the plan validator: {e}"));
+            return ctx.err(span, &field, verdict("refused by the plan validator", &e));
         }
         plans.push(plan);
     }
@@ -663,7 +663,7 @@ pub(crate) fn parse(text: &str, file: &str, default_name: &str, net: &RoadNet) -
             return ctx.err(
                 doc.plan[k].stages.span(),
                 &format!("plan[{k}]"),
-                format!("refused by the plan validator: {e}"),
+                verdict("refused by the plan validator", &e),
             );
         }
     }
@@ -680,6 +680,11 @@ pub(crate) fn parse(text: &str, file: &str, default_name: &str, net: &RoadNet) -
         plans,
         stage_edits,
     })
+}
+
+/// The validator's verdict in words: the rule broken and what broke it.
+fn verdict(what: &str, e: &roadnet::PlanError) -> String {
+    format!("{what} ({:?}): {}", e.rule, e.detail)
 }
 
 /// `[a, b)` without `[c, d)`: zero, one or two windows.
