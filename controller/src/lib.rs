@@ -35,9 +35,10 @@ pub mod estimate;
 pub mod faults;
 pub mod optimize;
 pub mod planned;
+pub mod schedule;
 
 /// Whether a strategy reads individual vehicle tracks from the cameras (the simulator then has
 /// to produce them; they cost time, so runs of the other strategies leave them off).
 pub fn needs_vehicle_tracking(control: &str) -> bool {
-    control == "adaptive"
+    matches!(control, "adaptive" | "schedule")
 }

@@ -23,7 +23,7 @@ pub use fixed::{base_plan, ft30_plans, native_plans, FixedPlans};
 pub use max_pressure::MaxPressure;
 
 /// Names accepted by [`make_controller`].
-pub const CONTROLLER_NAMES: &[&str] = &["native", "fixed-time", "max-pressure", "adaptive"];
+pub const CONTROLLER_NAMES: &[&str] = &["native", "fixed-time", "max-pressure", "adaptive", "schedule"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
@@ -40,6 +40,7 @@ pub fn make_controller(name: &str, net: &RoadNet) -> Result<Box<dyn Controller>,
         "fixed-time" | "fixed_time" | "ft" => Ok(Box::new(FixedPlans::fixed_time(net)?)),
         "max-pressure" | "max_pressure" | "mp" => Ok(Box::new(MaxPressure::new(net))),
         "adaptive" => Ok(Box::new(crate::adaptive::Adaptive::new(net))),
+        "schedule" => Ok(Box::new(crate::schedule::Schedule::new(net))),
         other => Err(BaselineError::Unknown(other.into())),
     }
 }
