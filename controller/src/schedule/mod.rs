@@ -72,6 +72,8 @@ pub struct ScheduleParams {
     pub max_segments: usize,
     /// Use the upstream intersections' planned outflows as arrivals.
     pub upstream_plans: bool,
+    /// See [`dp::Problem::rank_share`].
+    pub rank_share: f64,
 }
 
 impl Default for ScheduleParams {
@@ -89,6 +91,7 @@ impl Default for ScheduleParams {
             beam_width: 16,
             max_segments: 12,
             upstream_plans: true,
+            rank_share: 0.5,
         }
     }
 }
@@ -391,6 +394,7 @@ impl Schedule {
             startup_lost_s: p.startup_lost_s,
             beam_width: p.beam_width,
             max_segments: p.max_segments,
+            rank_share: p.rank_share,
         };
         let d = problem.solve()?;
         if p.upstream_plans {
