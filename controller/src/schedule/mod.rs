@@ -288,8 +288,12 @@ impl Schedule {
                 };
                 // vehicles not yet on the lane (or not yet seen)
                 let road = lane.road;
-                if self.fed_by_plan[road.index()] && seen_from + 1e-9 >= now_s + lane.length_m / vmax
-                {
+                if self.fed_by_plan[road.index()] {
+                    // the stretch no camera sees: vehicles already past the upstream stop line
+                    // arrive at the lane's flow until the first planned departure can be here
+                    let entry_s = (now_s + lane.length_m / vmax).min(horizon_end);
+                    let flow = ls.arrival_flow_veh_s * share;
+                    spread(arr, seen_from, entry_s, flow * (entry_s - seen_from));
                     let r = self.net.road(road);
                     let total: f64 = r
                         .lanes
