@@ -1,8 +1,11 @@
-//! `schedule` — schedule-driven intersection control in the line of SURTRAC (Xie, Smith, Lu and
+//! Schedule-driven intersection control in the line of SURTRAC (Xie, Smith, Lu and
 //! Barlow, "Schedule-driven intersection control", Transportation Research C, 2012; Hu, Zhou,
 //! Barlow and Smith, "Connection-based scheduling for real-time intersection control", 2022).
 //!
-//! Every step, each signalized intersection whose current green has served its min green:
+//! [`Scheduler`] is the default decision of [`crate::adaptive::Adaptive`]'s free mode
+//! ([`crate::adaptive::Decision::Schedule`]); the acyclic pressure logic it replaced remains as
+//! the `pressure` strategy. Every step, each signalized intersection whose current green has
+//! served its min green:
 //! 1. predicts the arrivals at each of its movements over a rolling horizon
 //!    ([`ScheduleParams::horizon_s`]): the vehicles the cameras track (halted ones are the
 //!    queue; moving ones arrive after their distance at the speed limit), the estimator's
@@ -38,62 +41,55 @@
 pub mod clusters;
 pub mod dp;
 
-use crate::estimate::{Estimator, EstimatorParams};
+use crate::adaptive::AdaptiveParams;
+use crate::estimate::TrafficState;
 use clusters::{form_clusters, Arrival, Cluster};
 use dp::{Departure, Problem, StageSpec};
-use roadnet::{
-    Command, Controller, IntersectionId, Interval, LaneId, RoadId, RoadNet, StageId, StepInput,
-};
+use roadnet::{IntersectionId, Interval, LaneId, RoadId, RoadNet, SignalState, StageId};
 
-/// Defaults shared by every network (nothing here is tuned to one data set).
+/// The scheduler's own settings (min/max green, the starvation guard, the spillback share and
+/// the jam spacing are [`AdaptiveParams`]' own). The same defaults on every network.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ScheduleParams {
-    pub estimator: EstimatorParams,
     /// Rolling horizon, seconds.
     pub horizon_s: f64,
     /// Arrivals closer than this join one cluster, seconds.
     pub merge_gap_s: f64,
     /// Green lost while a newly released queue starts moving, seconds.
     pub startup_lost_s: f64,
-    /// The shortest green (on top of the stage's own min green), seconds.
-    pub min_green_s: f64,
-    /// The longest green (capped by the stage's own max green), seconds.
-    pub max_green_s: f64,
-    /// No movement with vehicles halted stays red longer than this (starvation guard: the DP
-    /// minimises total delay, which alone could keep postponing one waiting car), seconds.
-    pub max_red_s: f64,
-    /// Exit-road fill share above which a movement is not scheduled (spillback).
-    pub full_road_share: f64,
-    /// Road length one stopped vehicle takes, metres.
-    pub jam_spacing_m: f64,
     /// Nodes the DP keeps per layer.
     pub beam_width: usize,
     /// Segments a schedule may have at most.
     pub max_segments: usize,
-    /// Use the upstream intersections' planned outflows as arrivals.
-    pub upstream_plans: bool,
     /// See [`dp::Problem::rank_share`].
     pub rank_share: f64,
+    /// Use the upstream intersections' planned outflows as arrivals.
+    pub upstream_plans: bool,
 }
 
 impl Default for ScheduleParams {
     fn default() -> Self {
         ScheduleParams {
-            estimator: EstimatorParams::default(),
             horizon_s: 60.0,
             merge_gap_s: 2.5,
             startup_lost_s: 2.0,
-            min_green_s: 5.0,
-            max_green_s: 60.0,
-            max_red_s: 180.0,
-            full_road_share: 0.85,
-            jam_spacing_m: 7.5,
             beam_width: 16,
             max_segments: 12,
-            upstream_plans: true,
             rank_share: 0.5,
+            upstream_plans: true,
         }
     }
+}
+
+/// What the scheduler takes from [`AdaptiveParams`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Shared {
+    min_green_s: f64,
+    max_green_s: f64,
+    max_red_s: f64,
+    full_road_share: f64,
+    jam_spacing_m: f64,
+    halt_speed_m_s: f64,
 }
 
 /// One movement an intersection schedules.
@@ -117,11 +113,11 @@ struct Junction {
     clusters: Vec<Vec<Cluster>>,
 }
 
-/// The schedule-driven controller.
-pub struct Schedule {
-    net: RoadNet,
+/// The schedule-driven decision for every signalized intersection of a network.
+#[derive(Clone, Debug)]
+pub struct Scheduler {
     params: ScheduleParams,
-    estimator: Estimator,
+    shared: Shared,
     junctions: Vec<Junction>,
     /// Per road: the arrivals at its stop line its upstream intersection's last schedule
     /// plans, each with the time it leaves the upstream stop line, seconds.
@@ -133,23 +129,17 @@ pub struct Schedule {
     departures: Vec<Departure>,
 }
 
-// A summary: the estimator and the scratch tables would drown a log line.
-impl std::fmt::Debug for Schedule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Schedule")
-            .field("network", &self.net.name)
-            .field("params", &self.params)
-            .field("intersections", &self.junctions.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Schedule {
-    pub fn new(net: &RoadNet) -> Self {
-        Self::with_params(net, ScheduleParams::default())
-    }
-
-    pub fn with_params(net: &RoadNet, params: ScheduleParams) -> Self {
+impl Scheduler {
+    pub fn new(net: &RoadNet, adaptive: &AdaptiveParams) -> Self {
+        let params = adaptive.schedule;
+        let shared = Shared {
+            min_green_s: adaptive.min_green_s,
+            max_green_s: adaptive.max_green_s,
+            max_red_s: adaptive.max_red_s,
+            full_road_share: adaptive.full_road_share,
+            jam_spacing_m: adaptive.jam_spacing_m,
+            halt_speed_m_s: adaptive.estimator.halt_speed_m_s,
+        };
         let mut junctions = Vec::new();
         let mut fed_by_plan = vec![false; net.roads.len()];
         for inter in net.signalized() {
@@ -166,11 +156,11 @@ impl Schedule {
                 .map(|s| {
                     let lim = net.stage(*s).limits;
                     let (lo, hi) = lim.green_bounds_s();
-                    let min_g = lo.max(params.min_green_s);
+                    let min_g = lo.max(shared.min_green_s);
                     StageSpec {
                         movements: Vec::new(),
                         min_green_s: min_g,
-                        max_green_s: hi.min(params.max_green_s).max(min_g),
+                        max_green_s: hi.min(shared.max_green_s).max(min_g),
                         change_s: lim.change_s(),
                     }
                 })
@@ -219,10 +209,9 @@ impl Schedule {
                 camera_reach_m[l.index()] = camera_reach_m[l.index()].max(c.zone_far_m);
             }
         }
-        Schedule {
-            net: net.clone(),
-            estimator: Estimator::new(net, params.estimator),
+        Scheduler {
             params,
+            shared,
             junctions,
             planned: vec![Vec::new(); net.roads.len()],
             fed_by_plan,
@@ -235,15 +224,35 @@ impl Schedule {
         &self.params
     }
 
-    pub fn estimator(&self) -> &Estimator {
-        &self.estimator
+    /// Junction `sig.intersection`'s decision at this step: the stage to request when it
+    /// should change (`None`: keep what is showing, or not ours to decide).
+    pub fn decide(
+        &mut self,
+        net: &RoadNet,
+        state: &TrafficState,
+        sig: &SignalState,
+        now_s: f64,
+    ) -> Option<StageId> {
+        let ji = self.junctions.iter().position(|j| j.id == sig.intersection)?;
+        if sig.interval != Interval::Green {
+            return None;
+        }
+        let j = &mut self.junctions[ji];
+        if let Some(k) = j.stages.iter().position(|s| *s == sig.stage) {
+            for &m in &j.specs[k].movements {
+                j.last_green_s[m] = now_s;
+            }
+        }
+        self.predict(net, state, ji, now_s);
+        self.decide_junction(net, state, ji, now_s, sig)
+            .filter(|stage| *stage != sig.stage)
     }
 
     /// Predict the arrivals of junction `ji`'s movements and cluster them.
-    fn predict(&mut self, ji: usize, now_s: f64) {
+    fn predict(&mut self, net: &RoadNet, st: &TrafficState, ji: usize, now_s: f64) {
         let p = self.params;
+        let sh = self.shared;
         let horizon_end = now_s + p.horizon_s;
-        let st = self.estimator.state();
         let j = &mut self.junctions[ji];
         for (mi, mv) in j.moves.iter().enumerate() {
             let arr = &mut j.arrivals[mi];
@@ -251,21 +260,21 @@ impl Schedule {
             let mut queue = 0.0;
             let mut sat = 0.0;
             let fill = crate::optimize::intersection::road_fill(
-                &self.net,
+                net,
                 st,
                 mv.to_road,
-                p.jam_spacing_m,
+                sh.jam_spacing_m,
             );
             for &(l, share) in &mv.lanes {
                 let ls = st.lane(l);
-                let lane = self.net.lane(l);
+                let lane = net.lane(l);
                 sat += ls.saturation_veh_s * share;
                 let vmax = lane.speed_limit_m_s.max(1.0);
                 let tracks = &st.tracks[l.index()];
                 let reach = self.camera_reach_m[l.index()].min(lane.length_m);
                 let seen_from = if ls.camera && !tracks.is_empty() {
                     for v in tracks {
-                        if v.speed_m_s < p.estimator.halt_speed_m_s {
+                        if v.speed_m_s < sh.halt_speed_m_s {
                             queue += share;
                         } else {
                             arr.push(Arrival {
@@ -294,7 +303,7 @@ impl Schedule {
                     let entry_s = (now_s + lane.length_m / vmax).min(horizon_end);
                     let flow = ls.arrival_flow_veh_s * share;
                     spread(arr, seen_from, entry_s, flow * (entry_s - seen_from));
-                    let r = self.net.road(road);
+                    let r = net.road(road);
                     let total: f64 = r
                         .lanes
                         .iter()
@@ -320,7 +329,7 @@ impl Schedule {
             }
             // spillback: nothing into a full road, and no more than fits into the rest
             let cl = &mut j.clusters[mi];
-            if fill >= p.full_road_share {
+            if fill >= sh.full_road_share {
                 cl.clear();
                 continue;
             }
@@ -333,13 +342,13 @@ impl Schedule {
                 horizon_end,
                 cl,
             );
-            let r = self.net.road(mv.to_road);
+            let r = net.road(mv.to_road);
             let cap: f64 = r
                 .lanes
                 .iter()
-                .map(|l| self.net.lane(*l).length_m / p.jam_spacing_m)
+                .map(|l| net.lane(*l).length_m / sh.jam_spacing_m)
                 .sum::<f64>()
-                * (p.full_road_share - fill);
+                * (sh.full_road_share - fill);
             let mut room = cap.max(0.0);
             for c in cl.iter_mut() {
                 if c.veh > room {
@@ -353,8 +362,16 @@ impl Schedule {
     }
 
     /// Decide for junction `ji`; returns the stage to request, if it changes.
-    fn decide(&mut self, ji: usize, now_s: f64, sig: &roadnet::SignalState) -> Option<StageId> {
+    fn decide_junction(
+        &mut self,
+        net: &RoadNet,
+        st: &TrafficState,
+        ji: usize,
+        now_s: f64,
+        sig: &SignalState,
+    ) -> Option<StageId> {
         let p = self.params;
+        let sh = self.shared;
         let j = &self.junctions[ji];
         let cur = j.stages.iter().position(|s| *s == sig.stage);
         let Some(cur) = cur else {
@@ -365,7 +382,6 @@ impl Schedule {
             return None;
         }
         // starvation guard
-        let st = self.estimator.state();
         let starving = (0..j.specs.len())
             .filter(|k| *k != cur)
             .filter_map(|k| {
@@ -380,7 +396,7 @@ impl Schedule {
                             })
                     })
                     .map(|&m| now_s - j.last_green_s[m])
-                    .filter(|red| *red > p.max_red_s)
+                    .filter(|red| *red > sh.max_red_s)
                     .max_by(|a, b| a.total_cmp(b))
                     .map(|red| (k, red))
             })
@@ -403,7 +419,7 @@ impl Schedule {
         let d = problem.solve()?;
         if p.upstream_plans {
             problem.departures(&d.segments, &mut self.departures);
-            self.publish(ji);
+            self.publish(net, ji);
         }
         (d.stage != cur).then(|| self.junctions[ji].stages[d.stage])
     }
@@ -426,18 +442,18 @@ impl Schedule {
     }
 
     /// Turn the departures of the last schedule into arrivals at the downstream stop lines.
-    fn publish(&mut self, ji: usize) {
+    fn publish(&mut self, net: &RoadNet, ji: usize) {
         let j = &self.junctions[ji];
         for mv in &j.moves {
             self.planned[mv.to_road.index()].clear();
         }
         for d in &self.departures {
             let road = j.moves[d.movement].to_road;
-            let r = self.net.road(road);
+            let r = net.road(road);
             let Some(l) = r.lanes.first() else {
                 continue;
             };
-            let lane = self.net.lane(*l);
+            let lane = net.lane(*l);
             let travel_s = lane.length_m / lane.speed_limit_m_s.max(1.0);
             let n = d.veh.ceil().max(1.0);
             let step = (d.end_s - d.start_s) / n;
@@ -468,40 +484,5 @@ fn spread(out: &mut Vec<Arrival>, from_s: f64, to_s: f64, veh: f64) {
             time_s: from_s + (k as f64 + 0.5) * step,
             veh: veh / n,
         });
-    }
-}
-
-impl Controller for Schedule {
-    fn name(&self) -> &str {
-        "schedule"
-    }
-
-    fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
-        self.estimator.update(&self.net, input);
-        let now = input.time_s;
-        for sig in input.signals {
-            let Some(ji) = self.junctions.iter().position(|j| j.id == sig.intersection) else {
-                continue;
-            };
-            if sig.interval == Interval::Green {
-                let j = &mut self.junctions[ji];
-                if let Some(k) = j.stages.iter().position(|s| *s == sig.stage) {
-                    for &m in &j.specs[k].movements {
-                        j.last_green_s[m] = now;
-                    }
-                }
-            } else {
-                continue;
-            }
-            self.predict(ji, now);
-            if let Some(stage) = self.decide(ji, now, sig) {
-                if stage != sig.stage {
-                    out.push(Command::SwitchTo {
-                        intersection: sig.intersection,
-                        stage,
-                    });
-                }
-            }
-        }
     }
 }
