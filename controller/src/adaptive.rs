@@ -381,7 +381,8 @@ impl Adaptive {
         }
         Adaptive {
             estimator: Estimator::new(net, params.estimator),
-            scheduler: (params.decision == Decision::Schedule).then(|| Scheduler::new(net, &params)),
+            scheduler: (params.decision == Decision::Schedule)
+                .then(|| Scheduler::new(net, &params)),
             net: net.clone(),
             params,
             junctions,

@@ -26,7 +26,13 @@ pub use fixed::{base_plan, ft30_plans, native_plans, FixedPlans};
 pub use max_pressure::MaxPressure;
 
 /// Names accepted by [`make_controller`].
-pub const CONTROLLER_NAMES: &[&str] = &["native", "fixed-time", "max-pressure", "pressure", "adaptive"];
+pub const CONTROLLER_NAMES: &[&str] = &[
+    "native",
+    "fixed-time",
+    "max-pressure",
+    "pressure",
+    "adaptive",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {

@@ -170,8 +170,7 @@ impl Scheduler {
                     .filter(|k| stage_mvs[*k].contains(m))
                     .collect();
                 // green in every stage (CityFlow's right turns): no time of its own to schedule
-                if in_stages.is_empty() || (in_stages.len() == stages.len() && stages.len() > 1)
-                {
+                if in_stages.is_empty() || (in_stages.len() == stages.len() && stages.len() > 1) {
                     continue;
                 }
                 let lanes = net
@@ -233,7 +232,10 @@ impl Scheduler {
         sig: &SignalState,
         now_s: f64,
     ) -> Option<StageId> {
-        let ji = self.junctions.iter().position(|j| j.id == sig.intersection)?;
+        let ji = self
+            .junctions
+            .iter()
+            .position(|j| j.id == sig.intersection)?;
         if sig.interval != Interval::Green {
             return None;
         }
@@ -259,12 +261,8 @@ impl Scheduler {
             arr.clear();
             let mut queue = 0.0;
             let mut sat = 0.0;
-            let fill = crate::optimize::intersection::road_fill(
-                net,
-                st,
-                mv.to_road,
-                sh.jam_spacing_m,
-            );
+            let fill =
+                crate::optimize::intersection::road_fill(net, st, mv.to_road, sh.jam_spacing_m);
             for &(l, share) in &mv.lanes {
                 let ls = st.lane(l);
                 let lane = net.lane(l);
@@ -304,11 +302,7 @@ impl Scheduler {
                     let flow = ls.arrival_flow_veh_s * share;
                     spread(arr, seen_from, entry_s, flow * (entry_s - seen_from));
                     let r = net.road(road);
-                    let total: f64 = r
-                        .lanes
-                        .iter()
-                        .map(|x| st.lane(*x).arrival_flow_veh_s)
-                        .sum();
+                    let total: f64 = r.lanes.iter().map(|x| st.lane(*x).arrival_flow_veh_s).sum();
                     let lane_share = if total > 1e-9 {
                         ls.arrival_flow_veh_s / total
                     } else {
@@ -324,7 +318,12 @@ impl Scheduler {
                     }
                 } else {
                     let flow = ls.arrival_flow_veh_s * share;
-                    spread(arr, seen_from, horizon_end, flow * (horizon_end - seen_from));
+                    spread(
+                        arr,
+                        seen_from,
+                        horizon_end,
+                        flow * (horizon_end - seen_from),
+                    );
                 }
             }
             // spillback: nothing into a full road, and no more than fits into the rest
