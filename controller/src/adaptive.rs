@@ -17,14 +17,15 @@
 //!     the line of SURTRAC — predicted arrivals in clusters, a dynamic program over stage
 //!     sequences and durations, planned outflows shared with the downstream neighbours
 //!     ([`crate::schedule`]);
-//!   - [`Decision::Pressure`] (strategy `pressure`): queue-aware pressure control with actuation.
-//!   A stage's *pressure* is, over its movements, the vehicles that can use the green (halted,
-//!   plus those close enough to reach the stop line soon, weighted by the lane's saturation
-//!   flow) minus the queue already standing on the exit road; movements into a nearly full exit
-//!   road count nothing (no green into a full link). The green stage is held while its queue
-//!   still discharges (actuated extension) up to a max green, ends early once its lanes are
-//!   empty and another stage waits (gap-out), and otherwise yields only to a stage whose
-//!   pressure beats it by more than the cost of the change interval.
+//!   - [`Decision::Pressure`] (strategy `pressure`): queue-aware pressure control with
+//!     actuation. A stage's *pressure* is, over its movements, the vehicles that can use the
+//!     green (halted, plus those close enough to reach the stop line soon, weighted by the
+//!     lane's saturation flow) minus the queue already standing on the exit road; movements
+//!     into a nearly full exit road count nothing (no green into a full link). The green
+//!     stage is held while its queue still discharges (actuated extension) up to a max green,
+//!     ends early once its lanes are empty and another stage waits (gap-out), and otherwise
+//!     yields only to a stage whose pressure beats it by more than the cost of the change
+//!     interval.
 //!
 //! All plans emitted or executed have passed [`roadnet::SignalPlan::validate`]; commands are
 //! `SwitchTo` requests, which the signals turn into safe sequences (min green, yellow, all-red).
