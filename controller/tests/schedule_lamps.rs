@@ -1,11 +1,12 @@
-//! The schedule-driven default end to end: on seeded synthetic grids the simulator's conflict
+//! The schedule-driven default end to end: on seeded synthetic grids (with a camera on every
+//! approach, so the controller sees the traffic) the simulator's conflict
 //! monitor sees no violation (every green follows its change interval, min greens are
 //! served), and `adaptive` asks for a stage only when it differs from the one showing.
 
 use controller::adaptive::Adaptive;
 use proptest::prelude::*;
 use roadnet::{Command, Controller, Interval, StepInput};
-use sim::synthetic::{grid, GridSpec};
+use sim::synthetic::{grid, grid_toml, GridSpec};
 use sim::{NoObserver, SimConfig, Simulation};
 
 /// Checks every command against the signal state it answered.
@@ -62,6 +63,21 @@ proptest! {
             seed,
         })
         .expect("grid builds");
+        // the same grid with a camera over the whole of every road into a signal
+        let mut text = grid_toml(2, 2, 300.0);
+        for r in &net.roads {
+            if !net.intersection(r.to).is_signalized() {
+                continue;
+            }
+            let lanes: Vec<String> =
+                (0..r.lanes.len()).map(|k| format!("\"{}:{k}\"", r.name)).collect();
+            text += &format!(
+                "[[camera]]\nid = \"cam_{}\"\nlanes = [{}]\nzone_near_m = 0.0\nzone_far_m = 400.0\n\n",
+                r.name,
+                lanes.join(", ")
+            );
+        }
+        let net = roadnet::config::parse_toml(&text, "grid.toml").expect("grid with cameras");
         let cfg = SimConfig {
             track_vehicles: true,
             duration_s: 900.0,
