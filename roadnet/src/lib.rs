@@ -64,6 +64,7 @@ pub mod rng;
 pub mod sensors;
 pub mod signal;
 pub mod summary;
+pub mod timing;
 pub mod sumo;
 
 pub use control::{Command, Controller, Interval, SignalState, StepInput};
