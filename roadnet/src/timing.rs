@@ -725,3 +725,392 @@ impl Runner {
             .copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn stage(number: u16, mask: u32, green: u32) -> EffStage {
+        EffStage {
+            number,
+            groups_mask: mask,
+            split_ds: green + 60,
+            green_ds: green,
+            shortest_green_ds: 70,
+            max_green_ds: 600,
+            yellow_ds: 40,
+            all_red_ds: 20,
+        }
+    }
+
+    fn plan(seq: u32, offset: u32) -> Arc<EffPlan> {
+        let stages = vec![stage(1, 0b01, 240), stage(2, 0b10, 240)];
+        Arc::new(EffPlan {
+            seq,
+            cycle_ds: stages.iter().map(|s| s.split_ds).sum(),
+            offset_ds: offset,
+            stages,
+        })
+    }
+
+    fn matrix() -> ConflictMatrix {
+        ConflictMatrix::from_rows(vec![0b10, 0b01])
+    }
+
+    const ALL_RED_START: Startup = Startup {
+        len_ds: 60,
+        stage: None,
+        groups_mask: 0,
+    };
+
+    fn runner(p: &Arc<EffPlan>) -> Runner {
+        Runner::new(p.clone(), ALL_RED_START, Some(matrix()), 0)
+    }
+
+    #[test]
+    fn runs_the_cycle_with_full_change_intervals() {
+        let p = plan(0, 0);
+        let mut r = runner(&p);
+        let mut last_green = 0u32;
+        let mut yellow_seen = 0;
+        for t in 0..2000 {
+            r.advance_to(t, &mut |_| Target::Plan(p.clone()));
+            assert!(matrix().check(r.green_mask()).is_ok());
+            // a group never goes from green straight to red
+            let lost = last_green & !r.green_mask();
+            assert_eq!(lost & !r.yellow_mask(), 0, "t={t}");
+            if r.yellow_mask() != 0 {
+                yellow_seen += 1;
+            }
+            last_green = r.green_mask();
+        }
+        // 2000 ds of a 600 ds cycle: 6 or 7 yellows of 40 ds
+        assert!(yellow_seen >= 6 * 40, "{yellow_seen}");
+    }
+
+    #[test]
+    fn the_start_up_enters_the_plan_where_it_stands() {
+        // offset 400: at t = 60 the plan is 260 ds into its cycle, i.e. in stage 1's change
+        // interval (stage 0: 0..300, green 0..240): the lamps enter stage 2 (index 1), whose
+        // green ends with the plan's at 400 + 300 + 240 − 600 = 340
+        let p = plan(0, 400);
+        let mut r = runner(&p);
+        r.advance_to(59, &mut |_| Target::Plan(p.clone()));
+        assert_eq!((r.phase(), r.green_mask()), (Phase::AllRed, 0));
+        r.advance_to(60, &mut |_| Target::Plan(p.clone()));
+        assert_eq!((r.phase(), r.stage_index()), (Phase::Green, 1));
+        assert!(!r.in_transition());
+        r.advance_to(339, &mut |_| Target::Plan(p.clone()));
+        assert_eq!(r.phase(), Phase::Green);
+        r.advance_to(340, &mut |_| Target::Plan(p.clone()));
+        assert_eq!(r.phase(), Phase::Yellow);
+    }
+
+    #[test]
+    fn walks_to_a_new_offset_in_bounded_steps_and_never_cuts_the_shortest_green() {
+        let a = plan(0, 0);
+        let b = plan(7, 250);
+        let mut r = runner(&a);
+        r.advance_to(1000, &mut |_| Target::Plan(a.clone()));
+        let mut green_since: Option<Ds> = None;
+        let mut in_step_at = None;
+        let mut greens = vec![];
+        for t in 1000..6000 {
+            r.advance_to(t, &mut |_| Target::Plan(b.clone()));
+            if r.phase() == Phase::Green {
+                green_since.get_or_insert(t);
+            } else if let Some(s) = green_since.take() {
+                greens.push(t - s);
+            }
+            if r.plan().seq == 7 && !r.in_transition() && in_step_at.is_none() {
+                in_step_at = Some(t);
+            }
+        }
+        // every green within 240 ± 240/3 (and never below the shortest green, 70)
+        // (the first green was already running at t = 1000)
+        assert!(greens[1..].iter().all(|g| (160..=320).contains(g)), "{greens:?}");
+        assert!(greens.iter().any(|g| *g != 240), "the walk changes greens");
+        let cycle = b.cycle_ds as Ds;
+        let reached = in_step_at.expect("reaches the offset");
+        assert!(reached <= 1000 + 4 * cycle, "in step at {reached}");
+        // in step: stage 1 greens start at offset + k·cycle
+        let mut r2 = r.clone();
+        let mut starts = vec![];
+        for t in 6000..8000 {
+            let before = r2.green_starts();
+            r2.advance_to(t, &mut |_| Target::Plan(b.clone()));
+            if r2.green_starts() != before && r2.stage_index() == 0 {
+                starts.push(t);
+            }
+        }
+        assert!(!starts.is_empty());
+        for s in starts {
+            assert_eq!((s + cycle - 250) % cycle, 0);
+        }
+    }
+
+    #[test]
+    fn a_request_forces_off_after_the_shortest_green_and_holds_without_change_intervals() {
+        let p = plan(0, 0);
+        let req2 = Arc::new(EffPlan::request(&p.stages[1]));
+        let mut r = runner(&p);
+        r.advance_to(80, &mut |_| Target::Plan(p.clone()));
+        assert_eq!((r.phase(), r.stage().number), (Phase::Green, 1));
+        // stage 1 green since 60: the request ends it at 60 + 70 = 130, not before
+        r.advance_to(129, &mut |_| Target::Plan(req2.clone()));
+        assert_eq!(r.phase(), Phase::Green);
+        r.advance_to(130, &mut |_| Target::Plan(req2.clone()));
+        assert_eq!(r.phase(), Phase::Yellow);
+        assert_eq!(r.next_stage_number(), Some(2));
+        assert_eq!(r.take_ended(), Some((1, 70)));
+        r.advance_to(190, &mut |_| Target::Plan(req2.clone()));
+        assert_eq!((r.phase(), r.stage().number), (Phase::Green, 2));
+        // held far past its max green (600), with no change interval
+        for t in 190..3000 {
+            r.advance_to(t, &mut |_| Target::Plan(req2.clone()));
+            assert_eq!((r.phase(), r.green_mask()), (Phase::Green, 0b10), "t={t}");
+        }
+        assert_eq!(r.green_elapsed(3000), 2810);
+        // back to the plan: forced off at once (its shortest green has long run)
+        r.advance_to(3000, &mut |_| Target::Plan(p.clone()));
+        assert_eq!(r.phase(), Phase::Yellow);
+    }
+
+    #[test]
+    fn a_request_made_during_a_change_interval_is_served_after_the_next_shortest_green() {
+        let stages = vec![
+            stage(1, 0b001, 240),
+            stage(2, 0b010, 240),
+            stage(3, 0b100, 240),
+        ];
+        let p = Arc::new(EffPlan {
+            seq: 0,
+            cycle_ds: stages.iter().map(|s| s.split_ds).sum(),
+            offset_ds: 60,
+            stages,
+        });
+        let req3 = Arc::new(EffPlan::request(&p.stages[2]));
+        let mut r = Runner::new(p.clone(), ALL_RED_START, None, 0);
+        // stage 1 green 60..300, yellow from 300: stage 2 is next
+        r.advance_to(310, &mut |_| Target::Plan(p.clone()));
+        assert_eq!((r.phase(), r.next_stage_number()), (Phase::Yellow, Some(2)));
+        // stage 2 starts at 360 and is forced off at 360 + 70 for stage 3
+        r.advance_to(429, &mut |_| Target::Plan(req3.clone()));
+        assert_eq!((r.phase(), r.stage().number), (Phase::Green, 2));
+        r.advance_to(430, &mut |_| Target::Plan(req3.clone()));
+        assert_eq!((r.phase(), r.next_stage_number()), (Phase::Yellow, Some(3)));
+    }
+
+    #[test]
+    fn flash_and_back() {
+        let p = plan(0, 0);
+        let mut r = runner(&p);
+        r.advance_to(100, &mut |_| Target::Plan(p.clone()));
+        r.advance_to(1000, &mut |_| Target::Flash);
+        assert_eq!(r.phase(), Phase::Flash);
+        assert_eq!(r.green_mask(), 0);
+        r.advance_to(1001, &mut |_| Target::Plan(p.clone()));
+        assert_eq!((r.phase(), r.green_mask()), (Phase::AllRed, 0));
+        r.advance_to(1100, &mut |_| Target::Plan(p.clone()));
+        assert_ne!(r.phase(), Phase::Flash);
+    }
+
+    #[test]
+    fn a_conflicting_stage_never_shows_green() {
+        let mut p = (*plan(0, 0)).clone();
+        p.stages[1].groups_mask = 0b11;
+        let p = Arc::new(p);
+        let mut r = runner(&p);
+        for t in 0..1000 {
+            r.advance_to(t, &mut |_| Target::Plan(p.clone()));
+            assert!(matrix().check(r.green_mask()).is_ok());
+        }
+        assert_eq!(r.conflict_faults(), 1);
+        assert_eq!(r.phase(), Phase::Flash);
+    }
+
+    #[test]
+    fn the_start_up_shows_the_clearance_stage() {
+        let p = plan(0, 0);
+        let start = Startup {
+            len_ds: 50,
+            stage: Some(3),
+            groups_mask: 0b100,
+        };
+        let mut r = Runner::new(p.clone(), start, None, 0);
+        assert_eq!(r.green_mask(), 0b100);
+        assert_eq!(r.lamp(|n| n == 3), Lamp::Green);
+        r.advance_to(50, &mut |_| Target::Plan(p.clone()));
+        assert_eq!((r.phase(), r.green_mask()), (Phase::Green, 0b01));
+    }
+
+    /// A random plan of 2 to 4 stages over one group each (groups of different stages
+    /// conflict), with room to walk: shortest green ≤ green / 2, max green ≥ 2 × green.
+    fn arb_plan() -> impl Strategy<Value = EffPlan> {
+        (
+            prop::collection::vec((100u32..400, 30u32..60, 0u32..30), 2..=4),
+            0u32..10_000,
+        )
+            .prop_map(|(st, off)| {
+                let stages: Vec<EffStage> = st
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(green, yellow, all_red))| EffStage {
+                        number: i as u16 + 1,
+                        groups_mask: 1 << i,
+                        split_ds: green + yellow + all_red,
+                        green_ds: green,
+                        shortest_green_ds: green / 2,
+                        max_green_ds: 2 * green,
+                        yellow_ds: yellow,
+                        all_red_ds: all_red,
+                    })
+                    .collect();
+                let cycle_ds = stages.iter().map(|s| s.split_ds).sum::<u32>();
+                EffPlan {
+                    seq: 1,
+                    cycle_ds,
+                    offset_ds: off % cycle_ds,
+                    stages,
+                }
+            })
+    }
+
+    /// What the central does at a moment: commit a plan, request a stage, or leave request
+    /// mode (back to the last plan).
+    #[derive(Clone, Debug)]
+    enum Act {
+        Commit(u32),
+        Request(usize),
+        Release,
+    }
+
+    fn arb_acts() -> impl Strategy<Value = Vec<(Ds, Act)>> {
+        prop::collection::vec(
+            (
+                50u64..3000,
+                prop_oneof![
+                    (0u32..10_000).prop_map(Act::Commit),
+                    (0usize..4).prop_map(Act::Request),
+                    Just(Act::Release),
+                ],
+            ),
+            1..40,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Random plans, commits (new offsets and splits) and stage requests over long runs:
+        /// never two stages' groups green together, every green at least its shortest green,
+        /// every group that loses green shows the full yellow of the stage it leaves and then
+        /// red through its all-red, a cyclic green never beyond its max green, and once the
+        /// central leaves a plan alone the lamps reach its offset within 8 cycles.
+        #[test]
+        fn lamps_stay_safe_and_reach_the_offset(base in arb_plan(), acts in arb_acts()) {
+            let n = base.stages.len();
+            let rows: Vec<u32> = (0..n).map(|i| ((1u32 << n) - 1) & !(1 << i)).collect();
+            let m = ConflictMatrix::from_rows(rows);
+            let mut cur_plan = Arc::new(base.clone());
+            let mut target: Arc<EffPlan>;
+            let mut r = Runner::new(cur_plan.clone(), ALL_RED_START, Some(m.clone()), 0);
+            let mut t: Ds = 0;
+            let mut prev_green = 0u32;
+            let mut green_since = vec![0 as Ds; n];
+            let mut yellow_since = vec![None::<Ds>; n];
+            let mut red_since_yellow = vec![None::<(Ds, u32)>; n];
+            let mut schedule = acts.clone();
+            schedule.push((0, Act::Release));
+            let last = schedule.len() - 1;
+            for (j, (gap, act)) in schedule.into_iter().enumerate() {
+                // the act, then `gap` ds of lamps under it
+                match act {
+                    Act::Commit(x) => {
+                        // same stages, new offset and split shares
+                        let mut p = base.clone();
+                        // keeps the green within its max green (2 × the base green)
+                        let shift = x % (p.stages[0].green_ds / 2);
+                        p.stages[0].green_ds += shift;
+                        p.stages[0].split_ds += shift;
+                        p.cycle_ds += shift;
+                        p.offset_ds = x % p.cycle_ds;
+                        p.seq = x + 2;
+                        cur_plan = Arc::new(p);
+                        target = cur_plan.clone();
+                    }
+                    Act::Request(k) => {
+                        target = Arc::new(EffPlan::request(&base.stages[k % n]));
+                    }
+                    Act::Release => target = cur_plan.clone(),
+                }
+                let until = if j == last {
+                    // the last act: run long enough to reach the offset and check it
+                    t + 10 * cur_plan.cycle_ds as Ds
+                } else {
+                    t + gap
+                };
+                while t < until {
+                    t += 1;
+                    r.advance_to(t, &mut |_| Target::Plan(target.clone()));
+                    let g = r.green_mask();
+                    let y = r.yellow_mask();
+                    prop_assert!(m.check(g).is_ok(), "t={t}: {g:b}");
+                    prop_assert_eq!(g & y, 0);
+                    for i in 0..n {
+                        let bit = 1u32 << i;
+                        if g & bit != 0 && prev_green & bit == 0 {
+                            green_since[i] = t;
+                        }
+                        if g & bit == 0 && prev_green & bit != 0 {
+                            let len = t - green_since[i];
+                            let st = &base.stages[i];
+                            prop_assert!(len >= st.shortest_green_ds as Ds, "t={t} green of {len}");
+                            if !r.plan().is_request() {
+                                prop_assert!(len <= st.max_green_ds as Ds, "t={t} green of {len}");
+                            }
+                            prop_assert!(y & bit != 0, "t={t}: group {i} green to red");
+                            yellow_since[i] = Some(t);
+                        }
+                        if let Some(ys) = yellow_since[i] {
+                            if y & bit == 0 {
+                                let st = &base.stages[i];
+                                prop_assert_eq!(t - ys, st.yellow_ds as Ds, "t={} yellow", t);
+                                prop_assert_eq!(g & bit, 0);
+                                yellow_since[i] = None;
+                                red_since_yellow[i] = Some((t, st.all_red_ds));
+                            }
+                        }
+                        if let Some((rs, all_red)) = red_since_yellow[i] {
+                            if t - rs < all_red as Ds {
+                                prop_assert_eq!(g, 0, "t={} all-red", t);
+                            } else {
+                                red_since_yellow[i] = None;
+                            }
+                        }
+                    }
+                    prev_green = g;
+                }
+            }
+            // in step with the last plan: its first stage's greens start at offset + k·cycle
+            let cycle = cur_plan.cycle_ds as Ds;
+            let mut starts = vec![];
+            for _ in 0..3 * cycle {
+                t += 1;
+                let before = r.green_starts();
+                r.advance_to(t, &mut |_| Target::Plan(cur_plan.clone()));
+                if r.green_starts() != before && r.stage_index() == 0 {
+                    starts.push(t);
+                }
+            }
+            prop_assert!(starts.len() >= 2);
+            for s in &starts {
+                prop_assert_eq!(
+                    (s + cycle - cur_plan.offset_ds as Ds) % cycle, 0,
+                    "starts {:?}, plan {:?}, running {:?}", starts, cur_plan, r.plan()
+                );
+            }
+        }
+    }
+}
