@@ -357,8 +357,7 @@ impl Runner {
             green_starts: 0,
             ended: None,
         };
-        if r
-            .conflicts
+        if r.conflicts
             .as_ref()
             .is_some_and(|c| c.check(startup.groups_mask).is_err())
         {
@@ -711,8 +710,7 @@ impl Runner {
             .enumerate()
             .map(|(i, perm)| {
                 let bit = 1u32 << i.min(31);
-                self.lamp(|n| self.mask_of(n) & bit != 0)
-                    .indication(*perm)
+                self.lamp(|n| self.mask_of(n) & bit != 0).indication(*perm)
             })
             .collect()
     }
@@ -829,7 +827,10 @@ mod tests {
         }
         // every green within 240 ± 240/3 (and never below the shortest green, 70)
         // (the first green was already running at t = 1000)
-        assert!(greens[1..].iter().all(|g| (160..=320).contains(g)), "{greens:?}");
+        assert!(
+            greens[1..].iter().all(|g| (160..=320).contains(g)),
+            "{greens:?}"
+        );
         assert!(greens.iter().any(|g| *g != 240), "the walk changes greens");
         let cycle = b.cycle_ds as Ds;
         let reached = in_step_at.expect("reaches the offset");
