@@ -1019,7 +1019,7 @@ mod tests {
             let mut r = Runner::new(cur_plan.clone(), ALL_RED_START, Some(m.clone()), 0);
             let mut t: Ds = 0;
             let mut prev_green = 0u32;
-            let mut green_since = vec![0 as Ds; n];
+            let mut green_since: Vec<Ds> = vec![0; n];
             let mut yellow_since = vec![None::<Ds>; n];
             let mut red_since_yellow = vec![None::<(Ds, u32)>; n];
             let mut schedule = acts.clone();

@@ -478,6 +478,10 @@ impl FieldUnit {
         if let Some(v) = commit {
             self.commit(v);
         }
+        // A new target (commit, stage request, pattern, heartbeat) acts on the lamps at once:
+        // the engine holds or forces off the green being shown (never before its shortest
+        // green) as the target asks.
+        self.run_lamps(self.now);
         // a changed pattern or heartbeat shows in the status at once
         self.refresh_status();
         Ok(())
@@ -492,9 +496,6 @@ impl FieldUnit {
             .iter()
             .find(|s| s.number == number)
             .map(|st| Arc::new(EffPlan::request(st)));
-        // The engine holds the requested stage or forces off the one being shown (never
-        // before its shortest green) while the request is its target: apply that now.
-        self.run_lamps(self.now);
     }
 
     /// Validate the plan area and, when every check passes, accept it (it goes on the lamps at
