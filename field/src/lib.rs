@@ -13,8 +13,8 @@
 //!   device answers) and the one runtime address [`Endpoint`];
 //! - [`central`] (feature `central`) — the client pool ([`central::client`]) and the daemon
 //!   ([`central::daemon`]) that drives any controller over the link;
-//! - [`emulator`] (feature `emulator`) — emulated field controllers: clock, timing engine
-//!   ([`emulator::runner`]), one unit ([`emulator::unit`]), the Modbus servers
+//! - [`emulator`] (feature `emulator`) — emulated field controllers: clock, the field's plans
+//!   for the shared timing engine ([`emulator::runner`]), one unit ([`emulator::unit`]), the Modbus servers
 //!   ([`emulator::server`]);
 //! - [`bench`](mod@bench) (both features) — a loopback fleet and a timed plan push, shared by the
 //!   criterion bench and `greenwave field --bench-push`.
@@ -36,6 +36,9 @@
 //!   longest the field waits for a heartbeat from the central; past it, it runs its local plan.
 //! - **Stage request** — [`protocol::regmap::hr::STAGE_REQUEST`]: a central's call for a
 //!   stage, served once the field's own minimum green allows (NTCIP force-off + call).
+//! - **Timing engine** — [`emulator::runner`] runs [`roadnet::timing::Runner`], the one engine
+//!   the simulator (`sim::Signals`) runs too, so a field controller and the simulator given the
+//!   same plans and requests show the same lamps (`tests/field_sim_lamps.rs`).
 //! - **Fallback / local plan** — the plan the field runs by itself (at start-up, when the
 //!   central falls silent, or when set to FREE): the intersection's base plan.
 

@@ -521,7 +521,7 @@ async fn the_field_fallback_plan_is_the_simulators_native_plan() {
     let mut mon = Monitor::default();
     let mut starts = Vec::new();
     let mut was_green = false;
-    // 12 cycles: the offset walk takes a few, the rest show the steady state
+    // 12 cycles of the local plan
     for _ in 0..12 * a_plan.cycle_ds {
         run_for(&h, &mut mon, 1);
         let u = server::lock(h.emu.unit(a).unwrap());
@@ -534,12 +534,9 @@ async fn the_field_fallback_plan_is_the_simulators_native_plan() {
     assert!(mon.violations.is_empty(), "{:?}", mon.violations);
     assert!(starts.len() >= 10, "{starts:?}");
     let (cycle, offset) = (a_plan.cycle_ds as u64, a_plan.offset_ds as u64);
-    assert_ne!(
-        starts[0] % cycle,
-        offset,
-        "the walk to the offset is exercised"
-    );
-    for t in &starts[starts.len() - 4..] {
+    // the start-up enters the plan where it stands (roadnet::timing), so every stage 1 green
+    // after it starts in step; the bounded walk is for plan changes (tested in roadnet::timing)
+    for t in &starts {
         assert_eq!(t % cycle, offset, "stage 1 green starts: {starts:?}");
     }
 }

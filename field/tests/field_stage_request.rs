@@ -6,18 +6,9 @@ mod field_support;
 
 use field::protocol::regmap::hr;
 use field::{FieldUnit, IdleSource};
-use field_support::{fixture_net, id};
+use field_support::{command, fixture_net, id};
 use roadnet::Interval;
 use tokio_modbus::ExceptionCode;
-
-/// Write the command block as a central does: a deadline 1 s ahead of the field clock, then
-/// the heartbeat and, when given, the stage request.
-fn command(unit: &mut FieldUnit, heartbeat: u16, stage: Option<u16>) -> Result<(), ExceptionCode> {
-    let until = unit.status().field_time_ds + 10;
-    let mut regs = vec![(until >> 16) as u16, until as u16, heartbeat];
-    regs.extend(stage);
-    unit.write_holding(hr::COMMAND_VALID_UNTIL_HI, &regs)
-}
 
 /// The field controller of intersection `a` (and its stages) with a live central: one
 /// heartbeat written at t = 0.
@@ -33,20 +24,25 @@ fn unit_a_with_central() -> (Vec<roadnet::StageId>, FieldUnit) {
 #[test]
 fn a_request_switches_after_min_green_and_holds() {
     let (stages, mut unit) = unit_a_with_central();
-    // start-up all-red (2 s), then stage 1 ("ew", min green 10 s) from t = 2 s
-    unit.advance_to(50);
+    // start-up all red for the first stage's change interval (yellow 4 s + all-red 2 s), then
+    // stage 1 ("ew", min green 10 s) from t = 6 s
+    unit.advance_to(59);
+    assert_eq!(unit.signal_state().interval, Interval::AllRed);
+    unit.advance_to(70);
     let st = unit.signal_state();
     assert_eq!((st.stage, st.interval), (stages[0], Interval::Green));
     command(&mut unit, 2, Some(2)).unwrap();
-    // not before the shortest green: 2 s + 10 s = 12 s
-    unit.advance_to(119);
+    // not before the shortest green: 6 s + 10 s = 16 s
+    unit.advance_to(159);
     assert_eq!(unit.signal_state().interval, Interval::Green);
-    unit.advance_to(121);
+    unit.advance_to(160);
     let st = unit.signal_state();
     assert_eq!(st.interval, Interval::Yellow);
     assert_eq!(st.next_stage, Some(stages[1]));
-    // yellow 4 s + all-red 2 s, then stage 2 at 18 s
-    unit.advance_to(181);
+    // yellow 4 s + all-red 2 s, then stage 2 at 22 s
+    unit.advance_to(219);
+    assert_eq!(unit.signal_state().interval, Interval::AllRed);
+    unit.advance_to(220);
     let st = unit.signal_state();
     assert_eq!((st.stage, st.interval), (stages[1], Interval::Green));
     // held while requested, heartbeats flowing: still green 50 s later (max green 60 s)

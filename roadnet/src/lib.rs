@@ -32,12 +32,16 @@
 //! - **Camera** — watches a zone of some lanes: queues, counts, vehicle positions and speeds.
 //! - **Field controller** — the cabinet controller of an intersection, reached over Modbus TCP
 //!   at a host, port and unit id.
+//! - **Timing engine** — [`timing::Runner`]: runs one intersection's lamps on integer
+//!   deciseconds from plans, stage requests and flash; the simulator and the field emulator
+//!   both run it, so its transition rules (stage boundaries, bounded offset walk, force-off +
+//!   call, start-up) are decided once.
 //!
 //! ## Layout
 //! [`ids`] typed ids · [`geometry`] · [`model`] the network ([`RoadNet`]) and its queries ·
 //! [`signal`] stages, plans and the plan validator ([`SignalPlan::validate`]) · [`sensors`]
 //! detector/camera config and observations · [`control`] the [`Controller`] trait both the
-//! simulator and the field link drive · [`demand`] trips to replay · [`counts`] count-CSV replay · [`config`]
+//! simulator and the field link drive · [`timing`] the one signal-timing engine · [`demand`] trips to replay · [`counts`] count-CSV replay · [`config`]
 //! `intersections.toml` · [`cityflow`] CityFlow JSON · [`sumo`] SUMO `.net.xml` · [`error`].
 //!
 //! ## SUMO terms (see [`sumo`] and `docs/sumo.md`)
@@ -66,6 +70,7 @@ pub mod sensors;
 pub mod signal;
 pub mod summary;
 pub mod sumo;
+pub mod timing;
 
 pub use control::{Command, Controller, Interval, SignalState, StepInput};
 pub use demand::{Demand, Trip, VehicleParams};

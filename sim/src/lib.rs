@@ -33,6 +33,11 @@
 //!   and sensors and metrics sample the new state.
 //! - **halting** — slower than [`HALTING_SPEED_M_S`] (0.1 m/s, CityFlow's waiting speed).
 //! - **free-flow time** — time to drive a distance at min(vehicle max speed, speed limit).
+//! - **signal timing** — [`Signals`] runs greenwave's one timing engine,
+//!   [`roadnet::timing::Runner`], on integer deciseconds (the field controller emulator runs the
+//!   same code): an applied plan goes on at the next stage boundary and walks to its offset in
+//!   bounded steps; [`roadnet::Command::SwitchTo`] is a stage request (force-off once the
+//!   shortest green has run, then the stage is held); t = 0 starts with the start-up interval.
 
 pub mod config;
 mod engine;

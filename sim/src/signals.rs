@@ -1,53 +1,63 @@
-//! Signal execution: each signalized intersection serves stages; commands from the controller
-//! are turned into safe sequences (min green kept, yellow and all-red shown between stages).
+//! Signal execution: each signalized intersection's lamps run on greenwave's one timing engine,
+//! [`roadnet::timing::Runner`] (integer deciseconds), the same engine the field controller
+//! emulator runs. This module turns the controller's commands into the engine's targets (an
+//! applied plan, or a stage request for [`Command::SwitchTo`]), shows the lamps per movement and
+//! runs the conflict monitor.
 //!
-//! During a change interval the lamps show the intersection's clearance stage where it has one
-//! (CityFlow's phase 0: right turns keep green), groups that stay green into the next stage keep
-//! green, groups losing green show yellow (then red during all-red), everything else is red.
-//! At t = 0 every intersection starts with a start-up clearance of its first stage's change
-//! interval (CityFlow's nets start in phase 0 too), then shows its first stage unless the
-//! controller asks for another before then.
+//! The engine decides the timing (see [`roadnet::timing`]): min green kept, full yellow and
+//! all-red between stages, groups green in both stages stay green, a new plan goes on at a stage
+//! boundary and walks to its offset in bounded steps, a stage request forces off the green
+//! being shown once its shortest green has run. At t = 0 every intersection starts with a
+//! start-up interval showing its clearance stage (CityFlow's phase 0: right turns keep green)
+//! for its first stage's change interval, then enters the plan where it stands (or the
+//! requested stage).
 
 use crate::error::SimError;
 use crate::monitor::{ConflictMonitor, SafetyViolation};
+use roadnet::timing::{Ds, EffPlan, EffStage, Phase, Runner, Startup, Target};
 use roadnet::{
-    Command, Indication, IntersectionId, Interval, RoadNet, SignalGroupId, SignalPlan, SignalState,
-    StageId,
+    Command, Indication, IntersectionId, Interval, RoadNet, SignalGroupId, SignalState, StageId,
 };
+use std::sync::Arc;
 
-const EPS_S: f64 = 1e-9;
+/// Sequence number given to the simulator's plans (any value but the request sequence: plans
+/// compare by content).
+const SIM_PLAN_SEQ: u32 = 1;
+
+/// Seconds of simulated time to the engine's deciseconds.
+fn ds_at(t_s: f64) -> Ds {
+    if t_s.is_finite() && t_s > 0.0 {
+        (t_s * 10.0).round() as Ds
+    } else {
+        0
+    }
+}
 
 #[derive(Debug)]
 struct Ctl {
     id: IntersectionId,
     groups: Vec<SignalGroupId>,
-    /// Per group: in the clearance stage.
-    in_clearance: Vec<bool>,
     permissive: Vec<bool>,
-    /// Per stage of the intersection (by position in `stage_ids`): its groups as a bitmask over `groups`.
+    /// The intersection's stages in order (stage number − 1).
     stage_ids: Vec<StageId>,
+    /// Per stage (number − 1): per group, whether the group is in the stage.
     stage_mask: Vec<Vec<bool>>,
-    /// First non-clearance stage (shown after start-up).
-    cur: StageId,
-    startup: bool,
-    interval: Interval,
-    t_in_s: f64,
-    green_elapsed_s: f64,
-    next: Option<StageId>,
-    pending: Option<StageId>,
-    plan: Option<SignalPlan>,
-    yellow_len_s: f64,
-    all_red_len_s: f64,
+    /// Per stage (number − 1): the stage as a stage request.
+    requests: Vec<Arc<EffPlan>>,
+    runner: Runner,
+    /// What the controller asked for last: an applied plan or a stage request.
+    target: Arc<EffPlan>,
+    /// The controller has commanded this intersection (raw mode switches only then).
+    commanded: bool,
     lamps: Vec<Indication>,
-    ended: Option<(StageId, f64)>,
 }
 
 impl Ctl {
-    fn stage_pos(&self, s: StageId) -> Option<usize> {
-        self.stage_ids.iter().position(|x| *x == s)
-    }
-    fn in_stage(&self, s: StageId, g: usize) -> bool {
-        self.stage_pos(s).is_some_and(|p| self.stage_mask[p][g])
+    fn stage_id(&self, number: u16) -> StageId {
+        self.stage_ids
+            .get((number as usize).wrapping_sub(1))
+            .copied()
+            .unwrap_or(self.stage_ids[0])
     }
 }
 
@@ -69,6 +79,8 @@ pub struct Signals {
     pub states: Vec<SignalState>,
     pub monitor: ConflictMonitor,
     raw: bool,
+    /// The time of the step being run (set by `begin_step`), s.
+    now_s: f64,
 }
 
 impl Signals {
@@ -78,34 +90,24 @@ impl Signals {
         let mut pos_of = vec![None; net.intersections.len()];
         for i in net.signalized() {
             let groups = i.signal_groups.clone();
-            let gpos = |g: SignalGroupId| groups.iter().position(|x| *x == g);
             let stage_ids = i.stages.clone();
             let stage_mask: Vec<Vec<bool>> = stage_ids
                 .iter()
                 .map(|s| {
-                    let mut m = vec![false; groups.len()];
-                    for g in &net.stage(*s).groups {
-                        if let Some(p) = gpos(*g) {
-                            m[p] = true;
-                        }
-                    }
-                    m
+                    let st = &net.stage(*s).groups;
+                    groups.iter().map(|g| st.contains(g)).collect()
                 })
                 .collect();
-            let in_clearance = match i.clearance_stage {
-                Some(c) => {
-                    let p = stage_ids.iter().position(|x| *x == c).unwrap_or(0);
-                    stage_mask[p].clone()
-                }
-                None => vec![false; groups.len()],
-            };
+            let requests: Vec<Arc<EffPlan>> = stage_ids
+                .iter()
+                .map(|s| Arc::new(EffPlan::request(&EffStage::of(net, *s, 0))))
+                .collect();
             let first = i
                 .stages
                 .iter()
-                .copied()
-                .find(|s| !net.stage(*s).clearance)
-                .unwrap_or(i.stages[0]);
-            let change = net.stage(first).limits;
+                .position(|s| !net.stage(*s).clearance)
+                .unwrap_or(0);
+            let target = requests[first].clone();
             pos_of[i.id.index()] = Some(ctls.len());
             ctls.push(Ctl {
                 id: i.id,
@@ -113,22 +115,14 @@ impl Signals {
                     .iter()
                     .map(|g| net.signal_group(*g).permissive)
                     .collect(),
-                in_clearance,
                 groups,
                 stage_ids,
                 stage_mask,
-                cur: first,
-                startup: true,
-                interval: Interval::AllRed,
-                t_in_s: 0.0,
-                green_elapsed_s: 0.0,
-                next: Some(first),
-                pending: None,
-                plan: None,
-                yellow_len_s: 0.0,
-                all_red_len_s: change.yellow_s + change.all_red_s,
+                runner: Runner::new(target.clone(), Startup::of(net, i.id), None, 0),
+                requests,
+                target,
+                commanded: false,
                 lamps: Vec::new(),
-                ended: None,
             });
         }
         let group_movements = net
@@ -145,6 +139,7 @@ impl Signals {
             states: Vec::new(),
             monitor: ConflictMonitor::new(net),
             raw,
+            now_s: 0.0,
         };
         for k in 0..s.ctls.len() {
             s.compute_lamps(k);
@@ -168,7 +163,7 @@ impl Signals {
                 } => {
                     let k = self.ctl_of(intersection, controller)?;
                     let ctl = &mut self.ctls[k];
-                    if ctl.stage_pos(stage).is_none() {
+                    let Some(p) = ctl.stage_ids.iter().position(|s| *s == stage) else {
                         return Err(SimError::Command {
                             controller: controller.into(),
                             message: format!(
@@ -176,9 +171,9 @@ impl Signals {
                                 net.intersection(intersection).name
                             ),
                         });
-                    }
-                    ctl.plan = None;
-                    self.request(net, k, stage);
+                    };
+                    ctl.target = ctl.requests[p].clone();
+                    ctl.commanded = true;
                 }
                 Command::ApplyPlan(plan) => {
                     plan.validate(net).map_err(|error| SimError::PlanRefused {
@@ -186,7 +181,13 @@ impl Signals {
                         error,
                     })?;
                     let k = self.ctl_of(plan.intersection, controller)?;
-                    self.ctls[k].plan = Some(plan);
+                    let eff = EffPlan::from_plan(net, SIM_PLAN_SEQ, &plan);
+                    let ctl = &mut self.ctls[k];
+                    ctl.commanded = true;
+                    // an unchanged plan keeps its identity (and the engine its place in it)
+                    if *ctl.target != eff {
+                        ctl.target = Arc::new(eff);
+                    }
                 }
             }
         }
@@ -204,93 +205,40 @@ impl Signals {
             })
     }
 
-    /// Ask intersection `k` to serve `stage` as soon as it safely can.
-    fn request(&mut self, net: &RoadNet, k: usize, stage: StageId) {
-        let ctl = &mut self.ctls[k];
-        if self.raw {
-            // Fault injection: switch at once, no change interval, no min green.
-            if ctl.cur != stage || ctl.interval != Interval::Green {
-                if ctl.interval == Interval::Green {
-                    ctl.ended = Some((ctl.cur, ctl.green_elapsed_s));
+    /// Run every intersection's engine up to `now`.
+    fn advance(&mut self, now: Ds) {
+        let raw = self.raw;
+        for ctl in &mut self.ctls {
+            if raw && ctl.commanded {
+                // Fault injection: switch at once to the stage the target wants now, no change
+                // interval, no min green.
+                let k = ctl.target.entry_at(now);
+                let number = ctl.target.stages[k].number;
+                let r = &ctl.runner;
+                if r.phase() != Phase::Green || r.stage().number != number {
+                    ctl.runner.switch_now(ctl.target.clone(), k, now);
                 }
-                ctl.cur = stage;
-                ctl.startup = false;
-                ctl.interval = Interval::Green;
-                ctl.t_in_s = 0.0;
-                ctl.green_elapsed_s = 0.0;
-                ctl.next = None;
+                continue;
             }
-            return;
+            let target = &ctl.target;
+            ctl.runner
+                .advance_to(now, &mut |_| Target::Plan(target.clone()));
         }
-        match ctl.interval {
-            Interval::Green => {
-                if stage == ctl.cur {
-                    ctl.pending = None;
-                } else {
-                    ctl.pending = Some(stage);
-                }
-            }
-            Interval::Yellow | Interval::AllRed => {
-                // The change interval's target is fixed once it has begun: retargeting it
-                // could turn a group that stayed green (it continues into the old target) to
-                // yellow mid-interval, cutting its yellow short. A different wish waits until
-                // the target stage has served its min green.
-                if ctl.next == Some(stage) {
-                    ctl.pending = None;
-                } else if ctl.startup {
-                    // the start-up clearance shows no green but the clearance stage's: any
-                    // first stage may follow it
-                    ctl.next = Some(stage);
-                    ctl.pending = None;
-                } else {
-                    ctl.pending = Some(stage);
-                }
-            }
-        }
-        let _ = net;
     }
 
-    /// Start-of-step: drive plans, start due changes, compute lamps, run the conflict monitor.
+    /// Start-of-step: run the engines to `time_s` with this step's targets, compute lamps, run
+    /// the conflict monitor.
     pub fn begin_step(&mut self, net: &RoadNet, time_s: f64) -> Result<(), SafetyViolation> {
+        self.now_s = time_s;
+        self.advance(ds_at(time_s));
         for k in 0..self.ctls.len() {
-            if let Some(plan) = &self.ctls[k].plan {
-                let (p, into) = plan.position_at(time_s + EPS_S);
-                let split = plan.stages[p];
-                let green = split.green_s(net);
-                let target = if into + EPS_S < green {
-                    split.stage
-                } else {
-                    plan.stages[(p + 1) % plan.stages.len()].stage
-                };
-                self.request(net, k, target);
-            }
-            let ctl = &mut self.ctls[k];
-            if ctl.interval == Interval::Green && ctl.pending == Some(ctl.cur) {
-                ctl.pending = None;
-            }
-            if ctl.interval == Interval::Green {
-                if let Some(target) = ctl.pending {
-                    let st = net.stage(ctl.cur);
-                    if ctl.green_elapsed_s + EPS_S >= st.limits.shortest_green_s() || st.clearance {
-                        ctl.pending = None;
-                        ctl.ended = Some((ctl.cur, ctl.green_elapsed_s));
-                        ctl.next = Some(target);
-                        ctl.yellow_len_s = st.limits.yellow_s;
-                        ctl.all_red_len_s = st.limits.all_red_s;
-                        ctl.t_in_s = 0.0;
-                        ctl.interval = if ctl.yellow_len_s > 0.0 {
-                            Interval::Yellow
-                        } else {
-                            Interval::AllRed
-                        };
-                    }
-                }
-            }
             self.compute_lamps(k);
-            let ended = self.ctls[k].ended.take();
-            let lamps = std::mem::take(&mut self.ctls[k].lamps);
-            let r = self.monitor.observe(net, k, time_s, &lamps, ended);
-            self.ctls[k].lamps = lamps;
+            let ctl = &mut self.ctls[k];
+            let ended = ctl
+                .runner
+                .take_ended()
+                .map(|(n, len)| (ctl.stage_id(n), len as f64 / 10.0));
+            let r = self.monitor.observe(net, k, time_s, &ctl.lamps, ended);
             r?;
         }
         self.refresh_states();
@@ -299,84 +247,33 @@ impl Signals {
 
     fn compute_lamps(&mut self, k: usize) {
         let ctl = &mut self.ctls[k];
-        let n = ctl.groups.len();
-        let mut lamps = std::mem::take(&mut ctl.lamps);
-        lamps.clear();
-        for g in 0..n {
-            let green_lamp = if ctl.permissive[g] {
-                Indication::PermissiveGreen
-            } else {
-                Indication::Green
-            };
-            let lamp = if ctl.startup {
-                if ctl.in_clearance[g] {
-                    green_lamp
-                } else {
-                    Indication::Red
-                }
-            } else {
-                let in_cur = ctl.in_stage(ctl.cur, g);
-                match ctl.interval {
-                    Interval::Green => {
-                        if in_cur {
-                            green_lamp
-                        } else {
-                            Indication::Red
-                        }
-                    }
-                    Interval::Yellow | Interval::AllRed => {
-                        let continues =
-                            ctl.in_clearance[g] || ctl.next.is_some_and(|nx| ctl.in_stage(nx, g));
-                        if in_cur && continues {
-                            green_lamp
-                        } else if in_cur && ctl.interval == Interval::Yellow {
-                            Indication::Yellow
-                        } else {
-                            Indication::Red
-                        }
-                    }
-                }
-            };
-            lamps.push(lamp);
+        ctl.lamps.clear();
+        for g in 0..ctl.groups.len() {
+            let masks = &ctl.stage_mask;
+            let lamp = ctl.runner.lamp(|n| {
+                masks
+                    .get((n as usize).wrapping_sub(1))
+                    .is_some_and(|m| m[g])
+            });
+            ctl.lamps.push(lamp.indication(ctl.permissive[g]));
         }
-        for (g, lamp) in lamps.iter().enumerate() {
+        for (g, lamp) in ctl.lamps.iter().enumerate() {
             for &m in &self.group_movements[ctl.groups[g].index()] {
                 self.movement_lamp[m] = *lamp;
                 self.movement_go[m] = lamp.is_green();
             }
         }
-        ctl.lamps = lamps;
     }
 
-    /// End-of-step: advance interval timers by `dt_s`.
+    /// End-of-step: the step's `dt_s` has passed; intervals that end by then end.
     pub fn end_step(&mut self, dt_s: f64) {
-        for ctl in &mut self.ctls {
-            ctl.t_in_s += dt_s;
-            match ctl.interval {
-                Interval::Green => ctl.green_elapsed_s += dt_s,
-                Interval::Yellow => {
-                    if ctl.t_in_s + EPS_S >= ctl.yellow_len_s {
-                        ctl.interval = Interval::AllRed;
-                        ctl.t_in_s = 0.0;
-                    }
-                }
-                Interval::AllRed => {}
-            }
-            if ctl.interval == Interval::AllRed && ctl.t_in_s + EPS_S >= ctl.all_red_len_s {
-                ctl.cur = ctl.next.take().unwrap_or(ctl.cur);
-                ctl.startup = false;
-                ctl.interval = Interval::Green;
-                ctl.t_in_s = 0.0;
-                ctl.green_elapsed_s = 0.0;
-                if ctl.pending == Some(ctl.cur) {
-                    ctl.pending = None;
-                }
-            }
-        }
+        self.now_s += dt_s;
+        self.advance(ds_at(self.now_s));
         self.refresh_states();
     }
 
     fn refresh_states(&mut self) {
+        let now = ds_at(self.now_s);
         self.states.resize_with(self.ctls.len(), || SignalState {
             intersection: IntersectionId(0),
             stage: StageId(0),
@@ -387,15 +284,25 @@ impl Signals {
             indications: Vec::new(),
         });
         for (st, ctl) in self.states.iter_mut().zip(&self.ctls) {
+            let r = &ctl.runner;
             st.intersection = ctl.id;
-            st.stage = ctl.cur;
-            st.interval = ctl.interval;
-            st.time_in_interval_s = ctl.t_in_s;
-            st.green_elapsed_s = ctl.green_elapsed_s;
-            st.next_stage = if ctl.interval == Interval::Green {
-                ctl.pending
+            st.stage = ctl.stage_id(r.stage().number);
+            st.interval = match r.phase() {
+                Phase::Green => Interval::Green,
+                Phase::Yellow => Interval::Yellow,
+                Phase::AllRed | Phase::Flash => Interval::AllRed,
+            };
+            st.time_in_interval_s = now.saturating_sub(r.phase_start()) as f64 / 10.0;
+            st.green_elapsed_s = r.green_elapsed(now) as f64 / 10.0;
+            st.next_stage = if r.phase() == Phase::Green {
+                // a stage request waiting for the green's shortest green to run out
+                Some(ctl.target.stages[0].number)
+                    .filter(|n| ctl.target.is_request() && *n != r.stage().number)
+                    .map(|n| ctl.stage_id(n))
+            } else if r.in_startup() {
+                Some(ctl.stage_id(ctl.target.stages[ctl.target.entry_at(now)].number))
             } else {
-                ctl.next
+                r.next_stage_number().map(|n| ctl.stage_id(n))
             };
             st.indications.clear();
             st.indications.extend_from_slice(&ctl.lamps);

@@ -1,8 +1,9 @@
 //! The field side, emulated: what runs in the cabinet at each intersection.
 //!
 //! - [`clock`] — real or manual time in deciseconds;
-//! - [`runner`] — the signal timing engine (stage boundaries, change intervals, offset
-//!   transitions) and the conflict matrix;
+//! - [`runner`] — the signal timing engine ([`roadnet::timing`], shared with the simulator:
+//!   stage boundaries, change intervals, offset transitions, stage requests, the conflict
+//!   matrix) and the field's plans for it (local plan, accepted registers);
 //! - [`unit`](mod@unit) — one field controller: registers, commit checks, watchdog, detectors;
 //! - [`server`] — Modbus TCP servers routing requests to units by unit id;
 //! - [`limits`] — what bounds each server: connections, idle and frame timeouts, request rate.

@@ -3,7 +3,7 @@
 //! clock-free: the caller passes the time of every call, so it runs the same on a manual clock.
 
 use super::clock::Ds;
-use super::runner::{ConflictMatrix, EffPlan, Phase, Runner, Target};
+use super::runner::{self, ConflictMatrix, EffPlan, Phase, Runner, Startup, Target};
 use crate::protocol::codec::{
     field_detectors, plan_len, DetectorBlock, FieldStatus, PlanRegisters,
 };
@@ -155,7 +155,7 @@ impl FieldUnit {
         controller::baseline::base_plan(&net, id)
             .validate(&net)
             .map_err(|e| bad_local(e.to_string()))?;
-        let local = EffPlan::local(&net, id).map_err(|e| bad_local(e.to_string()))?;
+        let local = runner::local_plan(&net, id).map_err(|e| bad_local(e.to_string()))?;
         if local.stages.is_empty() {
             return Err(bad_local("no stage".into()));
         }
@@ -192,7 +192,12 @@ impl FieldUnit {
                 .collect(),
             own_limits: inter.stages.iter().map(|s| net.stage(*s).limits).collect(),
             own_max_green_ds,
-            runner: Runner::new(local.clone(), conflicts.clone(), now),
+            runner: Runner::new(
+                local.clone(),
+                Startup::of(&net, id),
+                Some(conflicts.clone()),
+                now,
+            ),
             conflicts,
             local,
             committed: None,
@@ -264,15 +269,23 @@ impl FieldUnit {
     /// Run the lamps and the detectors up to `now` (time never goes back).
     pub fn advance_to(&mut self, now: Ds) {
         let now = now.max(self.now);
-        let mut runner = std::mem::replace(
-            &mut self.runner,
-            Runner::new(self.local.clone(), self.conflicts.clone(), now),
-        );
-        runner.advance_to(now, &mut |t| self.target_at(t));
-        self.runner = runner;
+        self.run_lamps(now);
         self.now = now;
         self.source.update(self.id, now, &mut self.detectors);
         self.refresh_status();
+    }
+
+    /// Run the timing engine up to `now` with this unit's targets.
+    fn run_lamps(&mut self, now: Ds) {
+        let placeholder = Runner::new(
+            self.local.clone(),
+            Startup::of(&self.net, self.id),
+            None,
+            now,
+        );
+        let mut runner = std::mem::replace(&mut self.runner, placeholder);
+        runner.advance_to(now, &mut |t| self.target_at(t));
+        self.runner = runner;
     }
 
     /// Add actuations to a detector (for a source that pushes, like the simulator in the loop).
@@ -383,7 +396,7 @@ impl FieldUnit {
             stage,
             interval,
             time_in_interval_s: (self.now - r.phase_start().min(self.now)) as f64 / 10.0,
-            green_elapsed_s: (self.now - r.stage_start().min(self.now)) as f64 / 10.0,
+            green_elapsed_s: r.green_elapsed(self.now) as f64 / 10.0,
             next_stage: r
                 .next_stage_number()
                 .filter(|_| interval != Interval::Green)
@@ -502,6 +515,10 @@ impl FieldUnit {
         if let Some(v) = commit {
             self.commit(v);
         }
+        // A new target (commit, stage request, pattern, heartbeat) acts on the lamps at once:
+        // the engine holds or forces off the green being shown (never before its shortest
+        // green) as the target asks.
+        self.run_lamps(self.now);
         // a changed pattern or heartbeat shows in the status at once
         self.refresh_status();
         Ok(())
@@ -510,38 +527,12 @@ impl FieldUnit {
     /// Enter (or leave, with 0) central stage-request mode. The request runs as a one-stage
     /// plan of the field's own stage definition, so every timing minimum stays the field's.
     fn request_stage(&mut self, number: u16) {
-        let Some(st) = self
+        self.request = self
             .local
             .stages
             .iter()
             .find(|s| s.number == number)
-            .cloned()
-        else {
-            self.request = None;
-            return;
-        };
-        let stage = super::runner::EffStage {
-            green_ds: st.max_green_ds.max(st.shortest_green_ds),
-            ..st
-        };
-        let split = stage.green_ds + stage.yellow_ds + stage.all_red_ds;
-        let plan = Arc::new(EffPlan {
-            seq: super::runner::REQUEST_SEQ,
-            cycle_ds: split,
-            offset_ds: 0,
-            stages: vec![stage],
-        });
-        let serving = self.runner.phase() == Phase::Green && self.runner.stage().number == number;
-        self.request = Some(plan);
-        let pattern = self.holding[hr::SYSTEM_PATTERN_CONTROL as usize];
-        if pattern != regmap::PATTERN_PLAN || !self.central_alive_at(self.now) {
-            return;
-        }
-        if serving {
-            self.runner.hold();
-        } else {
-            self.runner.force_off(self.now);
-        }
+            .map(|st| Arc::new(EffPlan::request(st)));
     }
 
     /// Validate the plan area and, when every check passes, accept it (it goes on the lamps at
@@ -626,7 +617,7 @@ impl FieldUnit {
                 return Err(RejectCode::Rule(PlanRule::GreenTooLong));
             }
         }
-        Ok(EffPlan::from_accepted(&regs, &self.own_max_green_ds))
+        Ok(runner::from_accepted(&regs, &self.own_max_green_ds))
     }
 }
 

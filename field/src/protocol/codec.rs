@@ -153,18 +153,7 @@ pub fn plan_crc(area: &[u16]) -> u16 {
 }
 
 /// Signal-group bit mask of a stage in the field's own network.
-pub fn stage_groups_mask(net: &RoadNet, stage: StageId) -> u32 {
-    let inter = net.intersection(net.stage(stage).intersection);
-    let mut mask = 0u32;
-    for g in &net.stage(stage).groups {
-        if let Some(i) = inter.signal_groups.iter().position(|x| x == g) {
-            if i < MAX_GROUPS {
-                mask |= 1 << i;
-            }
-        }
-    }
-    mask
-}
+pub use roadnet::timing::stage_groups_mask;
 
 impl PlanRegisters {
     /// Put a plan into registers, with the stage definitions (groups and limits) taken from `net`.

@@ -18,6 +18,19 @@ use tokio::task::JoinHandle;
 
 /// tests/fixtures/small.toml with both intersections behind one port (unit ids 1 and 2) and
 /// a pedestrian crossing (walk 7 s + clearance 9 s) on intersection a's "ns" stage.
+/// Write the command block to a unit as a central does: a deadline 1 s ahead of the field
+/// clock, then the heartbeat and, when given, the stage request (0 ends request mode).
+pub(crate) fn command(
+    unit: &mut field::FieldUnit,
+    heartbeat: u16,
+    stage: Option<u16>,
+) -> Result<(), tokio_modbus::ExceptionCode> {
+    let until = unit.status().field_time_ds + 10;
+    let mut regs = vec![(until >> 16) as u16, until as u16, heartbeat];
+    regs.extend(stage);
+    unit.write_holding(field::protocol::regmap::hr::COMMAND_VALID_UNTIL_HI, &regs)
+}
+
 pub(crate) fn fixture_net() -> Arc<RoadNet> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/small.toml");
     let text = std::fs::read_to_string(path).expect("fixture");
