@@ -36,6 +36,12 @@ pub mod faults;
 pub mod optimize;
 pub mod planned;
 
+/// The loop detector interval a strategy needs from the simulator, seconds, when it needs a
+/// shorter one than the simulator's default (`actuated` times 3-second gaps on loop presence).
+pub fn detector_interval_s(control: &str) -> Option<f64> {
+    (control == "actuated").then_some(baseline::tod::ACTUATED_DETECTOR_INTERVAL_S)
+}
+
 /// Whether a strategy reads individual vehicle tracks from the cameras (the simulator then has
 /// to produce them; they cost time, so runs of the other strategies leave them off).
 pub fn needs_vehicle_tracking(control: &str) -> bool {
