@@ -25,10 +25,10 @@
 //!   presence directly, a 60-second aggregate cannot time a 3-second gap.
 
 use super::BaselineError;
+use crate::estimate::TrafficState;
 use crate::optimize::actuation::{Calls, Coordinated};
 use crate::optimize::transition::{self, TransitionLimits};
 use crate::planned::plans_for_state;
-use crate::estimate::TrafficState;
 use roadnet::{
     Command, Controller, Demand, Interval, PlanError, RoadNet, SignalPlan, SignalState, StageId,
     StepInput,
@@ -464,7 +464,10 @@ impl TimeOfDay {
         };
         let net = &self.net;
         let n = plan.stages.len();
-        match (plan.stages.iter().position(|s| s.stage == sig.stage), &mut run.exec) {
+        match (
+            plan.stages.iter().position(|s| s.stage == sig.stage),
+            &mut run.exec,
+        ) {
             (Some(pos), Some(ex)) if ex.current == pos => {
                 ex.decide(net, plan, t_s, sig.green_elapsed_s, &calls)
             }
@@ -531,7 +534,297 @@ pub(crate) fn make(
         message,
     };
     let demand = demand.ok_or_else(|| {
-        unsupported("its periods come from the day's demand; give it a replay (compare, sim)".into())
+        unsupported(
+            "its periods come from the day's demand; give it a replay (compare, sim)".into(),
+        )
     })?;
-    TimeOfDay::new(net, demand, TodParams::default(), actuated).map_err(|e| unsupported(e.to_string()))
+    TimeOfDay::new(net, demand, TodParams::default(), actuated)
+        .map_err(|e| unsupported(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roadnet::{DetectorId, DetectorKind, DetectorReading, StageSplit};
+    use std::path::Path;
+
+    /// A commuter day in 15-minute bins: night 0–6 h at 0.1 veh/s, AM peak 6–9 h at 1.0,
+    /// midday 9–16 h at 0.5, PM peak 16–19 h at 1.2, evening 19–24 h at 0.2. Five periods
+    /// fit it exactly (error 0); by hand the best four cost at least 2.1 (merging the AM peak
+    /// into midday: 12·28/40·0.5² = 2.1) against 0.05 × 14.5 (one period's error: mean 0.4875,
+    /// Σ n·(v − mean)² = 3.60 + 3.15 + 0.00 + 6.09 + 1.65) = 0.73, so five are chosen, cut
+    /// exactly at 6, 9, 16 and 19 h.
+    #[test]
+    fn periods_of_a_two_peak_day() {
+        let mut totals = Vec::new();
+        for (bins, v) in [(24, 0.1), (12, 1.0), (28, 0.5), (12, 1.2), (20, 0.2)] {
+            totals.extend(std::iter::repeat_n(v, bins));
+        }
+        let p = detect_periods(&totals, 5, 4, 0.05);
+        assert_eq!(p, vec![0..24, 24..36, 36..64, 64..76, 76..96]);
+        // allowed only three, the two peaks still stand out: night+AM would cost more
+        let p3 = detect_periods(&totals, 3, 4, 0.05);
+        assert_eq!(p3.len(), 3);
+        assert_eq!(p3.first().map(|r| r.start), Some(0));
+        assert_eq!(p3.last().map(|r| r.end), Some(96));
+        // a flat day is one period; a 30-minute spike is shorter than the 1 h minimum period
+        assert_eq!(detect_periods(&[0.4; 96], 5, 4, 0.05), vec![0..96]);
+        let mut spiky = vec![0.4; 96];
+        spiky[50] = 3.0;
+        spiky[51] = 3.0;
+        for r in detect_periods(&spiky, 5, 4, 0.05) {
+            assert!(r.len() >= 4, "{r:?}");
+        }
+        assert!(detect_periods(&[], 5, 4, 0.05).is_empty());
+    }
+
+    fn small() -> RoadNet {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/small.toml");
+        roadnet::load_network(&path).expect("fixture loads")
+    }
+
+    /// Intersection `a` of the fixture with a stop-bar loop on the side street (`a_nb`, stage
+    /// `ns`) and one on the arterial (`a_eb`, stage `ew`), running one plan: `ew` split 30 s
+    /// (green 24 s + 6 s change), `ns` split 26 s (green 20 s + 6 s), cycle 56 s, offset 0.
+    struct Rig {
+        net: RoadNet,
+        ew: StageId,
+        ns: StageId,
+        ctl: TimeOfDay,
+    }
+
+    fn rig() -> Rig {
+        let mut net = small();
+        let a = net.intersection_by_name("a").unwrap();
+        let (ew, ns) = (net.intersection(a).stages[0], net.intersection(a).stages[1]);
+        for (k, road) in ["a_nb", "a_eb"].into_iter().enumerate() {
+            let r = net.road_by_name(road).unwrap();
+            let lane = net.road(r).lanes[0];
+            net.detectors.push(roadnet::Detector {
+                id: DetectorId::from_index(k),
+                name: format!("{road}_sb"),
+                lane,
+                kind: DetectorKind::StopBar,
+                setback_m: 0.0,
+                length_m: 6.0,
+            });
+        }
+        let plan = SignalPlan {
+            intersection: a,
+            cycle_s: 56.0,
+            offset_s: 0.0,
+            stages: vec![
+                StageSplit {
+                    stage: ew,
+                    split_s: 30.0,
+                },
+                StageSplit {
+                    stage: ns,
+                    split_s: 26.0,
+                },
+            ],
+        };
+        plan.validate(&net).unwrap();
+        let periods = vec![Period {
+            start_s: 0.0,
+            end_s: f64::INFINITY,
+            design_from_s: 0.0,
+            plans: vec![plan],
+        }];
+        let ctl = TimeOfDay::from_periods(&net, periods, TodParams::default(), true);
+        Rig { net, ew, ns, ctl }
+    }
+
+    /// Step the controller once a second over `from..to`, the signals scripted by `show(t)`
+    /// (stage, interval, green elapsed) and loop `k` actuated when `on(t, k)`; the requests
+    /// it makes, with their times.
+    fn drive(
+        rig: &mut Rig,
+        from: u32,
+        to: u32,
+        show: impl Fn(f64) -> (StageId, Interval, f64),
+        on: impl Fn(f64, usize) -> bool,
+    ) -> Vec<(f64, StageId)> {
+        let a = rig.net.intersection_by_name("a").unwrap();
+        let mut requests = Vec::new();
+        for t in from..to {
+            let t = f64::from(t);
+            let (stage, interval, green_elapsed_s) = show(t);
+            let signals = [SignalState {
+                intersection: a,
+                stage,
+                interval,
+                time_in_interval_s: 0.0,
+                green_elapsed_s,
+                next_stage: None,
+                indications: Vec::new(),
+            }];
+            let detectors: Vec<DetectorReading> = (0..2)
+                .filter(|k| on(t, *k))
+                .map(|k| DetectorReading {
+                    detector: DetectorId::from_index(k),
+                    time_s: t,
+                    interval_s: 1.0,
+                    count: 1,
+                    occupancy: 0.5,
+                    mean_speed_m_s: Some(5.0),
+                })
+                .collect();
+            let input = StepInput {
+                time_s: t,
+                dt_s: 1.0,
+                detectors: &detectors,
+                cameras: &[],
+                signals: &signals,
+            };
+            let mut out = Vec::new();
+            rig.ctl.step(&input, &mut out);
+            for c in out {
+                match c {
+                    Command::SwitchTo { stage, .. } => requests.push((t, stage)),
+                    other => panic!("actuated sends only stage requests, got {other:?}"),
+                }
+            }
+        }
+        requests
+    }
+
+    /// The signals as the simulator would show them after the requests: `ew` green until
+    /// `to_ns`, its 6 s change, then `ns` green until `back` (if any), its change, `ew` again.
+    fn timeline(rig: &Rig, to_ns: f64, back: f64) -> impl Fn(f64) -> (StageId, Interval, f64) {
+        let (ew, ns) = (rig.ew, rig.ns);
+        move |t| {
+            if t < to_ns {
+                (ew, Interval::Green, t)
+            } else if t < to_ns + 6.0 {
+                (ew, Interval::Yellow, to_ns)
+            } else if t < back {
+                (ns, Interval::Green, t - to_ns - 6.0)
+            } else if t < back + 6.0 {
+                (ns, Interval::Yellow, back - to_ns - 6.0)
+            } else {
+                (ew, Interval::Green, t - back - 6.0)
+            }
+        }
+    }
+
+    /// Force-off, then gap-out. A side-street car at t = 5 calls `ns`; the arterial holds its
+    /// green to its force-off at 24 s (green end 0 + 24) although nothing crosses its loop.
+    /// `ns` is green from 30 s; its loop sees cars until 40 s, an arterial car at 32 s calls
+    /// `ew`; with 3 s passage time the green is still active at 42 s (42 − 40 < 3) and gaps
+    /// out at 43 s — 13 s into its green, past its 7 s min green, 7 s before its force-off at 50.
+    #[test]
+    fn actuated_forces_off_the_arterial_then_gaps_out_the_side_street() {
+        let mut r = rig();
+        let (ew, ns) = (r.ew, r.ns);
+        let show = timeline(&r, 24.0, 43.0);
+        let req = drive(&mut r, 0, 46, show, |t, k| {
+            (k == 0 && (t == 5.0 || (30.0..=40.0).contains(&t))) || (k == 1 && t == 32.0)
+        });
+        assert_eq!(req, vec![(24.0, ns), (43.0, ew)]);
+    }
+
+    /// Max-out: the side street's loop is busy the whole green, so `ns` runs to its force-off
+    /// at 50 s (30 s into the cycle + 20 s green) and no longer.
+    #[test]
+    fn actuated_maxes_out_at_the_force_off() {
+        let mut r = rig();
+        let (ew, ns) = (r.ew, r.ns);
+        let show = timeline(&r, 24.0, 50.0);
+        let req = drive(&mut r, 0, 53, show, |t, k| {
+            (k == 0 && (t == 5.0 || t >= 30.0)) || (k == 1 && t == 40.0)
+        });
+        assert_eq!(req, vec![(24.0, ns), (50.0, ew)]);
+    }
+
+    /// Skip: with no side-street call the arterial keeps the green through its force-offs at
+    /// 24 s (no request: `ns` is skipped and its time returns to `ew`); a call at 60 s is
+    /// served at the next cycle's force-off, 56 + 24 = 80 s.
+    #[test]
+    fn actuated_skips_an_uncalled_stage_and_serves_a_late_call_at_the_next_force_off() {
+        let mut r = rig();
+        let (ew, ns) = (r.ew, r.ns);
+        let req = drive(
+            &mut r,
+            0,
+            82,
+            |t| (ew, Interval::Green, t),
+            |t, k| (k == 1 && t < 10.0) || (k == 0 && t == 60.0),
+        );
+        assert_eq!(req, vec![(80.0, ns)]);
+    }
+
+    /// `tod` sends each period's plans once at the start and, at a period boundary, walks to
+    /// the next period's plans by bounded steps (cycle ≤ 10 s, offset ≤ 15 s per step), each
+    /// sent plan valid, the last one the period's own.
+    #[test]
+    fn tod_switches_periods_by_bounded_valid_steps() {
+        let net = small();
+        let mk = |flow: f64| {
+            let state =
+                TrafficState::from_movement_flows(&net, &vec![flow; net.movements.len()], 0.5);
+            plans_for_state(&net, &state)
+        };
+        let (light, heavy) = (mk(0.01), mk(0.12));
+        assert!(
+            heavy[0].cycle_s >= light[0].cycle_s + 20.0,
+            "{heavy:?} vs {light:?}"
+        );
+        let periods = vec![
+            Period {
+                start_s: 0.0,
+                end_s: 600.0,
+                design_from_s: 0.0,
+                plans: light.clone(),
+            },
+            Period {
+                start_s: 600.0,
+                end_s: f64::INFINITY,
+                design_from_s: 600.0,
+                plans: heavy.clone(),
+            },
+        ];
+        let mut ctl = TimeOfDay::from_periods(&net, periods, TodParams::default(), false);
+        let signals: Vec<SignalState> = net
+            .signalized()
+            .map(|i| SignalState {
+                intersection: i.id,
+                stage: i.stages[0],
+                interval: Interval::Green,
+                time_in_interval_s: 0.0,
+                green_elapsed_s: 0.0,
+                next_stage: None,
+                indications: Vec::new(),
+            })
+            .collect();
+        let mut sent: Vec<(f64, SignalPlan)> = Vec::new();
+        for t in 0..3000 {
+            let input = StepInput {
+                time_s: f64::from(t),
+                dt_s: 1.0,
+                detectors: &[],
+                cameras: &[],
+                signals: &signals,
+            };
+            let mut out = Vec::new();
+            ctl.step(&input, &mut out);
+            for c in out {
+                let Command::ApplyPlan(p) = c else {
+                    panic!("tod sends plans only")
+                };
+                p.validate(&net).unwrap();
+                sent.push((f64::from(t), p));
+            }
+        }
+        let a = light[0].intersection;
+        let of_a: Vec<&(f64, SignalPlan)> =
+            sent.iter().filter(|(_, p)| p.intersection == a).collect();
+        assert_eq!(of_a[0], &(0.0, light[0].clone()));
+        assert!(of_a[1].0 >= 600.0, "no change before the period ends");
+        for w in of_a.windows(2) {
+            assert!((w[1].1.cycle_s - w[0].1.cycle_s).abs() <= 10.0 + 1e-9);
+        }
+        assert_eq!(of_a.last().unwrap().1, heavy[0]);
+        assert!(of_a.len() >= 3, "the cycle grew by at least two steps");
+    }
 }
