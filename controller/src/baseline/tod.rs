@@ -588,6 +588,8 @@ mod tests {
     /// (green 24 s + 6 s change), `ns` split 26 s (green 20 s + 6 s), cycle 56 s, offset 0.
     struct Rig {
         net: RoadNet,
+        /// Index of the side-street loop; the arterial's is the next.
+        first: usize,
         ew: StageId,
         ns: StageId,
         ctl: TimeOfDay,
@@ -597,11 +599,13 @@ mod tests {
         let mut net = small();
         let a = net.intersection_by_name("a").unwrap();
         let (ew, ns) = (net.intersection(a).stages[0], net.intersection(a).stages[1]);
+        // the fixture's own loops come first; ours are the last two
+        let first = net.detectors.len();
         for (k, road) in ["a_nb", "a_eb"].into_iter().enumerate() {
             let r = net.road_by_name(road).unwrap();
             let lane = net.road(r).lanes[0];
             net.detectors.push(roadnet::Detector {
-                id: DetectorId::from_index(k),
+                id: DetectorId::from_index(first + k),
                 name: format!("{road}_sb"),
                 lane,
                 kind: DetectorKind::StopBar,
@@ -632,7 +636,13 @@ mod tests {
             plans: vec![plan],
         }];
         let ctl = TimeOfDay::from_periods(&net, periods, TodParams::default(), true);
-        Rig { net, ew, ns, ctl }
+        Rig {
+            net,
+            ew,
+            ns,
+            ctl,
+            first,
+        }
     }
 
     /// Step the controller once a second over `from..to`, the signals scripted by `show(t)`
@@ -662,7 +672,7 @@ mod tests {
             let detectors: Vec<DetectorReading> = (0..2)
                 .filter(|k| on(t, *k))
                 .map(|k| DetectorReading {
-                    detector: DetectorId::from_index(k),
+                    detector: DetectorId::from_index(rig.first + k),
                     time_s: t,
                     interval_s: 1.0,
                     count: 1,
@@ -689,37 +699,39 @@ mod tests {
         requests
     }
 
-    /// The signals as the simulator would show them after the requests: `ew` green until
-    /// `to_ns`, its 6 s change, then `ns` green until `back` (if any), its change, `ew` again.
+    /// The signals as the simulator would show them after the requests (a request made at
+    /// step t takes effect at t + 1): `ew` green through `to_ns`, its 6 s change, `ns` green
+    /// from `to_ns` + 7 through `back`, its change, then `ew` again.
     fn timeline(rig: &Rig, to_ns: f64, back: f64) -> impl Fn(f64) -> (StageId, Interval, f64) {
         let (ew, ns) = (rig.ew, rig.ns);
         move |t| {
-            if t < to_ns {
+            if t <= to_ns {
                 (ew, Interval::Green, t)
-            } else if t < to_ns + 6.0 {
+            } else if t <= to_ns + 6.0 {
                 (ew, Interval::Yellow, to_ns)
-            } else if t < back {
-                (ns, Interval::Green, t - to_ns - 6.0)
-            } else if t < back + 6.0 {
-                (ns, Interval::Yellow, back - to_ns - 6.0)
+            } else if t <= back {
+                (ns, Interval::Green, t - to_ns - 7.0)
+            } else if t <= back + 6.0 {
+                (ns, Interval::Yellow, back - to_ns - 7.0)
             } else {
-                (ew, Interval::Green, t - back - 6.0)
+                (ew, Interval::Green, t - back - 7.0)
             }
         }
     }
 
     /// Force-off, then gap-out. A side-street car at t = 5 calls `ns`; the arterial holds its
     /// green to its force-off at 24 s (green end 0 + 24) although nothing crosses its loop.
-    /// `ns` is green from 30 s; its loop sees cars until 40 s, an arterial car at 32 s calls
+    /// `ns` is green from 31 s; its loop sees cars until 40 s, an arterial car at 32 s calls
     /// `ew`; with 3 s passage time the green is still active at 42 s (42 − 40 < 3) and gaps
-    /// out at 43 s — 13 s into its green, past its 7 s min green, 7 s before its force-off at 50.
+    /// out at 43 s — 12 s into its green, past its 7 s min green, before its force-off at 50 s
+    /// (the request at 24 s + 6 s change = 30 s into the cycle, + 20 s green).
     #[test]
     fn actuated_forces_off_the_arterial_then_gaps_out_the_side_street() {
         let mut r = rig();
         let (ew, ns) = (r.ew, r.ns);
         let show = timeline(&r, 24.0, 43.0);
         let req = drive(&mut r, 0, 46, show, |t, k| {
-            (k == 0 && (t == 5.0 || (30.0..=40.0).contains(&t))) || (k == 1 && t == 32.0)
+            (k == 0 && (t == 5.0 || (31.0..=40.0).contains(&t))) || (k == 1 && t == 32.0)
         });
         assert_eq!(req, vec![(24.0, ns), (43.0, ew)]);
     }
@@ -744,10 +756,11 @@ mod tests {
     fn actuated_skips_an_uncalled_stage_and_serves_a_late_call_at_the_next_force_off() {
         let mut r = rig();
         let (ew, ns) = (r.ew, r.ns);
+        // (the script keeps `ew` green after the request: stop at the request)
         let req = drive(
             &mut r,
             0,
-            82,
+            81,
             |t| (ew, Interval::Green, t),
             |t, k| (k == 1 && t < 10.0) || (k == 0 && t == 60.0),
         );
