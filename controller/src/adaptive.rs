@@ -21,12 +21,15 @@
 //!   pressure beats it by more than the cost of the change interval.
 //!
 //! All plans emitted or executed have passed [`roadnet::SignalPlan::validate`]; commands are
-//! `SwitchTo` requests, which the signals turn into safe sequences (min green, yellow, all-red).
+//! `SwitchTo` requests, which the signals turn into safe sequences (min green, yellow, all-red),
+//! and the standby plans of [`crate::standby::Standby`]: the coordinated plan for the present
+//! demand, kept current in every field controller as the plan it falls back to.
 
 use crate::estimate::{Estimator, EstimatorParams, TrafficState};
 use crate::optimize::actuation::{Calls, Coordinated};
 use crate::optimize::corridor::{self, CorridorParams};
 use crate::optimize::transition::{self, TransitionLimits};
+use crate::standby::{Standby, StandbyParams};
 use roadnet::{
     Command, Controller, IntersectionId, Interval, LaneId, MovementId, RoadId, RoadNet, SignalPlan,
     SignalState, StageId, StepInput,
@@ -231,6 +234,8 @@ pub struct Adaptive {
     /// Per movement (indexed like `moves`): when it last showed green, seconds.
     last_green_s: Vec<f64>,
     time_s: f64,
+    /// Keeps the field controllers' fallback plans current.
+    standby: Standby,
 }
 
 // A summary: the estimator and per-movement scratch would drown a log line.
@@ -327,6 +332,7 @@ impl Adaptive {
             scratch_pressure: Vec::new(),
             last_green_s: vec![0.0; moves.len()],
             time_s: 0.0,
+            standby: Standby::new(net, StandbyParams::default()),
             moves,
         }
     }
@@ -343,6 +349,10 @@ impl Adaptive {
             .iter()
             .filter_map(|j| j.plan.as_ref())
             .collect()
+    }
+    /// The standby plans kept current in the field.
+    pub fn standby(&self) -> &Standby {
+        &self.standby
     }
     /// The last plan of corridor `k` (coordinated mode only: without it none is made).
     pub fn corridor_plan(&self, k: usize) -> Option<&corridor::CorridorPlan> {
@@ -680,6 +690,8 @@ impl Controller for Adaptive {
     fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
         self.estimator.update(&self.net, input);
         self.time_s = input.time_s;
+        self.standby
+            .step(&self.net, self.estimator.state(), input.time_s, out);
         self.movement_pressures();
         for sig in input.signals {
             if sig.interval != Interval::Green {

@@ -69,6 +69,9 @@ pub struct Signals {
     pub states: Vec<SignalState>,
     pub monitor: ConflictMonitor,
     raw: bool,
+    /// Standby plans received (validated, kept by no one: the simulator has no field
+    /// controller to fall back), for reports.
+    pub standby_plans: u64,
 }
 
 impl Signals {
@@ -145,6 +148,7 @@ impl Signals {
             states: Vec::new(),
             monitor: ConflictMonitor::new(net),
             raw,
+            standby_plans: 0,
         };
         for k in 0..s.ctls.len() {
             s.compute_lamps(k);
@@ -187,6 +191,14 @@ impl Signals {
                     })?;
                     let k = self.ctl_of(plan.intersection, controller)?;
                     self.ctls[k].plan = Some(plan);
+                }
+                Command::StandbyPlan(plan) => {
+                    plan.validate(net).map_err(|error| SimError::PlanRefused {
+                        controller: controller.into(),
+                        error,
+                    })?;
+                    self.ctl_of(plan.intersection, controller)?;
+                    self.standby_plans += 1;
                 }
             }
         }

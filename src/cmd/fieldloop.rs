@@ -212,12 +212,20 @@ impl FieldLoop {
     }
 
     fn send(&mut self, cmd: Command) {
+        // a standby plan is pushed like a plan, committed as the field's fallback plan
+        let standby = matches!(cmd, Command::StandbyPlan(_));
         match cmd {
-            Command::ApplyPlan(plan) => {
+            Command::ApplyPlan(plan) | Command::StandbyPlan(plan) => {
                 let Some(link) = self.pool.link(plan.intersection) else {
                     return;
                 };
-                let result = self.rt.block_on(link.push_plan(&self.net, &plan));
+                let result = self.rt.block_on(async {
+                    if standby {
+                        link.push_standby(&self.net, &plan).await
+                    } else {
+                        link.push_plan(&self.net, &plan).await
+                    }
+                });
                 self.stats.update(|s| match &result {
                     Ok(_) => s.plans_pushed += 1,
                     Err(e) if e.is_transport() => s.link_errors += 1,

@@ -118,7 +118,7 @@ def test_register_map():
     f = Field()
     try:
         st = f.ir(0, IR_STATUS_LEN)
-        assert st[0] == 1 and st[1] == MAGIC, st[:2]
+        assert st[0] == 2 and st[1] == MAGIC, st[:2]
         assert st[2] == 1  # unit id
         assert st[3] == 2 and st[4] == 4 and st[5] == 2  # stages, groups, detectors
         assert st[22] == 2  # running the local plan

@@ -36,6 +36,7 @@ pub const CONTROLLER_NAMES: &[&str] = &[
     "tod",
     "actuated",
     "adaptive",
+    "adaptive-plans",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,7 @@ pub fn make_controller_for(
         "fixed-time" | "fixed_time" | "ft" => Ok(Box::new(FixedPlans::fixed_time(net)?)),
         "max-pressure" | "max_pressure" | "mp" => Ok(Box::new(MaxPressure::new(net))),
         "adaptive" => Ok(Box::new(crate::adaptive::Adaptive::new(net))),
+        "adaptive-plans" => Ok(Box::new(crate::standby::AdaptivePlans::new(net))),
         other => Err(BaselineError::Unknown(other.into())),
     }
 }

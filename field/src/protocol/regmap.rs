@@ -1,4 +1,4 @@
-//! Register map v1 of the greenwave Modbus field link: addresses, sizes, enumerations and reason
+//! Register map v2 of the greenwave Modbus field link: addresses, sizes, enumerations and reason
 //! codes, exactly as documented in `docs/modbus.md`. Addresses are 0-based protocol addresses
 //! (the PDU address; "40001"/"30001" style tables add 1). Every time value is an unsigned 16-bit
 //! count of deciseconds (ds, 0.1 s) unless its name says otherwise.
@@ -6,7 +6,8 @@
 use roadnet::PlanRule;
 
 /// Version of the register map; bumped on any incompatible change.
-pub const MAP_VERSION: u16 = 1;
+/// v2 added [`hr::COMMIT_STANDBY`].
+pub const MAP_VERSION: u16 = 2;
 /// "GW" — lets a client check it talks to a greenwave-compatible field controller.
 pub const DEVICE_MAGIC: u16 = 0x4757;
 
@@ -23,7 +24,7 @@ pub const MAX_WRITE_REGS: u16 = 123;
 
 /// Holding registers (FC 03 read, FC 06/16 write).
 pub mod hr {
-    // (addresses 4–9 and 11–99 are reserved)
+    // (addresses 4–9 and 12–99 are reserved)
     /// `systemPatternControl`: [`super::PATTERN_PLAN`], [`super::PATTERN_FREE`] or [`super::PATTERN_FLASH`].
     pub const SYSTEM_PATTERN_CONTROL: u16 = 0;
     /// Heartbeat: the central writes any value (typically a counter); each write feeds the watchdog.
@@ -38,6 +39,11 @@ pub mod hr {
     pub const STAGE_REQUEST: u16 = 3;
     /// Commit: write the low word of the plan sequence number to validate and accept the plan area.
     pub const COMMIT: u16 = 10;
+    /// Commit as the standby plan: write the low word of the plan sequence number to validate
+    /// the plan area exactly like [`COMMIT`] and, if accepted, keep it as the field's local
+    /// (fallback) plan — what runs when the central goes silent or in FREE — without touching
+    /// the lamps or ending stage-request mode.
+    pub const COMMIT_STANDBY: u16 = 11;
     /// First register of the plan area.
     pub const PLAN_BASE: u16 = 100;
     pub const PLAN_SEQ_HI: u16 = 100;
