@@ -2,7 +2,8 @@
 //! each field controller's standby (fallback) plan, and `adaptive-plans`, the plan-only mode
 //! for field controllers that take no stage requests.
 //!
-//! - [`Standby`] — a component any adaptive controller composes: at most once per cycle it
+//! - [`Standby`] — a component any adaptive controller composes: at most once per cycle (and
+//!   every [`StandbyParams::check_interval_s`]) it
 //!   builds the coordinated plans for the estimator's state with the one plan builder
 //!   ([`crate::planned::plans_for_state`]: Webster cycle and splits, MAXBAND offsets along
 //!   the corridors — the builder the `tod` plan set uses) and emits a
@@ -11,8 +12,8 @@
 //!   [`StandbyParams::min_split_change`] of itself or more). A field controller that loses the
 //!   central then falls back to today's plan, not to the configured one.
 //! - [`AdaptivePlans`] — `adaptive-plans` (SCATS-style): the same plans for the present
-//!   demand, every cycle, sent as [`Command::ApplyPlan`] and reached by the bounded steps of
-//!   [`crate::optimize::transition`]; no stage requests.
+//!   demand, rebuilt every cycle, sent as [`Command::ApplyPlan`] when they changed materially
+//!   and reached by the bounded steps of [`crate::optimize::transition`]; no stage requests.
 
 use crate::estimate::{Estimator, EstimatorParams, TrafficState};
 use crate::optimize::transition::{self, TransitionLimits};
@@ -28,6 +29,10 @@ pub struct StandbyParams {
     pub min_split_change: f64,
     /// No plan before the estimator has watched this long (it starts from nothing), seconds.
     pub warmup_s: f64,
+    /// The demand is looked at again after this long (and never more than once a cycle): the
+    /// plan builder solves a band program per candidate cycle, and a fallback plan need not
+    /// follow the demand faster than a third of the 15-minute design window, seconds.
+    pub check_interval_s: f64,
 }
 
 impl Default for StandbyParams {
@@ -36,6 +41,7 @@ impl Default for StandbyParams {
             min_cycle_change_s: 5.0,
             min_split_change: 0.10,
             warmup_s: 300.0,
+            check_interval_s: 300.0,
         }
     }
 }
@@ -128,18 +134,23 @@ impl Standby {
         } else {
             self.params.warmup_s
         };
-        self.next_check_s = time_s + cycle_s.max(1.0);
+        self.next_check_s = time_s + cycle_s.max(self.params.check_interval_s).max(1.0);
     }
 }
 
 /// `adaptive-plans`: plan-only adaptive control for field controllers that take no stage
 /// requests — every cycle the plans for the present demand, reached by bounded steps, sent as
-/// [`Command::ApplyPlan`].
+/// [`Command::ApplyPlan`] when they differ materially from the running one (cycle ±5 s, a split
+/// ±10 %, the offset by more than 5 s; each change costs the field a transition).
 pub struct AdaptivePlans {
     net: RoadNet,
     estimator: Estimator,
     transition: TransitionLimits,
     warmup_s: f64,
+    /// Changes smaller than these are not sent: every plan change costs the field a
+    /// transition (green time spent walking to the new offset).
+    material: StandbyParams,
+    min_offset_change_s: f64,
     /// The plan running, and when its next cycle starts, by signalized position.
     running: Vec<Option<(SignalPlan, f64)>>,
     /// The plans for the demand, rebuilt at most once per cycle.
@@ -164,6 +175,8 @@ impl AdaptivePlans {
             net: net.clone(),
             transition: TransitionLimits::default(),
             warmup_s: StandbyParams::default().warmup_s,
+            material: StandbyParams::default(),
+            min_offset_change_s: 5.0,
             running: vec![None; net.signalized().count()],
             targets: Vec::new(),
             next_target_s: 0.0,
@@ -208,7 +221,11 @@ impl Controller for AdaptivePlans {
             let next = match &self.running[k] {
                 None => target.clone(),
                 Some((cur, boundary_s)) if t + 1e-9 >= *boundary_s => {
-                    if cur == target {
+                    let offset_moved =
+                        transition::circular_diff_s(cur.offset_s, target.offset_s, target.cycle_s)
+                            .abs()
+                            > self.min_offset_change_s;
+                    if !offset_moved && !materially_different(cur, target, &self.material) {
                         self.running[k] = Some((cur.clone(), t + cur.cycle_s));
                         continue;
                     }
@@ -279,9 +296,9 @@ mod tests {
         assert!(!materially_different(&old, &shifted, &p));
     }
 
-    /// The standby component sends every intersection's plan once after the warm-up, not again
-    /// for the same demand within or after a cycle, and again when the demand grows enough to
-    /// change the plan; every plan it sends is valid and is the builder's plan for the state.
+    /// The standby component sends every intersection's plan once after the warm-up, looks
+    /// again only after the 300 s check interval, sends nothing for the same demand, and sends
+    /// again when the demand grows enough to change the plan; every plan it sends is valid and is the builder's plan for the state.
     #[test]
     fn standby_plans_follow_material_demand_changes() {
         let net = small();
@@ -304,10 +321,12 @@ mod tests {
         for p in &sent {
             p.validate(&net).unwrap();
         }
-        sb.step(&net, &light, 301.0, &mut out);
-        sb.step(&net, &light, 300.0 + 2.0 * plans[0].cycle_s, &mut out);
+        // within the check interval nothing is looked at; after it, the same demand sends nothing
+        sb.step(&net, &heavy, 301.0, &mut out);
+        assert!(out.is_empty(), "checked again only after 300 s");
+        sb.step(&net, &light, 600.0, &mut out);
         assert!(out.is_empty(), "same demand: nothing new");
-        sb.step(&net, &heavy, 300.0 + 4.0 * plans[0].cycle_s, &mut out);
+        sb.step(&net, &heavy, 900.0, &mut out);
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(sb.emitted(), 4);
     }

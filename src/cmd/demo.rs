@@ -1,7 +1,8 @@
-//! `greenwave demo`: the bundled Main Street corridor and its day of counts, replayed twice —
-//! under the fair fixed-time baseline (one Webster plan for the day with green-wave offsets) and
-//! under the adaptive controller acting through emulated field controllers over Modbus TCP on
-//! loopback — then a comparison table and a report folder.
+//! `greenwave demo`: the bundled Main Street corridor and its day of counts, replayed under the
+//! fair fixed-time baseline (one Webster plan for the day with green-wave offsets), the
+//! baselines engineers run (`tod` time-of-day plans and `actuated`, the same plans
+//! coordinated-actuated) and the adaptive controller acting through emulated field controllers
+//! over Modbus TCP on loopback — then a comparison table and a report folder.
 
 use super::common::outln;
 use super::compare::{run_all, RunResult, Strategy};
@@ -117,6 +118,18 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             base_tracks.clone(),
         )));
 
+    // the baselines engineers run: time-of-day plans for this day, and the same plans
+    // coordinated-actuated on the loops (the configured Webster plan stays the "before" row)
+    let mut day_strategies = Vec::new();
+    for name in ["tod", "actuated"] {
+        let mut s = Strategy::new(
+            name,
+            controller::baseline::make_controller_for(name, &net, Some(&demand))?,
+        );
+        s.detector_interval_s = controller::detector_interval_s(name);
+        day_strategies.push(s);
+    }
+
     let loop_stats = super::fieldloop::LoopStats::default();
     #[cfg_attr(
         not(feature = "rerun"),
@@ -135,7 +148,11 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let results = run_all(
         &net,
         &demand,
-        vec![base_strategy, adaptive_strategy],
+        [base_strategy]
+            .into_iter()
+            .chain(day_strategies)
+            .chain([adaptive_strategy])
+            .collect(),
         &cfg,
         quiet || args.json,
     )?;
