@@ -67,6 +67,24 @@ pub fn materially_different(old: &SignalPlan, new: &SignalPlan, p: &StandbyParam
         .any(|(a, b)| (b.split_s - a.split_s).abs() + 1e-9 >= p.min_split_change * a.split_s)
 }
 
+/// `plan` in whole deciseconds, the field's register unit (a plan off that grid cannot be
+/// encoded for the field): cycle and splits rounded, the rounding absorbed by the largest
+/// split, the offset rounded within the cycle. `None` when the rounded plan breaks a rule.
+pub fn in_deciseconds(net: &RoadNet, plan: &SignalPlan) -> Option<SignalPlan> {
+    let ds = |s: f64| (s * 10.0).round();
+    let cycle_ds = ds(plan.cycle_s);
+    let mut splits_ds: Vec<f64> = plan.stages.iter().map(|s| ds(s.split_s)).collect();
+    let big = (0..splits_ds.len()).max_by(|a, b| splits_ds[*a].total_cmp(&splits_ds[*b]))?;
+    splits_ds[big] += cycle_ds - splits_ds.iter().sum::<f64>();
+    let mut out = plan.clone();
+    out.cycle_s = cycle_ds / 10.0;
+    for (s, d) in out.stages.iter_mut().zip(&splits_ds) {
+        s.split_s = d / 10.0;
+    }
+    out.offset_s = (ds(plan.offset_s).rem_euclid(cycle_ds.max(1.0))) / 10.0;
+    out.validate(net).is_ok().then_some(out)
+}
+
 /// Keeps every signalized intersection's standby plan current (see the module docs).
 #[derive(Clone, Debug)]
 pub struct Standby {
@@ -117,9 +135,11 @@ impl Standby {
                 continue;
             };
             shortest_cycle_s = shortest_cycle_s.min(plan.cycle_s);
-            if plan.validate(net).is_err() {
-                continue; // never send a plan that breaks a rule; the old one stays
-            }
+            // never send a plan that breaks a rule (the old one stays)
+            let Some(plan) = in_deciseconds(net, plan) else {
+                continue;
+            };
+            let plan = &plan;
             let send = self.sent[k]
                 .as_ref()
                 .is_none_or(|old| materially_different(old, plan, &self.params));
@@ -203,7 +223,10 @@ impl Controller for AdaptivePlans {
             } else {
                 self.estimator.state().clone()
             };
-            self.targets = plans_for_state(&self.net, &state);
+            self.targets = plans_for_state(&self.net, &state)
+                .iter()
+                .filter_map(|p| in_deciseconds(&self.net, p))
+                .collect();
             let shortest = self
                 .targets
                 .iter()
@@ -242,9 +265,9 @@ impl Controller for AdaptivePlans {
                 }
                 Some(_) => continue,
             };
-            if next.validate(&self.net).is_err() {
+            let Some(next) = in_deciseconds(&self.net, &next) else {
                 continue;
-            }
+            };
             // once per cycle of the plan sent
             self.running[k] = Some((next.clone(), t + next.cycle_s));
             out.push(Command::ApplyPlan(next));
@@ -296,6 +319,42 @@ mod tests {
         assert!(!materially_different(&old, &shifted, &p));
     }
 
+    /// Deciseconds by hand: cycle 60.04 s → 60.0; splits 30.03 + 30.01 → 30.0 + 30.0 (the sum
+    /// 600 ds already matches); offset 12.36 s → 12.4 s. A rounded plan that breaks a rule is
+    /// not returned: splits 16.04 + 43.96 of a 60 s cycle round to 16.0 + 44.0, and 16 s is
+    /// the shortest `ew` split (10 s min green + 6 s change), so it is kept; 15.96 would round
+    /// to the same 16.0, also kept.
+    #[test]
+    fn plans_are_rounded_to_whole_deciseconds() {
+        let net = small();
+        let a = net.intersection_by_name("a").unwrap();
+        let st = &net.intersection(a).stages;
+        let plan = |c: f64, s0: f64, s1: f64, o: f64| SignalPlan {
+            intersection: a,
+            cycle_s: c,
+            offset_s: o,
+            stages: vec![
+                StageSplit {
+                    stage: st[0],
+                    split_s: s0,
+                },
+                StageSplit {
+                    stage: st[1],
+                    split_s: s1,
+                },
+            ],
+        };
+        let r = in_deciseconds(&net, &plan(60.04, 30.03, 30.01, 12.36)).unwrap();
+        assert_eq!(r, plan(60.0, 30.0, 30.0, 12.4));
+        let r = in_deciseconds(&net, &plan(60.0, 16.04, 43.96, 0.0)).unwrap();
+        assert_eq!(r, plan(60.0, 16.0, 44.0, 0.0));
+        // an offset that rounds up to the cycle wraps to 0
+        let r = in_deciseconds(&net, &plan(60.0, 30.0, 30.0, 59.97)).unwrap();
+        assert_eq!(r.offset_s, 0.0);
+        // too short to be valid at all
+        assert_eq!(in_deciseconds(&net, &plan(30.0, 15.0, 15.0, 0.0)), None);
+    }
+
     /// The standby component sends every intersection's plan once after the warm-up, looks
     /// again only after the 300 s check interval, sends nothing for the same demand, and sends
     /// again when the demand grows enough to change the plan; every plan it sends is valid and is the builder's plan for the state.
@@ -309,7 +368,10 @@ mod tests {
         sb.step(&net, &light, 0.0, &mut out);
         assert!(out.is_empty(), "nothing during the warm-up");
         sb.step(&net, &light, 300.0, &mut out);
-        let plans = plans_for_state(&net, &light);
+        let plans: Vec<SignalPlan> = plans_for_state(&net, &light)
+            .iter()
+            .filter_map(|p| in_deciseconds(&net, p))
+            .collect();
         let sent: Vec<SignalPlan> = out
             .drain(..)
             .map(|c| match c {

@@ -182,6 +182,18 @@ pub fn detect_periods(
     ranges
 }
 
+/// Plans in whole deciseconds (the field's unit, so the set can be loaded into field
+/// controllers), each validated; one that breaks a rule is an error naming it.
+fn field_ready(net: &RoadNet, plans: Vec<SignalPlan>) -> Result<Vec<SignalPlan>, PlanError> {
+    plans
+        .into_iter()
+        .map(|p| {
+            p.validate(net)?;
+            Ok(crate::standby::in_deciseconds(net, &p).unwrap_or(p))
+        })
+        .collect()
+}
+
 /// One period of the plan set.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Period {
@@ -214,10 +226,7 @@ pub fn plan_set(
             &profile.flows_veh_s[peak],
             p.saturation_per_lane_veh_s,
         );
-        let plans = plans_for_state(net, &state);
-        for plan in &plans {
-            plan.validate(net)?;
-        }
+        let plans = field_ready(net, plans_for_state(net, &state))?;
         periods.push(Period {
             start_s: r.start as f64 * profile.bin_s,
             end_s: r.end as f64 * profile.bin_s,
@@ -232,10 +241,7 @@ pub fn plan_set(
             &vec![0.0; net.movements.len()],
             p.saturation_per_lane_veh_s,
         );
-        let plans = plans_for_state(net, &state);
-        for plan in &plans {
-            plan.validate(net)?;
-        }
+        let plans = field_ready(net, plans_for_state(net, &state))?;
         periods.push(Period {
             start_s: 0.0,
             end_s: f64::INFINITY,
