@@ -72,11 +72,11 @@ fn tod_and_actuated_run_the_corridor_day_safely() {
 }
 
 /// Adaptive against the time-of-day plans engineers run: the seed city's claim, −19.43 %
-/// travel time and +27 % mean speed. NOT reached (measured 2026-11-30 with
-/// `greenwave compare --controls tod,actuated,adaptive` on the whole day: tod 185.6 s /
-/// 28.4 km/h, adaptive 172.1 s / 30.6 km/h, i.e. −7.2 % / +7.8 %); run it with `--ignored`.
+/// travel time and +27 % mean speed. NOT reached (measured 2026-11-30 with `greenwave demo`,
+/// whole day, seed 0: tod 184.5 s / 28.6 km/h, adaptive 172.1 s / 30.6 km/h, i.e. −6.7 % /
+/// +7.0 %); run it with `--ignored`.
 #[test]
-#[ignore = "target not reached yet: −7.2 % travel time / +7.8 % speed against tod, the target is −19.43 % / +27 %"]
+#[ignore = "target not reached yet: −6.7 % travel time / +7.0 % speed against tod, the target is −19.43 % / +27 %"]
 fn adaptive_beats_time_of_day_plans_on_the_corridor_day() {
     let (net, counts) = corridor_day().expect("the corridor day loads");
     let (tod, _) = baselines(&net, &counts);
@@ -95,10 +95,10 @@ fn adaptive_beats_time_of_day_plans_on_the_corridor_day() {
 }
 
 /// Adaptive against coordinated-actuated control (SURTRAC reports −26 %): the target is
-/// −10 % travel time. NOT reached (measured 2026-11-30, whole day: actuated 185.4 s, adaptive
-/// 172.1 s, i.e. −7.2 %); run it with `--ignored`.
+/// −10 % travel time. NOT reached (measured 2026-11-30 with `greenwave demo`, whole day:
+/// actuated 184.7 s, adaptive 172.1 s, i.e. −6.8 %); run it with `--ignored`.
 #[test]
-#[ignore = "target not reached yet: −7.2 % travel time against actuated, the target is −10 %"]
+#[ignore = "target not reached yet: −6.8 % travel time against actuated, the target is −10 %"]
 fn adaptive_beats_coordinated_actuated_control_on_the_corridor_day() {
     let (net, counts) = corridor_day().expect("the corridor day loads");
     let (_, act) = baselines(&net, &counts);
