@@ -73,10 +73,11 @@ fn tod_and_actuated_run_the_corridor_day_safely() {
 
 /// Adaptive against the time-of-day plans engineers run: the seed city's claim, −19.43 %
 /// travel time and +27 % mean speed. NOT reached (measured 2026-11-30 with `greenwave demo`,
-/// whole day, seed 0: tod 184.5 s / 28.6 km/h, adaptive 172.1 s / 30.6 km/h, i.e. −6.7 % /
-/// +7.0 %); run it with `--ignored`.
+/// whole day, seed 0, and `greenwave compare --controls tod,actuated,adaptive,adaptive-plans`:
+/// tod 184.5 s / 28.6 km/h, adaptive 172.1 s / 30.6 km/h, i.e. −6.7 % /
+/// +7.2 % as compare prints it); run it with `--ignored`.
 #[test]
-#[ignore = "target not reached yet: −6.7 % travel time / +7.0 % speed against tod, the target is −19.43 % / +27 %"]
+#[ignore = "target not reached yet: −6.7 % travel time / +7.2 % speed against tod, the target is −19.43 % / +27 %"]
 fn adaptive_beats_time_of_day_plans_on_the_corridor_day() {
     let (net, counts) = corridor_day().expect("the corridor day loads");
     let (tod, _) = baselines(&net, &counts);
