@@ -28,13 +28,16 @@
 //!     interval.
 //!
 //! All plans emitted or executed have passed [`roadnet::SignalPlan::validate`]; commands are
-//! `SwitchTo` requests, which the signals turn into safe sequences (min green, yellow, all-red).
+//! `SwitchTo` requests, which the signals turn into safe sequences (min green, yellow, all-red),
+//! and the standby plans of [`crate::standby::Standby`]: the coordinated plan for the present
+//! demand, kept current in every field controller as the plan it falls back to.
 
 use crate::estimate::{Estimator, EstimatorParams, TrafficState};
 use crate::optimize::actuation::{Calls, Coordinated};
 use crate::optimize::corridor::{self, CorridorParams};
 use crate::optimize::transition::{self, TransitionLimits};
 use crate::schedule::{ScheduleParams, Scheduler};
+use crate::standby::{Standby, StandbyParams};
 use roadnet::{
     Command, Controller, IntersectionId, Interval, LaneId, MovementId, RoadId, RoadNet, SignalPlan,
     SignalState, StageId, StepInput,
@@ -282,6 +285,8 @@ pub struct Adaptive {
     /// Per movement (indexed like `moves`): when it last showed green, seconds.
     last_green_s: Vec<f64>,
     time_s: f64,
+    /// Keeps the field controllers' fallback plans current.
+    standby: Standby,
 }
 
 // A summary: the estimator and per-movement scratch would drown a log line.
@@ -392,6 +397,7 @@ impl Adaptive {
             scratch_pressure: Vec::new(),
             last_green_s: vec![0.0; moves.len()],
             time_s: 0.0,
+            standby: Standby::new(net, StandbyParams::default()),
             moves,
         }
     }
@@ -408,6 +414,10 @@ impl Adaptive {
             .iter()
             .filter_map(|j| j.plan.as_ref())
             .collect()
+    }
+    /// The standby plans kept current in the field.
+    pub fn standby(&self) -> &Standby {
+        &self.standby
     }
     /// The last plan of corridor `k` (coordinated mode only: without it none is made).
     pub fn corridor_plan(&self, k: usize) -> Option<&corridor::CorridorPlan> {
@@ -748,6 +758,8 @@ impl Controller for Adaptive {
     fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
         self.estimator.update(&self.net, input);
         self.time_s = input.time_s;
+        self.standby
+            .step(&self.net, self.estimator.state(), input.time_s, out);
         // pressures drive the pressure decision and the coordinated mode's calls
         if self.scheduler.is_none() || self.params.coordinate {
             self.movement_pressures();

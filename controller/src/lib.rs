@@ -11,7 +11,8 @@
 //! [`baseline`] holds the reference strategies (native, fixed-time, max-pressure), the one
 //! fixed-plan controller [`baseline::FixedPlans`] and the one base-plan builder
 //! [`baseline::base_plan`] (the simulator's `native` plan and the field's fallback plan);
-//! [`planned`] builds the fair fixed-time baseline a competent engineer would configure.
+//! [`planned`] builds the fair fixed-time baseline a competent engineer would configure;
+//! [`standby`] keeps the field's fallback plans current and runs the plan-only mode.
 //!
 //! ## Glossary
 //! - **Cycle** — time to serve every stage of a plan once, s. **Split** — a stage's share of it
@@ -37,6 +38,13 @@ pub mod faults;
 pub mod optimize;
 pub mod planned;
 pub mod schedule;
+pub mod standby;
+
+/// The loop detector interval a strategy needs from the simulator, seconds, when it needs a
+/// shorter one than the simulator's default (`actuated` times 3-second gaps on loop presence).
+pub fn detector_interval_s(control: &str) -> Option<f64> {
+    (control == "actuated").then_some(baseline::tod::ACTUATED_DETECTOR_INTERVAL_S)
+}
 
 /// Whether a strategy reads individual vehicle tracks from the cameras (the simulator then has
 /// to produce them; they cost time, so runs of the other strategies leave them off).

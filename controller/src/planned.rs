@@ -32,9 +32,20 @@ pub fn webster_plans(
     saturation_per_lane_veh_s: f64,
 ) -> Vec<SignalPlan> {
     let state = TrafficState::from_movement_flows(net, flows_veh_s, saturation_per_lane_veh_s);
+    plans_for_state(net, &state)
+}
+
+/// The one coordinated plan builder behind [`webster_plans`], the time-of-day plan set
+/// ([`crate::baseline::tod`]) and the standby plans kept current in the field
+/// ([`crate::standby`]): for a traffic state, each corridor a common cycle, Webster splits and
+/// MAXBAND offsets ([`corridor::plan_corridor`]), every other signalized intersection its own
+/// Webster plan (offset 0); sorted by intersection. Every plan the layers build has passed
+/// [`SignalPlan::validate`].
+pub fn plans_for_state(net: &RoadNet, state: &TrafficState) -> Vec<SignalPlan> {
     let mut plans: Vec<SignalPlan> = Vec::new();
     let params = corridor::CorridorParams::default();
-    for cp in webster_corridor_plans(net, flows_veh_s, saturation_per_lane_veh_s) {
+    for c in &net.corridors {
+        let cp = corridor::plan_corridor(net, c, state, &params, None);
         for p in cp.plans {
             if !plans.iter().any(|q| q.intersection == p.intersection) {
                 plans.push(p);
@@ -46,7 +57,7 @@ pub fn webster_plans(
             plans.push(intersection::plan_intersection(
                 net,
                 i.id,
-                &state,
+                state,
                 &params.timing,
             ));
         }

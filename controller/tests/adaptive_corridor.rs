@@ -9,8 +9,13 @@
 #[path = "../examples/common/mod.rs"]
 mod common;
 
-use common::{corridor_day, fair_baseline, run_corridor_day, show, FAIR_BASELINE};
+use common::{
+    corridor_day, corridor_demand, fair_baseline, run_corridor_day, run_corridor_day_as, show,
+    FAIR_BASELINE,
+};
 use controller::adaptive::Adaptive;
+use controller::baseline::tod::{TimeOfDay, TodParams};
+use sim::Metrics;
 
 /// The corridor target (−20 % travel time, +27 % speed against the fair baseline). NOT
 /// reached yet (measured 2026-11-30 with `greenwave demo`, baseline offsets from the exact band
@@ -31,4 +36,79 @@ fn adaptive_beats_the_fair_baseline_on_the_corridor_day() {
     let gain = ad.mean_speed_m_s / base.mean_speed_m_s - 1.0;
     assert!(cut >= 0.20, "travel time cut {:.1} % < 20 %", 100.0 * cut);
     assert!(gain >= 0.27, "speed gain {:.1} % < 27 %", 100.0 * gain);
+}
+
+/// The baselines engineers run, on the corridor day: the `tod` plan set of the day's demand
+/// (time-of-day periods, Webster plans for each period's peak 15 minutes, MAXBAND offsets),
+/// run as fixed plans (`tod`) and coordinated-actuated on the loops (`actuated`, 1 s loop
+/// presence). Both finish the day without a safety violation (`run_checked`), and the plan set
+/// has the periods of a commuter day.
+fn baselines(net: &roadnet::RoadNet, counts: &roadnet::counts::Counts) -> (Metrics, Metrics) {
+    let demand = corridor_demand(net, counts);
+    let mut tod = TimeOfDay::new(net, &demand, TodParams::default(), false).expect("tod plans");
+    assert!(
+        tod.periods().len() >= 3,
+        "a commuter day has peaks: {} periods",
+        tod.periods().len()
+    );
+    let mut act = TimeOfDay::new(net, &demand, TodParams::default(), true).expect("actuated plans");
+    let t = run_corridor_day(net, counts, &mut tod).expect("tod runs safely");
+    let a = run_corridor_day_as(
+        net,
+        counts,
+        &mut act,
+        controller::detector_interval_s("actuated"),
+    )
+    .expect("actuated runs safely");
+    (t, a)
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "a whole simulated day: run with --release")]
+fn tod_and_actuated_run_the_corridor_day_safely() {
+    let (net, counts) = corridor_day().expect("the corridor day loads");
+    let (tod, act) = baselines(&net, &counts);
+    show("tod", &tod, &tod, false);
+    show("actuated", &act, &tod, false);
+    assert!(tod.vehicles_completed > 0 && act.vehicles_completed > 0);
+}
+
+/// Adaptive against the time-of-day plans engineers run: the seed city's claim, −19.43 %
+/// travel time and +27 % mean speed. NOT reached (measured 2026-11-30 with `greenwave demo`,
+/// whole day, seed 0, and `greenwave compare --controls tod,actuated,adaptive,adaptive-plans`:
+/// tod 184.5 s / 28.6 km/h, adaptive 172.1 s / 30.6 km/h, i.e. −6.7 % /
+/// +7.2 % as compare prints it); run it with `--ignored`.
+#[test]
+#[ignore = "target not reached yet: −6.7 % travel time / +7.2 % speed against tod, the target is −19.43 % / +27 %"]
+fn adaptive_beats_time_of_day_plans_on_the_corridor_day() {
+    let (net, counts) = corridor_day().expect("the corridor day loads");
+    let (tod, _) = baselines(&net, &counts);
+    let ad =
+        run_corridor_day(&net, &counts, &mut Adaptive::new(&net)).expect("adaptive runs safely");
+    show("tod", &tod, &tod, false);
+    show("adaptive (defaults)", &ad, &tod, false);
+    let cut = 1.0 - ad.average_travel_time_s / tod.average_travel_time_s;
+    let gain = ad.mean_speed_m_s / tod.mean_speed_m_s - 1.0;
+    assert!(
+        cut >= 0.1943,
+        "travel time cut {:.1} % < 19.43 %",
+        100.0 * cut
+    );
+    assert!(gain >= 0.27, "speed gain {:.1} % < 27 %", 100.0 * gain);
+}
+
+/// Adaptive against coordinated-actuated control (SURTRAC reports −26 %): the target is
+/// −10 % travel time. NOT reached (measured 2026-11-30 with `greenwave demo`, whole day:
+/// actuated 184.7 s, adaptive 172.1 s, i.e. −6.8 %); run it with `--ignored`.
+#[test]
+#[ignore = "target not reached yet: −6.8 % travel time against actuated, the target is −10 %"]
+fn adaptive_beats_coordinated_actuated_control_on_the_corridor_day() {
+    let (net, counts) = corridor_day().expect("the corridor day loads");
+    let (_, act) = baselines(&net, &counts);
+    let ad =
+        run_corridor_day(&net, &counts, &mut Adaptive::new(&net)).expect("adaptive runs safely");
+    show("actuated", &act, &act, false);
+    show("adaptive (defaults)", &ad, &act, false);
+    let cut = 1.0 - ad.average_travel_time_s / act.average_travel_time_s;
+    assert!(cut >= 0.10, "travel time cut {:.1} % < 10 %", 100.0 * cut);
 }

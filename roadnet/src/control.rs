@@ -61,6 +61,10 @@ pub enum Command {
     },
     /// Run a cyclic plan from now on (validated by the receiver before it applies).
     ApplyPlan(SignalPlan),
+    /// Keep this plan as the intersection's standby (fallback) plan: what its field controller
+    /// runs on its own when the central goes silent. Nothing changes on the lamps now and a
+    /// running stage-request mode goes on; every receiver validates it first.
+    StandbyPlan(SignalPlan),
 }
 
 /// A signal control strategy. The same implementation drives the simulator and the field.

@@ -81,6 +81,9 @@ pub struct Signals {
     raw: bool,
     /// The time of the step being run (set by `begin_step`), s.
     now_s: f64,
+    /// Standby plans received (validated, kept by no one: the simulator has no field
+    /// controller to fall back), for reports.
+    pub standby_plans: u64,
 }
 
 impl Signals {
@@ -140,6 +143,7 @@ impl Signals {
             monitor: ConflictMonitor::new(net),
             raw,
             now_s: 0.0,
+            standby_plans: 0,
         };
         for k in 0..s.ctls.len() {
             s.compute_lamps(k);
@@ -188,6 +192,14 @@ impl Signals {
                     if *ctl.target != eff {
                         ctl.target = Arc::new(eff);
                     }
+                }
+                Command::StandbyPlan(plan) => {
+                    plan.validate(net).map_err(|error| SimError::PlanRefused {
+                        controller: controller.into(),
+                        error,
+                    })?;
+                    self.ctl_of(plan.intersection, controller)?;
+                    self.standby_plans += 1;
                 }
             }
         }

@@ -82,6 +82,8 @@ pub(crate) struct Strategy {
     pub name: String,
     pub controller: Box<dyn roadnet::Controller>,
     pub observers: Vec<Box<dyn Observer + Send>>,
+    /// A loop detector interval this strategy needs instead of the run's (`actuated`), s.
+    pub detector_interval_s: Option<f64>,
 }
 
 impl Strategy {
@@ -93,6 +95,7 @@ impl Strategy {
             name: name.into(),
             controller,
             observers: Vec::new(),
+            detector_interval_s: None,
         }
     }
 }
@@ -113,15 +116,21 @@ impl Observer for Tee<'_> {
     }
 }
 
-/// Build the named controllers (a bad name fails before any work starts).
-pub(crate) fn named_strategies(net: &RoadNet, names: &[String]) -> anyhow::Result<Vec<Strategy>> {
+/// Build the named controllers for a replay (a bad name fails before any work starts).
+pub(crate) fn named_strategies(
+    net: &RoadNet,
+    demand: &Demand,
+    names: &[String],
+) -> anyhow::Result<Vec<Strategy>> {
     names
         .iter()
         .map(|n| {
-            Ok(Strategy::new(
+            let mut s = Strategy::new(
                 n.clone(),
-                controller::baseline::make_controller(n, net)?,
-            ))
+                controller::baseline::make_controller_for(n, net, Some(demand))?,
+            );
+            s.detector_interval_s = controller::detector_interval_s(n);
+            Ok(s)
         })
         .collect()
 }
@@ -198,6 +207,10 @@ pub(crate) fn run_jobs(
             closures,
             ..
         } = job;
+        let mut cfg = cfg;
+        if let Some(d) = strategy.detector_interval_s {
+            cfg.detector_interval_s = d;
+        }
         let departures: Vec<f64> = demand.trips.iter().map(|t| t.departure_s).collect();
         let mut sim = Simulation::new(net, demand, cfg)?;
         if !closures.is_empty() {
@@ -290,7 +303,7 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             .iter()
             .any(|c| controller::needs_vehicle_tracking(c)),
     );
-    let strategies = named_strategies(&net, &args.controls)?;
+    let strategies = named_strategies(&net, &demand, &args.controls)?;
     let json = args.replay.json;
     let results = run_all(&net, &demand, strategies, &cfg, quiet || json)?;
     let runs: Vec<(String, Metrics)> = results

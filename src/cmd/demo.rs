@@ -1,9 +1,11 @@
 //! `greenwave demo`: the bundled Main Street corridor and its day of counts, replayed under the
-//! fair fixed-time baseline (one Webster plan for the day with green-wave offsets), under the
-//! adaptive controller acting through emulated field controllers over Modbus TCP on loopback
-//! (driven by `field::central::Daemon`, the code `greenwave run` ships), and under the same
-//! adaptive controller driving the simulator directly — then a comparison table, the field
-//! link's figures (daemon counters, lamp comparison, Modbus against direct) and a report folder.
+//! fair fixed-time baseline (one Webster plan for the day with green-wave offsets), the
+//! baselines engineers run (`tod` time-of-day plans and `actuated`, the same plans
+//! coordinated-actuated), the adaptive controller acting through emulated field controllers
+//! over Modbus TCP on loopback (driven by `field::central::Daemon`, the code `greenwave run`
+//! ships), and the same adaptive controller driving the simulator directly — then a comparison
+//! table, the field link's figures (daemon counters, lamp comparison, Modbus against direct)
+//! and a report folder.
 
 use super::common::outln;
 use super::compare::{run_all, RunResult, Strategy};
@@ -131,6 +133,18 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             base_tracks.clone(),
         )));
 
+    // the baselines engineers run: time-of-day plans for this day, and the same plans
+    // coordinated-actuated on the loops (the configured Webster plan stays the "before" row)
+    let mut day_strategies = Vec::new();
+    for name in ["tod", "actuated"] {
+        let mut s = Strategy::new(
+            name,
+            controller::baseline::make_controller_for(name, &net, Some(&demand))?,
+        );
+        s.detector_interval_s = controller::detector_interval_s(name);
+        day_strategies.push(s);
+    }
+
     let field_report = super::fieldloop::SharedReport::default();
     #[cfg_attr(
         not(feature = "rerun"),
@@ -159,7 +173,11 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let results = run_all(
         &net,
         &demand,
-        vec![base_strategy, adaptive_strategy, direct_strategy],
+        [base_strategy]
+            .into_iter()
+            .chain(day_strategies)
+            .chain([adaptive_strategy, direct_strategy])
+            .collect(),
         &cfg,
         quiet || args.json,
     )?;

@@ -34,13 +34,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let (net, demand) = args.replay.load()?;
-    let mut controller = controller::baseline::make_controller(&args.control, &net)?;
+    let mut controller =
+        controller::baseline::make_controller_for(&args.control, &net, Some(&demand))?;
     // The adaptive controller reads vehicle positions from the cameras; the baselines need
     // only per-lane counts, and tracking costs time.
-    let cfg = args.replay.sim_config(
+    let mut cfg = args.replay.sim_config(
         args.replay.duration.unwrap_or(DEFAULT_DURATION_S),
         controller::needs_vehicle_tracking(&args.control),
     );
+    if let Some(d) = controller::detector_interval_s(&args.control) {
+        cfg.detector_interval_s = d;
+    }
     let mut sim = Simulation::new(net, &demand, cfg).context("preparing the simulation")?;
     #[cfg(feature = "rerun")]
     let m = match &args.record {

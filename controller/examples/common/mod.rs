@@ -75,25 +75,44 @@ pub(crate) fn fair_baseline(net: &RoadNet, counts: &Counts) -> Result<FixedPlans
     .map_err(|e| e.to_string())
 }
 
-/// The whole corridor day (86,400 s, vehicles at up to 16.67 m/s) under `c`.
-pub(crate) fn run_corridor_day(
-    net: &RoadNet,
-    counts: &Counts,
-    c: &mut dyn Controller,
-) -> Result<Metrics, String> {
-    let demand = counts.to_demand(
+/// The corridor day's trips (seed 0, vehicles at up to 16.67 m/s).
+pub(crate) fn corridor_demand(net: &RoadNet, counts: &Counts) -> Demand {
+    counts.to_demand(
         net,
         0,
         roadnet::VehicleParams {
             max_speed_m_s: 16.67,
             ..Default::default()
         },
-    );
-    let cfg = SimConfig {
+    )
+}
+
+/// The whole corridor day (86,400 s, vehicles at up to 16.67 m/s) under `c`.
+pub(crate) fn run_corridor_day(
+    net: &RoadNet,
+    counts: &Counts,
+    c: &mut dyn Controller,
+) -> Result<Metrics, String> {
+    run_corridor_day_as(net, counts, c, None)
+}
+
+/// [`run_corridor_day`] with the loop detector interval a strategy needs
+/// (`controller::detector_interval_s`), seconds.
+pub(crate) fn run_corridor_day_as(
+    net: &RoadNet,
+    counts: &Counts,
+    c: &mut dyn Controller,
+    detector_interval_s: Option<f64>,
+) -> Result<Metrics, String> {
+    let demand = corridor_demand(net, counts);
+    let mut cfg = SimConfig {
         track_vehicles: true,
         duration_s: 86_400.0,
         ..SimConfig::default()
     };
+    if let Some(d) = detector_interval_s {
+        cfg.detector_interval_s = d;
+    }
     run_checked(net, &demand, cfg, c)
 }
 

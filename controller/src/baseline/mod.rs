@@ -12,6 +12,10 @@
 //! - `pressure` — greenwave's adaptive controller with its former free-mode decision,
 //!   acyclic queue-aware pressure control ([`crate::adaptive::Decision::Pressure`]), kept for
 //!   comparison with the default `adaptive` (schedule-driven, [`crate::schedule`]).
+//! - `tod` — a time-of-day plan set for the replay's day: periods from its count profile,
+//!   Webster plans for each period's peak 15 minutes with green-wave offsets, bounded
+//!   transitions at the period boundaries ([`tod`]).
+//! - `actuated` — the same plans run coordinated-actuated on the loop detectors ([`tod`]).
 //!
 //! Both fixed strategies are a [`FixedPlans`]: the plans are sent once as
 //! [`roadnet::Command::ApplyPlan`] and the simulator runs them, inserting the change
@@ -19,11 +23,13 @@
 
 pub mod fixed;
 pub mod max_pressure;
+pub mod tod;
 
-use roadnet::{Controller, RoadNet};
+use roadnet::{Controller, Demand, RoadNet};
 
 pub use fixed::{base_plan, ft30_plans, native_plans, FixedPlans};
 pub use max_pressure::MaxPressure;
+pub use tod::TimeOfDay;
 
 /// Names accepted by [`make_controller`].
 pub const CONTROLLER_NAMES: &[&str] = &[
@@ -31,7 +37,10 @@ pub const CONTROLLER_NAMES: &[&str] = &[
     "fixed-time",
     "max-pressure",
     "pressure",
+    "tod",
+    "actuated",
     "adaptive",
+    "adaptive-plans",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -42,14 +51,28 @@ pub enum BaselineError {
     Unsupported { controller: String, message: String },
 }
 
-/// Build a baseline controller by name for a network.
+/// Build a baseline controller by name for a network. `tod` and `actuated` plan for a day's
+/// demand and need [`make_controller_for`].
 pub fn make_controller(name: &str, net: &RoadNet) -> Result<Box<dyn Controller>, BaselineError> {
+    make_controller_for(name, net, None)
+}
+
+/// Build a controller by name for a network and, when there is one, the replay's demand (the
+/// day whose count profile `tod` and `actuated` plan their periods for).
+pub fn make_controller_for(
+    name: &str,
+    net: &RoadNet,
+    demand: Option<&Demand>,
+) -> Result<Box<dyn Controller>, BaselineError> {
     match name {
+        "tod" => Ok(Box::new(tod::make(name, net, demand, false)?)),
+        "actuated" => Ok(Box::new(tod::make(name, net, demand, true)?)),
         "native" => Ok(Box::new(FixedPlans::native(net)?)),
         "fixed-time" | "fixed_time" | "ft" => Ok(Box::new(FixedPlans::fixed_time(net)?)),
         "max-pressure" | "max_pressure" | "mp" => Ok(Box::new(MaxPressure::new(net))),
         "adaptive" => Ok(Box::new(crate::adaptive::Adaptive::new(net))),
         "pressure" => Ok(Box::new(crate::adaptive::Adaptive::pressure(net))),
+        "adaptive-plans" => Ok(Box::new(crate::standby::AdaptivePlans::new(net))),
         other => Err(BaselineError::Unknown(other.into())),
     }
 }

@@ -462,14 +462,51 @@ impl FieldLink {
         }
     }
 
+    /// Validate a plan centrally, then push it as the field's standby (fallback) plan: the same
+    /// write, read-back and confirmed commit as [`FieldLink::push_plan`], committed with
+    /// [`hr::COMMIT_STANDBY`], so the lamps and any stage-request mode go on unchanged.
+    pub async fn push_standby(
+        &mut self,
+        net: &RoadNet,
+        plan: &SignalPlan,
+    ) -> Result<PushReport, LinkError> {
+        plan.validate(net)?;
+        if !self.seq_synced {
+            self.sync_seq().await?;
+        }
+        let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
+        match self
+            .push_registers_to(&regs.to_registers(), hr::COMMIT_STANDBY)
+            .await
+        {
+            Err(e) if e.reject_code() == Some(RejectCode::StaleSequence) => {
+                self.sync_seq().await?;
+                let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
+                self.push_registers_to(&regs.to_registers(), hr::COMMIT_STANDBY)
+                    .await
+            }
+            other => other,
+        }
+    }
+
     /// Push raw plan-area registers (from [`hr::PLAN_BASE`]) with verification and commit —
     /// no central validation. The field must still refuse anything unsafe.
     pub async fn push_registers(&mut self, area: &[u16]) -> Result<PushReport, LinkError> {
+        self.push_registers_to(area, hr::COMMIT).await
+    }
+
+    /// [`FieldLink::push_registers`], committed through `commit_register` ([`hr::COMMIT`] or
+    /// [`hr::COMMIT_STANDBY`]).
+    async fn push_registers_to(
+        &mut self,
+        area: &[u16],
+        commit_register: u16,
+    ) -> Result<PushReport, LinkError> {
         let seq = join_u32(area[0], area[1]);
         self.next_seq = regmap::next_sequence(seq);
         self.write(hr::PLAN_BASE, area).await?;
         self.verify(hr::PLAN_BASE, area).await?;
-        self.commit_and_confirm(seq, area[1]).await
+        self.commit_to(seq, area[1], commit_register).await
     }
 
     /// Write the commit register (once: a repeated commit would be refused as incomplete) and
@@ -479,11 +516,20 @@ impl FieldLink {
         seq: u32,
         value: u16,
     ) -> Result<PushReport, LinkError> {
+        self.commit_to(seq, value, hr::COMMIT).await
+    }
+
+    async fn commit_to(
+        &mut self,
+        seq: u32,
+        value: u16,
+        commit_register: u16,
+    ) -> Result<PushReport, LinkError> {
         let sent = self
             .pool
             .call(
                 self.unit,
-                Request::WriteSingleRegister(hr::COMMIT, value),
+                Request::WriteSingleRegister(commit_register, value),
                 0,
             )
             .await;

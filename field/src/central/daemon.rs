@@ -330,6 +330,27 @@ impl Daemon {
                     commanded.insert(site.id);
                     push(&net, link, &plan, site, &mut self.stats).await;
                 }
+                Command::StandbyPlan(plan) => {
+                    // the field's fallback plan, kept current; counted with the pushed plans
+                    let Some(link) = self.pool.link(plan.intersection) else {
+                        self.stats.commands_unsupported += 1;
+                        continue;
+                    };
+                    let name = &net.intersection(plan.intersection).name;
+                    match link.push_standby(&net, &plan).await {
+                        Ok(_) => self.stats.plans_pushed += 1,
+                        Err(e)
+                            if e.reject_code().is_some() || matches!(e, LinkError::Invalid(_)) =>
+                        {
+                            self.stats.plans_rejected += 1;
+                            tracing::warn!(intersection = %name, "standby plan refused: {e}");
+                        }
+                        Err(e) => {
+                            self.stats.push_errors += 1;
+                            tracing::warn!("{name}: standby plan push failed: {e}");
+                        }
+                    }
+                }
                 Command::SwitchTo {
                     intersection,
                     stage,

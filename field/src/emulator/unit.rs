@@ -89,6 +89,9 @@ pub struct FieldUnit {
     own_max_green_ds: Vec<u32>,
     conflicts: ConflictMatrix,
     local: Arc<EffPlan>,
+    /// The standby plan the central committed ([`hr::COMMIT_STANDBY`]): runs instead of
+    /// `local` whenever the local plan would (central silent, FREE).
+    standby: Option<Arc<EffPlan>>,
     committed: Option<Arc<EffPlan>>,
     /// The one-stage plan of the central's current stage request, if any.
     request: Option<Arc<EffPlan>>,
@@ -200,6 +203,7 @@ impl FieldUnit {
             ),
             conflicts,
             local,
+            standby: None,
             committed: None,
             request: None,
             holding,
@@ -230,6 +234,14 @@ impl FieldUnit {
     pub fn local_plan(&self) -> &Arc<EffPlan> {
         &self.local
     }
+    /// The standby plan last committed with [`hr::COMMIT_STANDBY`], if any.
+    pub fn standby_plan(&self) -> Option<&Arc<EffPlan>> {
+        self.standby.as_ref()
+    }
+    /// What runs when the field is on its own: the standby plan, else the configured one.
+    fn fallback_plan(&self) -> Arc<EffPlan> {
+        self.standby.clone().unwrap_or_else(|| self.local.clone())
+    }
     pub fn committed_plan(&self) -> Option<&Arc<EffPlan>> {
         self.committed.as_ref()
     }
@@ -257,11 +269,11 @@ impl FieldUnit {
     fn target_at(&self, t: Ds) -> Target {
         match self.holding[hr::SYSTEM_PATTERN_CONTROL as usize] {
             regmap::PATTERN_FLASH => Target::Flash,
-            regmap::PATTERN_FREE => Target::Plan(self.local.clone()),
+            regmap::PATTERN_FREE => Target::Plan(self.fallback_plan()),
             _ => match (&self.request, &self.committed) {
                 (Some(r), _) if self.central_alive_at(t) => Target::Plan(r.clone()),
                 (None, Some(p)) if self.central_alive_at(t) => Target::Plan(p.clone()),
-                _ => Target::Plan(self.local.clone()),
+                _ => Target::Plan(self.fallback_plan()),
             },
         }
     }
@@ -338,14 +350,15 @@ impl FieldUnit {
         s.group_count = inter.signal_groups.len() as u16;
         s.detector_count = self.detectors.len() as u16;
         s.max_plan_stages = MAX_PLAN_STAGES as u16;
-        s.local_cycle_ds = self.local.cycle_ds.min(u16::MAX as u32) as u16;
+        let fallback_cycle_ds = self.standby.as_ref().unwrap_or(&self.local).cycle_ds;
+        s.local_cycle_ds = fallback_cycle_ds.min(u16::MAX as u32) as u16;
         s.field_time_ds = self.now as u32;
         s.boot_epoch = self.boot_epoch;
         s.commands_expired = self.commands_expired;
         s.active_seq = if flashing { 0 } else { plan.seq };
         s.active_source = if flashing {
             regmap::SOURCE_FLASH
-        } else if plan.seq == 0 {
+        } else if plan.seq == 0 || self.standby.as_ref().is_some_and(|s| s.seq == plan.seq) {
             regmap::SOURCE_LOCAL
         } else {
             regmap::SOURCE_CENTRAL
@@ -495,7 +508,8 @@ impl FieldUnit {
                 hr::COMMAND_VALID_UNTIL_HI
                 | hr::COMMAND_VALID_UNTIL_LO
                 | hr::HEARTBEAT
-                | hr::COMMIT => {}
+                | hr::COMMIT
+                | hr::COMMIT_STANDBY => {}
                 a if a >= hr::PLAN_BASE => {}
                 _ => return Err(ExceptionCode::IllegalDataAddress),
             }
@@ -507,13 +521,14 @@ impl FieldUnit {
             match a {
                 hr::STAGE_REQUEST => self.request_stage(*v),
                 hr::HEARTBEAT => self.last_heartbeat = Some(self.now),
-                hr::COMMIT => commit = Some(*v),
+                hr::COMMIT => commit = Some((*v, false)),
+                hr::COMMIT_STANDBY => commit = Some((*v, true)),
                 a if a >= hr::PLAN_BASE => self.written[(a - hr::PLAN_BASE) as usize] = true,
                 _ => {}
             }
         }
-        if let Some(v) = commit {
-            self.commit(v);
+        if let Some((v, standby)) = commit {
+            self.commit(v, standby);
         }
         // A new target (commit, stage request, pattern, heartbeat) acts on the lamps at once:
         // the engine holds or forces off the green being shown (never before its shortest
@@ -536,8 +551,9 @@ impl FieldUnit {
     }
 
     /// Validate the plan area and, when every check passes, accept it (it goes on the lamps at
-    /// the next stage boundary). The outcome is in the status registers.
-    fn commit(&mut self, value: u16) {
+    /// the next stage boundary; as the `standby` plan, it becomes the local plan and the lamps
+    /// and a stage-request mode go on as they are). The outcome is in the status registers.
+    fn commit(&mut self, value: u16, standby: bool) {
         let area = &self.holding[hr::PLAN_BASE as usize..];
         let seq = crate::protocol::codec::join_u32(area[0], area[1]);
         let result = self.check_commit(value);
@@ -548,11 +564,15 @@ impl FieldUnit {
                 self.status.committed_seq = plan.seq;
                 self.status.last_commit_result = 0;
                 self.status.accept_count = self.status.accept_count.wrapping_add(1);
-                tracing::debug!(unit = self.unit_id, seq, "plan accepted");
-                self.committed = Some(Arc::new(plan));
-                // a plan ends stage-request mode
-                self.request = None;
-                self.holding[hr::STAGE_REQUEST as usize] = 0;
+                tracing::debug!(unit = self.unit_id, seq, standby, "plan accepted");
+                if standby {
+                    self.standby = Some(Arc::new(plan));
+                } else {
+                    self.committed = Some(Arc::new(plan));
+                    // a plan ends stage-request mode
+                    self.request = None;
+                    self.holding[hr::STAGE_REQUEST as usize] = 0;
+                }
             }
             Err(code) => {
                 self.status.last_commit_result = code.code();

@@ -6,6 +6,7 @@
 use roadnet::PlanRule;
 
 /// Version of the register map; bumped on any incompatible change.
+/// v2 added [`hr::COMMIT_STANDBY`], the command block (HR 4–7), the boot epoch and IR 45.
 pub const MAP_VERSION: u16 = 2;
 /// "GW" — lets a client check it talks to a greenwave-compatible field controller.
 pub const DEVICE_MAGIC: u16 = 0x4757;
@@ -23,7 +24,7 @@ pub const MAX_WRITE_REGS: u16 = 123;
 
 /// Holding registers (FC 03 read, FC 06/16 write).
 pub mod hr {
-    // (addresses 1, 3, 8–9 and 11–99 are reserved; map v1 had the heartbeat at 1 and the stage
+    // (addresses 1, 3, 8–9 and 12–99 are reserved; map v1 had the heartbeat at 1 and the stage
     // request at 3, unguarded — v2 moved both into the command block 4–7)
     /// `systemPatternControl`: [`super::PATTERN_PLAN`], [`super::PATTERN_FREE`] or [`super::PATTERN_FLASH`].
     pub const SYSTEM_PATTERN_CONTROL: u16 = 0;
@@ -50,6 +51,11 @@ pub mod hr {
     pub const STAGE_REQUEST: u16 = 7;
     /// Commit: write the low word of the plan sequence number to validate and accept the plan area.
     pub const COMMIT: u16 = 10;
+    /// Commit as the standby plan: write the low word of the plan sequence number to validate
+    /// the plan area exactly like [`COMMIT`] and, if accepted, keep it as the field's local
+    /// (fallback) plan — what runs when the central goes silent or in FREE — without touching
+    /// the lamps or ending stage-request mode.
+    pub const COMMIT_STANDBY: u16 = 11;
     /// First register of the plan area.
     pub const PLAN_BASE: u16 = 100;
     pub const PLAN_SEQ_HI: u16 = 100;

@@ -442,6 +442,10 @@ impl Simulation {
     pub fn is_done(&self) -> bool {
         self.step >= self.n_steps
     }
+    /// Standby plans the controller sent so far ([`roadnet::Command::StandbyPlan`]), each valid.
+    pub fn standby_plans(&self) -> u64 {
+        self.signals.standby_plans
+    }
     pub fn signal_states(&self) -> &[SignalState] {
         &self.signals.states
     }
