@@ -45,6 +45,8 @@ impl Controller for Checked {
                 Command::ApplyPlan(_) => self
                     .bad
                     .push(format!("t={} plan in free mode", input.time_s)),
+                // the fallback plan kept current for the field: never on the lamps here
+                Command::StandbyPlan(_) => {}
             }
         }
     }

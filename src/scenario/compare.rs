@@ -163,19 +163,19 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         runs <= 10_000,
         "{runs} runs (scenarios × strategies × seeds): at most 10000"
     );
-    // every strategy builds on every scenario before any work starts
-    for s in &scenarios {
-        for c in &args.controls {
-            s.controller(c)
-                .with_context(|| format!("{}: strategy '{c}'", s.file))?;
-        }
-    }
     // each seed's demand, then each scenario's edits of it
     let mut demands: Vec<Vec<(roadnet::Demand, DemandChange)>> = vec![Vec::new(); scenarios.len()];
     for &seed in &seeds {
         let base = load_demand(&args.replay.demand, &net, seed)?;
         for (k, s) in scenarios.iter().enumerate() {
             demands[k].push(s.apply_demand(&base, seed));
+        }
+    }
+    // every strategy builds on every scenario before any simulation starts
+    for (k, s) in scenarios.iter().enumerate() {
+        for c in &args.controls {
+            s.controller(c, demands[k].first().map(|d| &d.0))
+                .with_context(|| format!("{}: strategy '{c}'", s.file))?;
         }
     }
     let last = demands
@@ -207,11 +207,14 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                     .replay
                     .sim_config(duration_s, controller::needs_vehicle_tracking(c));
                 cfg.seed = seed;
+                let demand = &demands[k][j].0;
+                let mut strategy = Strategy::new(c.clone(), s.controller(c, Some(demand))?);
+                strategy.detector_interval_s = controller::detector_interval_s(c);
                 jobs.push(Job {
                     label: format!("{}/{c}/{seed}", s.name),
                     net: nets[k].clone(),
-                    demand: &demands[k][j].0,
-                    strategy: Strategy::new(c.clone(), s.controller(c)?),
+                    demand,
+                    strategy,
                     cfg,
                     closures: s.closures.clone(),
                 });

@@ -896,16 +896,20 @@ impl Scenario {
         })
     }
 
-    /// The strategy `name` for this scenario: built by the one factory
-    /// (`controller::baseline::make_controller`), except that a corridor cycle range builds
-    /// the adaptive controller with [`Scenario::adaptive_params`]; fixed plans then pin their
-    /// intersections.
-    pub(crate) fn controller(&self, name: &str) -> anyhow::Result<Box<dyn Controller>> {
+    /// The strategy `name` for this scenario and its `demand` (time-of-day plans are built for
+    /// the day they run): built by the one factory (`controller::baseline::make_controller_for`),
+    /// except that a corridor cycle range builds the adaptive controller with
+    /// [`Scenario::adaptive_params`]; fixed plans then pin their intersections.
+    pub(crate) fn controller(
+        &self,
+        name: &str,
+        demand: Option<&roadnet::Demand>,
+    ) -> anyhow::Result<Box<dyn Controller>> {
         let inner: Box<dyn Controller> = match (name, self.adaptive_params()) {
             ("adaptive", Some(p)) => {
                 Box::new(controller::adaptive::Adaptive::with_params(&self.net, p))
             }
-            _ => controller::baseline::make_controller(name, &self.net)?,
+            _ => controller::baseline::make_controller_for(name, &self.net, demand)?,
         };
         Ok(if self.plans.is_empty() {
             inner
@@ -1002,7 +1006,7 @@ impl Controller for Pinned {
         for c in self.scratch.drain(..) {
             let at = match &c {
                 Command::SwitchTo { intersection, .. } => *intersection,
-                Command::ApplyPlan(p) => p.intersection,
+                Command::ApplyPlan(p) | Command::StandbyPlan(p) => p.intersection,
             };
             if !pinned(at) {
                 out.push(c);

@@ -101,6 +101,7 @@ impl Controller for Spy {
                     self.plans.push(p.clone());
                     p.intersection
                 }
+                Command::StandbyPlan(p) => p.intersection,
                 Command::SwitchTo { intersection, .. } => *intersection,
             };
             *self.commands_for.entry(at).or_default() += 1;
@@ -117,7 +118,7 @@ fn run(s: &Scenario, demand: &Demand, control: &str, duration_s: f64, obs: &mut 
     let mut sim = Simulation::new(s.net.clone(), demand, cfg).unwrap();
     sim.set_lane_closures(s.closures.clone()).unwrap();
     let mut spy = Spy {
-        inner: s.controller(control).unwrap(),
+        inner: s.controller(control, None).unwrap(),
         plans: Vec::new(),
         commands_for: BTreeMap::new(),
     };
@@ -173,7 +174,7 @@ fn demand_scaling_gives_round_factor_times_n_trips() {
             ..SimConfig::default()
         };
         let mut sim = Simulation::new(net.clone(), d, cfg).unwrap();
-        let mut c = s.controller("fixed-time").unwrap();
+        let mut c = s.controller("fixed-time", None).unwrap();
         sim.run(c.as_mut(), &mut sim::NoObserver)
             .unwrap()
             .vehicles_generated
