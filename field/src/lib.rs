@@ -40,6 +40,7 @@
 //!   central falls silent, or when set to FREE): the intersection's base plan.
 
 pub mod protocol;
+pub mod security;
 
 #[cfg(feature = "central")]
 pub mod central;
