@@ -306,8 +306,7 @@ async fn a_client_with_a_certificate_from_another_ca_cannot_write() {
     assert_refused_at_handshake(&port, &c, "another CA").await;
     let line = &log_lines()
         .into_iter()
-        .filter(|l| l.contains("TLS handshake refused"))
-        .last()
+        .rfind(|l| l.contains("TLS handshake refused"))
         .unwrap();
     assert!(line.contains("UnknownIssuer"), "{line}");
 }
