@@ -594,3 +594,93 @@ async fn a_half_done_handshake_is_closed_at_the_frame_deadline() {
     // the slots are free again
     assert!(one_tls_read(port.addr).await);
 }
+
+/// An operator session over TLS on `addr` (unit 1).
+async fn operator_session(addr: SocketAddr) -> client::Context {
+    let op = client_cert(&pki().ca, "central-4", Some("operator"));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let tls = default_connector(Some(&op))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .expect("handshake");
+    tokio_modbus::client::tcp::attach_slave(tls, Slave(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_client_over_the_rate_is_refused_while_another_is_served() {
+    let _serial = SERIAL.lock().await;
+    let port = Port::start(ServerLimits {
+        rate_per_s: 5.0,
+        rate_burst: 5,
+        ..ServerLimits::default()
+    })
+    .await;
+    let mut greedy = operator_session(port.addr).await;
+    let (mut ok, mut busy) = (0u64, 0u64);
+    for _ in 0..100 {
+        match greedy.read_input_registers(0, 1).await {
+            Ok(Ok(_)) => ok += 1,
+            Ok(Err(ExceptionCode::ServerDeviceBusy)) => busy += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(ok >= 5, "the burst is served ({ok})");
+    assert!(busy > 0, "requests over the rate refused");
+    assert_eq!(ServerStats::get(&port.stats.rate_limited), busy);
+    assert!(
+        one_tls_read(port.addr).await,
+        "another client is still served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_tls_session_is_closed_after_the_idle_timeout() {
+    let _serial = SERIAL.lock().await;
+    let port = Port::start(ServerLimits {
+        idle_timeout: Duration::from_millis(300),
+        frame_timeout: Duration::from_secs(30),
+        ..ServerLimits::in_process()
+    })
+    .await;
+    let mut ctx = operator_session(port.addr).await;
+    ctx.read_input_registers(0, 1).await.unwrap().unwrap();
+    let stats = port.stats.clone();
+    assert!(eventually(|| ServerStats::get(&stats.closed_idle) == 1).await);
+    assert!(ctx.read_input_registers(0, 1).await.is_err(), "closed");
+    assert_eq!(ServerStats::get(&port.stats.closed_frame_timeout), 0);
+    assert_eq!(ServerStats::get(&port.stats.tls_handshake_failed), 0);
+}
+
+/// The attack as found, against a TLS port: connections until the process has no descriptor
+/// left, then released (bounded as in `field_bounds.rs`: stops at the first failed connect or
+/// at 30000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_to_descriptor_exhaustion_leaves_the_tls_port_serving() {
+    let _serial = SERIAL.lock().await;
+    let port = Port::start(ServerLimits::default()).await;
+    let mut flood = Vec::new();
+    for _ in 0..30_000 {
+        match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(port.addr)).await
+        {
+            Ok(Ok(s)) => flood.push(s),
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    let opened = flood.len();
+    drop(flood);
+    let served = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            if let Ok(true) =
+                tokio::time::timeout(Duration::from_millis(300), one_tls_read(port.addr)).await
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        served.is_ok(),
+        "not served within 1 s after a flood of {opened}"
+    );
+}
