@@ -93,6 +93,7 @@ fn a_port_already_in_use() {
         cfg.to_str().unwrap(),
         "--duration",
         "1",
+        "--insecure-plain",
     ]);
     one_line_error(&out, 1, &port.to_string());
     drop(busy);

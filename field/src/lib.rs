@@ -11,6 +11,9 @@
 //! - [`protocol`] — shared by both ends: register map ([`protocol::regmap`]), the pure codec
 //!   ([`protocol::codec`]), the error types ([`protocol::error`]: transport failures apart from
 //!   device answers) and the one runtime address [`Endpoint`];
+//! - [`security`] — Modbus/TCP Security: the TLS configurations of both ends (mutual X.509
+//!   authentication), the role a client certificate carries ([`security::Role`]), and
+//!   certificates made with `rcgen` ([`security::throwaway_pki`] for the demo and the tests);
 //! - [`central`] (feature `central`) — the client pool ([`central::client`]) and the daemon
 //!   ([`central::daemon`]) that drives any controller over the link;
 //! - [`emulator`] (feature `emulator`) — emulated field controllers: clock, the field's plans
@@ -43,6 +46,7 @@
 //!   central falls silent, or when set to FREE): the intersection's base plan.
 
 pub mod protocol;
+pub mod security;
 
 #[cfg(feature = "central")]
 pub mod central;

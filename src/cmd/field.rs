@@ -1,8 +1,12 @@
 //! `greenwave field`: emulate every field controller of a network — one Modbus TCP server per
-//! configured host:port, serving each intersection on it by unit id.
+//! configured host:port, serving each intersection on it by unit id. Each port runs
+//! Modbus/TCP Security (TLS, client certificates with roles) unless `--insecure-plain` says
+//! otherwise.
 
 use super::common::{outln, parse};
+use super::tls::{TlsArgs, TlsChoice};
 use field::emulator::server::{self, FieldEmulator};
+use field::security::{throwaway_pki, ServerTls};
 use field::{Clock, CounterSource, DetectorSource, IdleSource, SystemClock};
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -14,7 +18,7 @@ use std::time::Duration;
 pub(crate) struct Args {
     /// The intersections.toml naming each field controller's host, port and unit id (not
     /// needed with --bench-push, which builds its own network).
-    #[arg(long, required_unless_present = "bench_push")]
+    #[arg(long, required_unless_present_any = ["bench_push", "gen_test_pki"])]
     pub config: Option<PathBuf>,
     /// Run the signal clock this many times faster than real time, in [0.01, 1000].
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = parse::speedup)]
@@ -53,6 +57,13 @@ pub(crate) struct Args {
     /// Requests per connection allowed at once above the rate, 1..=100000.
     #[arg(long, default_value_t = 400, allow_negative_numbers = true, value_parser = parse::rate_burst)]
     pub rate_burst: u32,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Write a throw-away test PKI into DIR and exit: ca.pem, server.pem/.key (for the hosts of
+    /// --config, localhost and 127.0.0.1), operator.pem/.key and monitor.pem/.key (client
+    /// certificates with those roles). For tests and trials only: the CA key is not kept.
+    #[arg(long, value_name = "DIR")]
+    pub gen_test_pki: Option<PathBuf>,
 }
 
 /// What every emulated detector reports.
@@ -90,11 +101,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.bench_push {
         return bench_push(n as usize, args.rounds);
     }
+    if let Some(dir) = &args.gen_test_pki {
+        return gen_test_pki(dir, args.config.as_deref());
+    }
     let Some(config) = &args.config else {
         // clap requires --config unless --bench-push is given
         anyhow::bail!("--config is required");
     };
     let net = Arc::new(roadnet::load_network(config)?);
+    // the certificate files are checked before any port is bound
+    let tls = match args.tls.choice()? {
+        TlsChoice::Tls { ca, cert, key } => Some(ServerTls::from_pem_files(ca, cert, key)?),
+        TlsChoice::Plain => None,
+    };
     let make_source = source(args.detectors);
     // range-checked by the flag parsers, so the conversions cannot panic
     let limits = server::ServerLimits {
@@ -134,12 +153,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            tasks.push(tokio::spawn(server::serve_with(
-                listener,
-                svc,
-                limits.clone(),
-                Arc::new(server::ServerStats::default()),
-            )));
+            let stats = Arc::new(server::ServerStats::default());
+            match &tls {
+                Some(tls) => tasks.push(tokio::spawn(server::serve_tls(
+                    listener,
+                    svc,
+                    limits.clone(),
+                    stats,
+                    tls.clone(),
+                ))),
+                None => {
+                    tracing::warn!(
+                        "INSECURE: plain Modbus TCP on {addr} ({ep}), as --insecure-plain asks: no encryption, no authentication, no roles; any client that reaches this port can write plans and commands"
+                    );
+                    tasks.push(tokio::spawn(server::serve_with(
+                        listener,
+                        svc,
+                        limits.clone(),
+                        stats,
+                    )));
+                }
+            }
         }
         std::io::stdout().flush()?;
         let tick = Duration::from_secs_f64((0.1 / args.speedup).max(0.005));
@@ -165,6 +199,22 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// `--gen-test-pki DIR`: a throw-away CA and the certificates a trial needs, as PEM files.
+fn gen_test_pki(dir: &std::path::Path, config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let mut hosts = Vec::new();
+    if let Some(config) = config {
+        let net = roadnet::load_network(config)?;
+        hosts.extend(
+            net.signalized()
+                .filter_map(|i| i.controller.as_ref().map(|c| c.host.clone())),
+        );
+    }
+    let pki = throwaway_pki(&hosts)?;
+    let files = pki.write_to(dir)?;
+    outln!("wrote {} into {}", files.join(", "), dir.display())?;
+    Ok(())
 }
 
 /// `--bench-push N`: push + verified read-back to N emulated controllers, several rounds.

@@ -115,16 +115,24 @@ impl FieldLoop {
         let emu = Arc::new(FieldEmulator::new(net.clone(), dyn_clock, |_| {
             Box::new(IdleSource)
         })?);
+        // Modbus/TCP Security on loopback too, with a CA made now and gone with the process
+        let hosts: Vec<String> = emu.endpoints().keys().map(|e| e.host.clone()).collect();
+        let pki = field::security::throwaway_pki(&hosts).context("the throw-away CA")?;
+        let (server_tls, client_tls) = (pki.server_tls()?, pki.client_tls()?);
         let pool = rt.block_on(async {
             let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
             let bound = emu.bind_all(|_| Some(loopback)).await?;
             let mut addrs = BTreeMap::new();
             for (ep, listener, service) in bound {
                 addrs.insert(ep, listener.local_addr()?);
-                tokio::spawn(server::serve(listener, service));
+                let limits = server::ServerLimits::in_process();
+                let stats = Arc::new(server::ServerStats::default());
+                let tls = server_tls.clone();
+                tokio::spawn(server::serve_tls(listener, service, limits, stats, tls));
             }
+            let cfg = LinkConfig::default();
             let mut pool =
-                ClientPool::connect(&net, LinkConfig::default(), |ep| addrs.get(ep).copied())
+                ClientPool::connect_tls(&net, cfg, Some(&client_tls), |ep| addrs.get(ep).copied())
                     .await?;
             // field configuration, once: heartbeats every 20 s need a longer watchdog than
             // the field's default

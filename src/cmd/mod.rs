@@ -10,6 +10,7 @@ pub(crate) mod fieldloop;
 pub(crate) mod run;
 pub(crate) mod sim;
 pub(crate) mod sumo;
+pub(crate) mod tls;
 
 /// Logs go to stderr through tracing; `RUST_LOG` overrides the level, `--quiet` keeps only warnings.
 pub(crate) fn init_logging(quiet: bool) {

@@ -4,8 +4,10 @@
 //! the same way, chosen with `--control`).
 
 use super::common::{outln, parse};
+use super::tls::{TlsArgs, TlsChoice};
 use controller::baseline::{native_plans, FixedPlans};
 use field::central::Daemon;
+use field::security::ClientTls;
 use field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub(crate) struct Args {
     /// Print the daemon's counters as one JSON object when it stops.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -42,13 +46,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         // a bad name fails before any connection is made
         controller::baseline::make_controller(&args.control, &net)?;
     }
+    // the certificate files are checked before any connection is made
+    let tls = match args.tls.choice()? {
+        TlsChoice::Tls { ca, cert, key } => Some(ClientTls::from_pem_files(ca, cert, key)?),
+        TlsChoice::Plain => {
+            tracing::warn!("INSECURE: plain Modbus TCP to the field controllers, as --insecure-plain asks: no encryption, no authentication of either end");
+            None
+        }
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let cfg = LinkConfig {
             request_timeout: Duration::from_millis(args.timeout_ms),
             ..LinkConfig::default()
         };
-        let pool = ClientPool::connect(&net, cfg, |_| None).await?;
+        let pool = ClientPool::connect_tls(&net, cfg, tls.as_ref(), |_| None).await?;
         anyhow::ensure!(
             !pool.is_empty(),
             "{} names no signalized intersection with a field controller",

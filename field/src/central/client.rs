@@ -15,6 +15,8 @@ use crate::protocol::codec::{
 };
 use crate::protocol::regmap::{self, hr, ir, RejectCode};
 use crate::protocol::{DeviceError, Endpoint, LinkError, TransportError};
+use crate::security::tls::server_name;
+use crate::security::ClientTls;
 use roadnet::{IntersectionId, RoadNet, SignalPlan};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -25,6 +27,7 @@ use tokio::sync::Semaphore;
 use tokio_modbus::client::{Client, Context};
 use tokio_modbus::prelude::SlaveContext;
 use tokio_modbus::{ExceptionCode, Request, Response, Slave};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 /// Timeouts, retries and pool size of the field link.
 #[derive(Clone, Debug)]
@@ -60,6 +63,9 @@ pub struct EndpointPool {
     idle: Mutex<Vec<Context>>,
     permits: Semaphore,
     cfg: LinkConfig,
+    /// Modbus/TCP Security: the central's TLS and the name the field's certificate must carry
+    /// (the configured host); `None` for plain Modbus TCP.
+    tls: Option<(ClientTls, ServerName<'static>)>,
 }
 
 impl std::fmt::Debug for EndpointPool {
@@ -72,12 +78,24 @@ impl std::fmt::Debug for EndpointPool {
 }
 
 impl EndpointPool {
+    /// A plain Modbus TCP pool.
     pub fn new(addr: SocketAddr, cfg: LinkConfig) -> Arc<EndpointPool> {
+        EndpointPool::with_tls(addr, cfg, None)
+    }
+
+    /// A pool whose connections run TLS (`Some`: the client config and the server name the
+    /// field's certificate must match) or plain Modbus TCP (`None`).
+    pub fn with_tls(
+        addr: SocketAddr,
+        cfg: LinkConfig,
+        tls: Option<(ClientTls, ServerName<'static>)>,
+    ) -> Arc<EndpointPool> {
         Arc::new(EndpointPool {
             addr,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(cfg.max_connections_per_endpoint.max(1)),
             cfg,
+            tls,
         })
     }
 
@@ -90,19 +108,34 @@ impl EndpointPool {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
+    /// A new connection: TCP, and the TLS handshake on a TLS pool, both within
+    /// `connect_timeout`.
     async fn connect(&self) -> Result<Context, TransportError> {
+        let deadline = tokio::time::Instant::now() + self.cfg.connect_timeout;
+        let timed_out = || TransportError::ConnectTimeout {
+            addr: self.addr,
+            after: self.cfg.connect_timeout,
+        };
         let fut = tokio::net::TcpStream::connect(self.addr);
-        let stream = tokio::time::timeout(self.cfg.connect_timeout, fut)
+        let stream = tokio::time::timeout_at(deadline, fut)
             .await
-            .map_err(|_| TransportError::ConnectTimeout {
-                addr: self.addr,
-                after: self.cfg.connect_timeout,
-            })?
+            .map_err(|_| timed_out())?
             .map_err(|source| TransportError::Connect {
                 addr: self.addr,
                 source,
             })?;
         let _ = stream.set_nodelay(true);
+        let Some((tls, name)) = &self.tls else {
+            return Ok(tokio_modbus::client::tcp::attach(stream));
+        };
+        let handshake = tls.connector().connect(name.clone(), stream);
+        let stream = tokio::time::timeout_at(deadline, handshake)
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| TransportError::Connect {
+                addr: self.addr,
+                source: std::io::Error::new(e.kind(), format!("TLS handshake: {e}")),
+            })?;
         Ok(tokio_modbus::client::tcp::attach(stream))
     }
 
@@ -694,6 +727,18 @@ impl ClientPool {
     pub async fn connect(
         net: &RoadNet,
         cfg: LinkConfig,
+        addr_override: impl FnMut(&Endpoint) -> Option<SocketAddr>,
+    ) -> std::io::Result<ClientPool> {
+        ClientPool::connect_tls(net, cfg, None, addr_override).await
+    }
+
+    /// [`Self::connect`] over TLS when `tls` is given (Modbus/TCP Security: the central
+    /// presents its client certificate and checks each field's against the configured host),
+    /// plain Modbus TCP when it is `None`.
+    pub async fn connect_tls(
+        net: &RoadNet,
+        cfg: LinkConfig,
+        tls: Option<&ClientTls>,
         mut addr_override: impl FnMut(&Endpoint) -> Option<SocketAddr>,
     ) -> std::io::Result<ClientPool> {
         let mut pools: HashMap<SocketAddr, Arc<EndpointPool>> = HashMap::new();
@@ -707,9 +752,18 @@ impl ClientPool {
                 Some(a) => a,
                 None => ep.resolve().await?,
             };
+            let tls = match tls {
+                Some(t) => {
+                    let name = server_name(&ep.host).map_err(|e| {
+                        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{ep}: {e}"))
+                    })?;
+                    Some((t.clone(), name))
+                }
+                None => None,
+            };
             let pool = pools
                 .entry(addr)
-                .or_insert_with(|| EndpointPool::new(addr, cfg.clone()))
+                .or_insert_with(|| EndpointPool::with_tls(addr, cfg.clone(), tls))
                 .clone();
             links.insert(inter.id, FieldLink::new(pool, conf.unit_id, inter.id));
         }

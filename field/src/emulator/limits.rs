@@ -67,6 +67,12 @@ pub struct ServerStats {
     pub rate_limited: AtomicU64,
     /// Accept calls that failed (descriptor exhaustion, aborted handshakes…).
     pub accept_errors: AtomicU64,
+    /// TLS ports: handshakes that failed (no, untrusted or expired client certificate, not
+    /// TLS at all) or did not complete within the frame timeout.
+    pub tls_handshake_failed: AtomicU64,
+    /// TLS ports: requests answered exception 01 because the certificate's role may not
+    /// send them (a write from a `monitor`).
+    pub refused_unauthorized: AtomicU64,
 }
 
 impl ServerStats {

@@ -8,13 +8,15 @@ pub use super::limits::{ServerLimits, ServerStats};
 use super::unit::{DetectorSource, FieldUnit, UnitError};
 use crate::protocol::regmap::{hr, RejectCode};
 use crate::protocol::Endpoint;
+use crate::security::tls::{identity_of, CertIdentity};
+use crate::security::{access_of, Access, ServerTls};
 use roadnet::{IntersectionId, RoadNet};
 use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Ready};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_modbus::bytes::Bytes;
@@ -186,21 +188,37 @@ pub async fn serve(listener: TcpListener, service: UnitService) -> std::io::Resu
     .await
 }
 
-/// Who sent a request. The address is known today; the certificate subject and role are left
-/// for the TLS link to fill, so that the write log already has their place.
+/// Who sent a request: the address, and over TLS the verified client certificate's subject
+/// and role, which decide what it may do.
 #[derive(Clone, Debug)]
 pub struct PeerIdentity {
     pub addr: SocketAddr,
     pub cert_subject: Option<String>,
     pub role: Option<String>,
+    pub access: Access,
 }
 
 impl PeerIdentity {
+    /// A peer on a plain Modbus TCP port. Plain ports exist only where the configuration
+    /// asks for them explicitly (`--insecure-plain`), and then serve every client as before
+    /// TLS: reads and writes.
     pub fn from_addr(addr: SocketAddr) -> PeerIdentity {
         PeerIdentity {
             addr,
             cert_subject: None,
             role: None,
+            access: Access::ReadWrite,
+        }
+    }
+
+    /// A peer whose client certificate the TLS handshake verified: its access is its role's
+    /// ([`access_of`]: unknown or missing roles read only).
+    pub fn from_cert(addr: SocketAddr, id: CertIdentity) -> PeerIdentity {
+        PeerIdentity {
+            addr,
+            access: access_of(id.role.as_deref()),
+            cert_subject: Some(id.subject),
+            role: id.role,
         }
     }
 }
@@ -241,6 +259,31 @@ pub async fn serve_with(
     limits: ServerLimits,
     stats: Arc<ServerStats>,
 ) -> std::io::Result<()> {
+    accept_loop(listener, service, limits, stats, None).await
+}
+
+/// [`serve_with`] over TLS (Modbus/TCP Security): every connection first completes a TLS
+/// handshake with a client certificate that `tls` verifies, within `limits.frame_timeout`
+/// (a half-done handshake holds its slot no longer than a half-sent frame); then the
+/// certificate's role decides what it may do (`security::Role`). Failed handshakes are logged
+/// at warn with the peer's address and counted in `ServerStats::tls_handshake_failed`.
+pub async fn serve_tls(
+    listener: TcpListener,
+    service: UnitService,
+    limits: ServerLimits,
+    stats: Arc<ServerStats>,
+    tls: ServerTls,
+) -> std::io::Result<()> {
+    accept_loop(listener, service, limits, stats, Some(tls)).await
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    service: UnitService,
+    limits: ServerLimits,
+    stats: Arc<ServerStats>,
+    tls: Option<ServerTls>,
+) -> std::io::Result<()> {
     let limits = Arc::new(limits);
     let slots = Arc::new(Semaphore::new(
         limits.max_connections.min(Semaphore::MAX_PERMITS),
@@ -273,9 +316,17 @@ pub async fn serve_with(
                 tracing::debug!(port = %local, peer = %addr, "connection accepted");
                 let _ = stream.set_nodelay(true);
                 let (svc, limits, stats) = (service.clone(), limits.clone(), stats.clone());
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let peer = PeerIdentity::from_addr(addr);
-                    connection(stream, &peer, &svc, &limits, &stats).await;
+                    match tls {
+                        None => {
+                            let peer = PeerIdentity::from_addr(addr);
+                            connection(stream, &peer, &svc, &limits, &stats).await;
+                        }
+                        Some(tls) => {
+                            tls_connection(stream, addr, &tls, &svc, &limits, &stats).await
+                        }
+                    }
                     // the slot frees only when the connection is gone
                     drop(permit);
                 });
@@ -335,9 +386,64 @@ fn frame_in(buf: &[u8]) -> Frame {
     }
 }
 
+/// The TLS handshake of one connection (bounded by the frame deadline), then its requests.
+async fn tls_connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    tls: &ServerTls,
+    svc: &UnitService,
+    limits: &ServerLimits,
+    stats: &ServerStats,
+) {
+    let stream =
+        match tokio::time::timeout(limits.frame_timeout, tls.acceptor().accept(stream)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                ServerStats::bump(&stats.tls_handshake_failed);
+                tracing::warn!(peer = %addr, "TLS handshake refused: {e}");
+                return;
+            }
+            Err(_) => {
+                ServerStats::bump(&stats.tls_handshake_failed);
+                tracing::warn!(
+                    peer = %addr,
+                    frame_timeout_ms = limits.frame_timeout.as_millis() as u64,
+                    "TLS handshake not completed in time: connection closed"
+                );
+                return;
+            }
+        };
+    // the server's verifier requires a client certificate, so there is one
+    let Some(cert) = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+    else {
+        ServerStats::bump(&stats.tls_handshake_failed);
+        tracing::warn!(peer = %addr, "TLS session without a client certificate: closed");
+        return;
+    };
+    let peer = PeerIdentity::from_cert(addr, identity_of(cert));
+    let subject = peer.cert_subject.as_deref().unwrap_or("-");
+    let role = peer.role.as_deref().unwrap_or("-");
+    match peer.access {
+        Access::ReadWrite => {
+            tracing::info!(peer = %addr, cert_subject = subject, role, "TLS client connected")
+        }
+        Access::ReadOnly => tracing::info!(
+            peer = %addr,
+            cert_subject = subject,
+            role,
+            "TLS client connected, read only (role not 'operator')"
+        ),
+    }
+    connection(stream, &peer, svc, limits, stats).await;
+}
+
 /// Serve one connection until the peer closes it or a limit closes it.
-async fn connection(
-    mut stream: TcpStream,
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     peer: &PeerIdentity,
     svc: &UnitService,
     limits: &ServerLimits,
@@ -375,8 +481,13 @@ async fn connection(
                     );
                 }
             }
-            let reply = answer_frame(&frame, allowed, svc, peer);
-            match tokio::time::timeout(limits.frame_timeout, stream.write_all(&reply)).await {
+            let reply = answer_frame(&frame, allowed, svc, peer, stats);
+            // a TLS stream sends its record only when flushed
+            let send = async {
+                stream.write_all(&reply).await?;
+                stream.flush().await
+            };
+            match tokio::time::timeout(limits.frame_timeout, send).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(peer = %peer.addr, "connection ended while answering: {e}");
@@ -431,12 +542,24 @@ async fn connection(
 }
 
 /// The response frame to one complete request frame (`allowed`: within the rate limit).
-fn answer_frame(frame: &[u8], allowed: bool, svc: &UnitService, peer: &PeerIdentity) -> Vec<u8> {
+fn answer_frame(
+    frame: &[u8],
+    allowed: bool,
+    svc: &UnitService,
+    peer: &PeerIdentity,
+    stats: &ServerStats,
+) -> Vec<u8> {
     let unit_id = frame[6];
     let pdu = &frame[MBAP_HEADER..];
     let function = pdu[0];
     let result = if !allowed {
         Err(ExceptionCode::ServerDeviceBusy)
+    } else if peer.access == Access::ReadOnly && !READ_FUNCTIONS.contains(&function) {
+        // Modbus/TCP Security: a request the role does not authorize is answered exception
+        // 01 (illegal function), and never reaches the unit
+        ServerStats::bump(&stats.refused_unauthorized);
+        log_unauthorized(peer, unit_id, pdu);
+        Err(ExceptionCode::IllegalFunction)
     } else {
         match Request::try_from(Bytes::copy_from_slice(pdu)) {
             Ok(request) => svc
@@ -461,6 +584,26 @@ fn answer_frame(frame: &[u8], allowed: bool, svc: &UnitService, peer: &PeerIdent
     out.push(unit_id);
     out.extend_from_slice(&body);
     out
+}
+
+/// What a read-only peer may send: read holding registers (03) and input registers (04).
+const READ_FUNCTIONS: [u8; 2] = [3, 4];
+
+/// A request refused for the peer's role, at warn level: who (address, certificate subject,
+/// role) tried what.
+fn log_unauthorized(peer: &PeerIdentity, unit: u8, pdu: &[u8]) {
+    let function = pdu[0];
+    // FC 05/06/15/16/22/23 name their first register right after the function code
+    let first = (pdu.len() >= 3).then(|| u16::from_be_bytes([pdu[1], pdu[2]]));
+    tracing::warn!(
+        peer = %peer.addr,
+        cert_subject = peer.cert_subject.as_deref().unwrap_or("-"),
+        role = peer.role.as_deref().unwrap_or("-"),
+        unit,
+        function,
+        register = first.map_or_else(|| "-".to_string(), |r| r.to_string()),
+        "refused: the certificate's role may only read (exception 01)"
+    );
 }
 
 /// A response PDU; only the function codes the units answer.
