@@ -28,6 +28,8 @@ pub struct DaemonStats {
     pub commands_unsupported: u64,
     /// Exact actuations per detector since the daemon started.
     pub detector_counts: BTreeMap<String, u64>,
+    /// Camera and radar frames received, handed on and dropped by reason (`with_cameras`).
+    pub cameras: Option<super::CameraStats>,
 }
 
 struct Site {
@@ -53,6 +55,7 @@ pub struct Daemon {
     stats: DaemonStats,
     started: Instant,
     last_step_s: f64,
+    cameras: Option<Box<dyn super::CameraSource>>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -94,7 +97,14 @@ impl Daemon {
             stats: DaemonStats::default(),
             started: Instant::now(),
             last_step_s: 0.0,
+            cameras: None,
         }
+    }
+
+    /// Feed the controller the frames of `source`, drained at every step.
+    pub fn with_cameras(mut self, source: Box<dyn super::CameraSource>) -> Daemon {
+        self.cameras = Some(source);
+        self
     }
 
     pub fn stats(&self) -> &DaemonStats {
@@ -197,12 +207,17 @@ impl Daemon {
                 }
             }
         }
+        let mut frames = Vec::new();
+        if let Some(src) = &mut self.cameras {
+            src.drain(&mut frames);
+            self.stats.cameras = Some(src.stats());
+        }
         let mut commands = Vec::new();
         let input = StepInput {
             time_s,
             dt_s,
             detectors: &readings,
-            cameras: &[],
+            cameras: &frames,
             signals: &signals,
         };
         self.controller.step(&input, &mut commands);
