@@ -102,7 +102,7 @@ impl Hostile {
         }
     }
 
-    fn wire(&mut self, cam: usize, seq: u64, time_ms: u64) -> WireFrame {
+    fn wire(&self, cam: usize, seq: u64, time_ms: u64) -> WireFrame {
         let f = frame(&self.net, cam, 0.0);
         self.dir
             .encode(&f, SensorKind::Camera, seq, time_ms)
@@ -219,13 +219,15 @@ impl Hostile {
             11 => {
                 let seq = self.next_seq[cam];
                 self.next_seq[cam] += 1;
-                let w = self.wire(cam, seq, NOW_MS - 5_001 - self.rng.below(100_000));
+                let t = NOW_MS - 5_001 - self.rng.below(100_000);
+                let w = self.wire(cam, seq, t);
                 msg(serde_json::to_vec(&w).expect("encodes"), DropReason::Late)
             }
             12 => {
                 let seq = self.next_seq[cam];
                 self.next_seq[cam] += 1;
-                let w = self.wire(cam, seq, NOW_MS + 2_001 + self.rng.below(100_000));
+                let t = NOW_MS + 2_001 + self.rng.below(100_000);
+                let w = self.wire(cam, seq, t);
                 msg(serde_json::to_vec(&w).expect("encodes"), DropReason::Future)
             }
             13 => match self.last[cam] {
@@ -237,7 +239,8 @@ impl Hostile {
             },
             _ => match self.last[cam] {
                 Some((seq, t)) if seq >= 2 => {
-                    let w = self.wire(cam, seq - 1 - self.rng.below(seq - 1), t);
+                    let back = self.rng.below(seq - 1);
+                    let w = self.wire(cam, seq - 1 - back, t);
                     msg(serde_json::to_vec(&w).expect("encodes"), DropReason::OutOfOrder)
                 }
                 _ => self.valid(cam),
@@ -287,6 +290,11 @@ impl Mosquitto {
         let dir = std::env::temp_dir().join(format!("greenwave-mosq-{name}-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
+        // started as root, Mosquitto drops to user `mosquitto`: it must be able to write here
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        }
         let conf = format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
              max_packet_size {}\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n\
@@ -355,7 +363,12 @@ impl Drop for Mosquitto {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // a failed test leaves the broker's config, log and database for a look
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("mosquitto files kept in {}", self.dir.display());
+        }
     }
 }
 
