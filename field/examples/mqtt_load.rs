@@ -72,7 +72,11 @@ fn cpu_s(pid: u32) -> f64 {
     // fields after the ")" of the command name: state is field 3; utime 14, stime 15
     let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let t = |i: usize| f.get(i - 3).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    let t = |i: usize| {
+        f.get(i - 3)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (t(14) + t(15)) / 100.0
 }
 
@@ -124,7 +128,10 @@ fn main() {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let t = Instant::now();
     while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(10), "mosquitto did not start");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "mosquitto did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let net = load_net(n);
@@ -140,7 +147,7 @@ fn main() {
         let clock = system_clock_ms();
         let mut sub = Subscriber::spawn(cfg, dir, clock).expect("subscriber");
         assert!(sub.wait_connected(1, Duration::from_secs(10)).await);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(sub.wait_subscribed(Duration::from_secs(10)).await, "subscribed");
         let exe = std::env::current_exe().expect("exe");
         let child = Command::new(exe)
             .args(["--publish", &port.to_string(), &n.to_string(), &secs.to_string()])
@@ -245,7 +252,9 @@ fn publish(port: u16, n: usize, secs: u64) {
             tasks.push(tokio::spawn(async move {
                 let mut publ = Publisher::spawn(&broker, &format!("load-pub-{p}"), dir, 1000);
                 let mine: Vec<usize> = (0..net.cameras.len())
-                    .filter(|k| net.cameras[*k].name.starts_with("load_cam_") && k % PUBLISHERS == p)
+                    .filter(|k| {
+                        net.cameras[*k].name.starts_with("load_cam_") && k % PUBLISHERS == p
+                    })
                     .collect();
                 // 100 slots per second, each publishing its slice of the cameras
                 let slots = 100u64;

@@ -24,8 +24,11 @@ fn cfg() -> IngestConfig {
 }
 
 fn payload(dir: &SensorDirectory, f: &roadnet::CameraFrame, seq: u64, t_ms: u64) -> Vec<u8> {
-    serde_json::to_vec(&dir.encode(f, SensorKind::Camera, seq, t_ms).expect("encodes"))
-        .expect("json")
+    serde_json::to_vec(
+        &dir.encode(f, SensorKind::Camera, seq, t_ms)
+            .expect("encodes"),
+    )
+    .expect("json")
 }
 
 #[test]
@@ -49,7 +52,10 @@ fn a_frame_travels_unchanged_and_gets_the_controller_time() {
     assert_eq!((s.received, s.accepted, s.dropped_total()), (1, 1, 0));
     // every other camera of the network has not been heard from
     assert_eq!(s.silent_sensors, net.cameras.len() as u64 - 1);
-    assert_eq!(ing.stats(NOW_MS + 10_001).silent_sensors, net.cameras.len() as u64);
+    assert_eq!(
+        ing.stats(NOW_MS + 10_001).silent_sensors,
+        net.cameras.len() as u64
+    );
 }
 
 #[test]
@@ -60,26 +66,40 @@ fn each_drop_reason_is_counted_by_hand() {
     let f = frame(&net, 0, 0.0);
     let cam = net.cameras[0].name.clone();
     let topic = frame_topic("r1", SensorKind::Camera, &cam);
-    let reason = |r: Result<roadnet::CameraFrame, field::perception::Rejected>| {
-        r.err().map(|e| e.reason)
-    };
+    let reason =
+        |r: Result<roadnet::CameraFrame, field::perception::Rejected>| r.err().map(|e| e.reason);
     let ok = payload(&dir, &f, 10, NOW_MS);
     assert_eq!(reason(ing.offer(&topic, &ok, NOW_MS)), None);
     // the same sequence number again: a QoS 1 redelivery
-    assert_eq!(reason(ing.offer(&topic, &ok, NOW_MS)), Some(DropReason::Duplicate));
+    assert_eq!(
+        reason(ing.offer(&topic, &ok, NOW_MS)),
+        Some(DropReason::Duplicate)
+    );
     // a lower number with an older clock: reordered
     let old = payload(&dir, &f, 9, NOW_MS - 10);
-    assert_eq!(reason(ing.offer(&topic, &old, NOW_MS)), Some(DropReason::OutOfOrder));
+    assert_eq!(
+        reason(ing.offer(&topic, &old, NOW_MS)),
+        Some(DropReason::OutOfOrder)
+    );
     // a lower number with a newer clock: the sensor restarted; accepted
     let restart = payload(&dir, &f, 1, NOW_MS + 5);
     assert_eq!(reason(ing.offer(&topic, &restart, NOW_MS + 5)), None);
     let late = payload(&dir, &f, 2, NOW_MS - 5_001);
-    assert_eq!(reason(ing.offer(&topic, &late, NOW_MS)), Some(DropReason::Late));
+    assert_eq!(
+        reason(ing.offer(&topic, &late, NOW_MS)),
+        Some(DropReason::Late)
+    );
     let future = payload(&dir, &f, 3, NOW_MS + 2_001);
-    assert_eq!(reason(ing.offer(&topic, &future, NOW_MS)), Some(DropReason::Future));
+    assert_eq!(
+        reason(ing.offer(&topic, &future, NOW_MS)),
+        Some(DropReason::Future)
+    );
     let mut big = ok.clone();
     big.resize(MAX_PAYLOAD_BYTES + 1, b' ');
-    assert_eq!(reason(ing.offer(&topic, &big, NOW_MS)), Some(DropReason::Oversized));
+    assert_eq!(
+        reason(ing.offer(&topic, &big, NOW_MS)),
+        Some(DropReason::Oversized)
+    );
     assert_eq!(
         reason(ing.offer("greenwave/v1/r1/lidar/x", &ok, NOW_MS)),
         Some(DropReason::BadTopic)
@@ -88,24 +108,48 @@ fn each_drop_reason_is_counted_by_hand() {
         reason(ing.offer("greenwave/v2/r1/camera/x", &ok, NOW_MS)),
         Some(DropReason::BadTopic)
     );
-    assert_eq!(reason(ing.offer(&topic, b"{\"schema\":1", NOW_MS)), Some(DropReason::Malformed));
-    let v2 = String::from_utf8(ok.clone()).expect("utf-8").replace("\"schema\":1", "\"schema\":2");
-    assert_eq!(reason(ing.offer(&topic, v2.as_bytes(), NOW_MS)), Some(DropReason::Schema));
-    let other = frame_topic("r1", SensorKind::Camera, &net.cameras[1].name);
-    assert_eq!(reason(ing.offer(&other, &ok, NOW_MS)), Some(DropReason::TopicMismatch));
-    let radar = frame_topic("r1", SensorKind::Radar, &cam);
-    assert_eq!(reason(ing.offer(&radar, &ok, NOW_MS)), Some(DropReason::TopicMismatch));
-    let nope = String::from_utf8(ok.clone()).expect("utf-8").replace(&cam, "cam_nope");
     assert_eq!(
-        reason(ing.offer(&frame_topic("r1", SensorKind::Camera, "cam_nope"), nope.as_bytes(), NOW_MS)),
+        reason(ing.offer(&topic, b"{\"schema\":1", NOW_MS)),
+        Some(DropReason::Malformed)
+    );
+    let v2 = String::from_utf8(ok.clone())
+        .expect("utf-8")
+        .replace("\"schema\":1", "\"schema\":2");
+    assert_eq!(
+        reason(ing.offer(&topic, v2.as_bytes(), NOW_MS)),
+        Some(DropReason::Schema)
+    );
+    let other = frame_topic("r1", SensorKind::Camera, &net.cameras[1].name);
+    assert_eq!(
+        reason(ing.offer(&other, &ok, NOW_MS)),
+        Some(DropReason::TopicMismatch)
+    );
+    let radar = frame_topic("r1", SensorKind::Radar, &cam);
+    assert_eq!(
+        reason(ing.offer(&radar, &ok, NOW_MS)),
+        Some(DropReason::TopicMismatch)
+    );
+    let nope = String::from_utf8(ok.clone())
+        .expect("utf-8")
+        .replace(&cam, "cam_nope");
+    assert_eq!(
+        reason(ing.offer(
+            &frame_topic("r1", SensorKind::Camera, "cam_nope"),
+            nope.as_bytes(),
+            NOW_MS
+        )),
         Some(DropReason::UnknownCamera)
     );
     // a lane of another camera
-    let foreign = String::from_utf8(ok.clone())
-        .expect("utf-8")
-        .replacen("main_eb_oak:0", "main_wb_elm:0", 1);
+    let foreign =
+        String::from_utf8(ok.clone())
+            .expect("utf-8")
+            .replacen("main_eb_oak:0", "main_wb_elm:0", 1);
     assert_ne!(foreign.as_bytes(), &ok[..]);
-    assert_eq!(reason(ing.offer(&topic, foreign.as_bytes(), NOW_MS)), Some(DropReason::Invalid));
+    assert_eq!(
+        reason(ing.offer(&topic, foreign.as_bytes(), NOW_MS)),
+        Some(DropReason::Invalid)
+    );
     let mut bad = f.clone();
     bad.lanes[1].halting = 3; // > vehicles (2)
     assert_eq!(
@@ -158,7 +202,10 @@ fn ten_thousand_hostile_messages_are_each_counted_by_reason() {
     let dir = Arc::new(SensorDirectory::new(&net));
     let mut ing = Ingest::new(dir, cfg());
     for (k, m) in msgs.iter().enumerate() {
-        let got = ing.offer(&m.topic, &m.payload, NOW_MS).err().map(|e| e.reason);
+        let got = ing
+            .offer(&m.topic, &m.payload, NOW_MS)
+            .err()
+            .map(|e| e.reason);
         assert_eq!(got, m.expect, "message {k} on {}", m.topic);
     }
     let (valid, want) = tally(&msgs);
@@ -167,14 +214,16 @@ fn ten_thousand_hostile_messages_are_each_counted_by_reason() {
     assert_eq!(s.accepted, valid);
     assert_eq!(s.dropped, want);
     // the generator exercised every reason the ingest decides (not queue_full)
-    for r in DropReason::ALL.iter().filter(|r| **r != DropReason::QueueFull) {
+    for r in DropReason::ALL
+        .iter()
+        .filter(|r| **r != DropReason::QueueFull)
+    {
         assert!(want[r.as_str()] > 100, "{r}: {}", want[r.as_str()]);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_messages_through_the_embedded_broker_are_counted_and_never_reach_the_controller()
-{
+async fn hostile_messages_through_the_embedded_broker_are_counted_and_never_reach_the_controller() {
     let net = bundled_net();
     let broker = EmbeddedBroker::start().expect("embedded broker");
     let dir = Arc::new(SensorDirectory::new(&net));
@@ -183,17 +232,27 @@ async fn hostile_messages_through_the_embedded_broker_are_counted_and_never_reac
     sc.clean_session = true;
     let mut sub =
         Subscriber::spawn(sc, dir.clone(), Arc::new(|| NOW_MS)).expect("subscriber starts");
-    assert!(sub.wait_connected(1, Duration::from_secs(10)).await, "subscriber connects");
-    // the SUBACK travels after the CONNACK: give it a moment before publishing
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        sub.wait_connected(1, Duration::from_secs(10)).await,
+        "subscriber connects"
+    );
+    assert!(
+        sub.wait_subscribed(Duration::from_secs(10)).await,
+        "subscribed"
+    );
     let regions = vec!["corridor".to_string(); net.cameras.len()];
     let mut g = Hostile::new(net.clone(), regions, 0xdead_beef);
     let msgs: Vec<_> = (0..10_000).map(|_| g.next()).collect();
     let mut publ = Publisher::spawn(&broker.addr(), "hostile-pub", dir, 100);
     for m in &msgs {
-        publ.publish_raw(&m.topic, m.payload.clone()).await.expect("queued");
+        publ.publish_raw(&m.topic, m.payload.clone())
+            .await
+            .expect("queued");
     }
-    assert_eq!(publ.wait_acked(10_000, Duration::from_secs(60)).await, 10_000);
+    assert_eq!(
+        publ.wait_acked(10_000, Duration::from_secs(60)).await,
+        10_000
+    );
     let p = sub.wait_handled(10_000, Duration::from_secs(60)).await;
     assert_eq!(p.handled, 10_000);
     let mut frames = Vec::new();
@@ -219,13 +278,21 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
     sc.queue_capacity = 5;
     let mut sub = Subscriber::spawn(sc, dir.clone(), Arc::new(|| NOW_MS)).expect("starts");
     assert!(sub.wait_connected(1, Duration::from_secs(10)).await);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        sub.wait_subscribed(Duration::from_secs(10)).await,
+        "subscribed"
+    );
     let mut publ = Publisher::spawn(&broker.addr(), "queue-pub", dir, 100);
     for k in 0..20 {
         let f = frame(&net, 0, 0.0);
-        publ.publish("r", SensorKind::Camera, &f, NOW_MS - 20 + k).await.expect("queued");
+        publ.publish("r", SensorKind::Camera, &f, NOW_MS - 20 + k)
+            .await
+            .expect("queued");
     }
-    assert_eq!(sub.wait_handled(20, Duration::from_secs(30)).await.handled, 20);
+    assert_eq!(
+        sub.wait_handled(20, Duration::from_secs(30)).await.handled,
+        20
+    );
     let mut frames = Vec::new();
     sub.drain(&mut frames);
     let s = sub.stats();
@@ -235,6 +302,11 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
     assert_eq!(s.dropped_total(), 15);
     // the first five, in order
     let seqs: Vec<f64> = frames.iter().map(|f| f.time_s).collect();
-    assert_eq!(seqs, (0..5).map(|k| (k as f64 - 20.0 + 60_000.0) / 1000.0).collect::<Vec<_>>());
+    assert_eq!(
+        seqs,
+        (0..5)
+            .map(|k| (k as f64 - 20.0 + 60_000.0) / 1000.0)
+            .collect::<Vec<_>>()
+    );
     publ.disconnect().await;
 }

@@ -6,10 +6,12 @@ mod perception_support;
 
 use field::central::CameraSource;
 use field::perception::{
-    system_clock_ms, DropReason, IngestConfig, Publisher, SensorDirectory, SensorKind,
-    Subscriber, SubscriberConfig,
+    system_clock_ms, DropReason, IngestConfig, Publisher, SensorDirectory, SensorKind, Subscriber,
+    SubscriberConfig,
 };
-use perception_support::{bundled_net, frame, mosquitto_bin, two_regions, Hostile, Mosquitto, NOW_MS};
+use perception_support::{
+    bundled_net, frame, mosquitto_bin, two_regions, Hostile, Mosquitto, NOW_MS,
+};
 use roadnet::CameraFrame;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -46,7 +48,7 @@ async fn broker_restart_mid_run_loses_nothing_acknowledged() {
     sc.backoff_max = Duration::from_millis(500);
     let mut sub = Subscriber::spawn(sc, dir.clone(), clock.clone()).expect("subscriber");
     assert!(sub.wait_connected(1, WAIT).await, "subscriber connects");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sub.wait_subscribed(WAIT).await, "subscribed");
     let mut publ = Publisher::spawn(&mosq.addr(), "restart-pub", dir, 20);
     let cams = net.cameras.len();
     let total = 400u64;
@@ -73,7 +75,11 @@ async fn broker_restart_mid_run_loses_nothing_acknowledged() {
             .expect("queued");
         published.insert((net.cameras[cam].id.0, t_ms));
     }
-    assert_eq!(publ.wait_acked(total, WAIT).await, total, "every frame acknowledged");
+    assert_eq!(
+        publ.wait_acked(total, WAIT).await,
+        total,
+        "every frame acknowledged"
+    );
     // every acknowledged frame reaches the subscriber (redeliveries are counted as duplicates)
     let mut tries = 0;
     while frames.len() < total as usize && tries < 600 {
@@ -88,7 +94,10 @@ async fn broker_restart_mid_run_loses_nothing_acknowledged() {
     let s = sub.stats();
     assert_eq!(s.accepted, total);
     assert_eq!(s.delivered, total);
-    assert!(sub.wait_connected(2, WAIT).await, "the subscriber reconnected");
+    assert!(
+        sub.wait_connected(2, WAIT).await,
+        "the subscriber reconnected"
+    );
     // only redeliveries may be dropped, nothing else
     let others: u64 = s
         .dropped
@@ -119,9 +128,9 @@ async fn run_two(mosq: &Mosquitto, net: &Arc<roadnet::RoadNet>, shared: bool) {
         }
         let mut s = Subscriber::spawn(sc, dir.clone(), system_clock_ms()).expect("subscriber");
         assert!(s.wait_connected(1, WAIT).await);
+        assert!(s.wait_subscribed(WAIT).await, "subscribed");
         subs.push(s);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut publ = Publisher::spawn(&mosq.addr(), &format!("two-pub-{shared}"), dir, 100);
     let clock = system_clock_ms();
     let t0 = clock();
@@ -224,13 +233,15 @@ async fn ten_thousand_hostile_messages_through_mosquitto_are_counted_by_reason()
     };
     let mut sub = Subscriber::spawn(sc, dir.clone(), Arc::new(|| NOW_MS)).expect("subscriber");
     assert!(sub.wait_connected(1, WAIT).await);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sub.wait_subscribed(WAIT).await, "subscribed");
     let regions = vec!["corridor".to_string(); net.cameras.len()];
     let mut g = Hostile::new(net.clone(), regions, 0x0bad_cafe);
     let msgs: Vec<_> = (0..10_000).map(|_| g.next()).collect();
     let mut publ = Publisher::spawn(&mosq.addr(), "hostile-pub", dir, 100);
     for m in &msgs {
-        publ.publish_raw(&m.topic, m.payload.clone()).await.expect("queued");
+        publ.publish_raw(&m.topic, m.payload.clone())
+            .await
+            .expect("queued");
     }
     assert_eq!(publ.wait_acked(10_000, WAIT).await, 10_000);
     assert_eq!(sub.wait_handled(10_000, WAIT).await.handled, 10_000);

@@ -9,6 +9,6 @@ pub mod cameras;
 pub mod client;
 pub mod daemon;
 
-pub use client::{ClientPool, EndpointPool, FieldLink, LinkConfig, PushReport};
 pub use cameras::{CameraSource, CameraStats};
+pub use client::{ClientPool, EndpointPool, FieldLink, LinkConfig, PushReport};
 pub use daemon::Daemon;

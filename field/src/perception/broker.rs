@@ -61,7 +61,9 @@ impl EmbeddedBroker {
         let deadline = Instant::now() + Duration::from_secs(5);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
             if Instant::now() > deadline {
-                return Err(format!("embedded MQTT broker: {addr} did not open within 5 s"));
+                return Err(format!(
+                    "embedded MQTT broker: {addr} did not open within 5 s"
+                ));
             }
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -305,7 +305,8 @@ impl SensorDirectory {
             }
             _ => {}
         }
-        serde_json::from_slice(payload).map_err(|e| Rejected::new(DropReason::Malformed, e.to_string()))
+        serde_json::from_slice(payload)
+            .map_err(|e| Rejected::new(DropReason::Malformed, e.to_string()))
     }
 
     /// Check a parsed frame against the network and turn it into the controller's
@@ -326,9 +327,10 @@ impl SensorDirectory {
             )));
         }
         let lane_of = |name: &str| {
-            entry.lanes.get(name).ok_or_else(|| {
-                invalid(format!("lane '{}' is not watched by it", truncate(name)))
-            })
+            entry
+                .lanes
+                .get(name)
+                .ok_or_else(|| invalid(format!("lane '{}' is not watched by it", truncate(name))))
         };
         let mut lanes = Vec::with_capacity(w.lanes.len());
         let mut seen: Vec<LaneId> = Vec::with_capacity(w.lanes.len());
@@ -383,7 +385,8 @@ impl SensorDirectory {
         let mut vehicles = Vec::with_capacity(w.vehicles.len());
         for t in &w.vehicles {
             let lim = lane_of(&t.lane)?;
-            if !(-POSITION_SLACK_M..=lim.length_m + POSITION_SLACK_M).contains(&t.distance_to_stop_m)
+            if !(-POSITION_SLACK_M..=lim.length_m + POSITION_SLACK_M)
+                .contains(&t.distance_to_stop_m)
             {
                 return Err(invalid(format!(
                     "{}: distance_to_stop_m {} outside the lane",

@@ -8,7 +8,9 @@
 //! - [`mqtt`] — the [`Subscriber`] (a [`crate::central::CameraSource`] for the daemon) and the
 //!   [`Publisher`] on `rumqttc`;
 //! - [`broker`] (feature `broker`) — an in-process `rumqttd` broker on a loopback port for the
-//!   one-command demo.
+//!   one-command demo;
+//! - [`bridge`] (feature `broker`) — the demo's road: simulator frames → embedded broker →
+//!   subscriber → daemon, step by step in simulated time.
 
 pub mod codec;
 pub mod ingest;
@@ -16,15 +18,21 @@ pub mod mqtt;
 pub mod topic;
 
 #[cfg(feature = "broker")]
+pub mod bridge;
+#[cfg(feature = "broker")]
 pub mod broker;
 
 pub use codec::{
-    DropReason, Rejected, SensorDirectory, SensorKind, WireFrame, MAX_PAYLOAD_BYTES,
-    SCHEMA_VERSION,
+    DropReason, Rejected, SensorDirectory, SensorKind, WireFrame, MAX_PAYLOAD_BYTES, SCHEMA_VERSION,
 };
 pub use ingest::{Ingest, IngestConfig};
-pub use mqtt::{system_clock_ms, BrokerAddr, ClockMs, Publisher, Subscriber, SubscriberConfig};
+pub use mqtt::{
+    system_clock_ms, BrokerAddr, ClockMs, Progress, ProgressWatch, Publisher, Subscriber,
+    SubscriberConfig,
+};
 pub use topic::{frame_topic, region_filter};
 
+#[cfg(feature = "broker")]
+pub use bridge::CameraBridge;
 #[cfg(feature = "broker")]
 pub use broker::EmbeddedBroker;

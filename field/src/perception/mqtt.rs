@@ -142,6 +142,20 @@ struct Shared {
 pub struct Progress {
     pub handled: u64,
     pub connects: u64,
+    /// SUBACKs received: the broker routes the filters to this client from then on.
+    pub subscribed: u64,
+}
+
+/// A clonable view of a [`Subscriber`]'s [`Progress`].
+#[derive(Clone, Debug)]
+pub struct ProgressWatch(watch::Receiver<Progress>);
+
+impl ProgressWatch {
+    /// Wait until `handled` messages went through the ingest, or `timeout`.
+    pub async fn wait_handled(&mut self, handled: u64, timeout: Duration) -> Progress {
+        let _ = tokio::time::timeout(timeout, self.0.wait_for(|p| p.handled >= handled)).await;
+        *self.0.borrow()
+    }
 }
 
 /// Frames from the broker, checked by an [`Ingest`]; a [`CameraSource`] for the daemon.
@@ -218,9 +232,17 @@ impl Subscriber {
     /// Wait until `handled` messages (accepted or dropped) have been through the ingest, or
     /// `timeout` passed; returns the progress either way.
     pub async fn wait_handled(&mut self, handled: u64, timeout: Duration) -> Progress {
-        let _ = tokio::time::timeout(timeout, self.progress.wait_for(|p| p.handled >= handled))
-            .await;
+        let _ =
+            tokio::time::timeout(timeout, self.progress.wait_for(|p| p.handled >= handled)).await;
         *self.progress.borrow()
+    }
+
+    /// Wait until the broker acknowledged the subscriptions (after a connection without a
+    /// stored session), or `timeout`.
+    pub async fn wait_subscribed(&mut self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.progress.wait_for(|p| p.subscribed >= 1))
+            .await
+            .is_ok()
     }
 
     /// Wait until the client is connected (`connects` ≥ `n`), or `timeout`.
@@ -228,6 +250,12 @@ impl Subscriber {
         tokio::time::timeout(timeout, self.progress.wait_for(|p| p.connects >= n))
             .await
             .is_ok()
+    }
+
+    /// A handle to wait on this subscriber's progress from elsewhere (the subscriber itself
+    /// may be inside the daemon).
+    pub fn progress(&self) -> ProgressWatch {
+        ProgressWatch(self.progress.clone())
     }
 
     pub fn is_connected(&self) -> bool {
@@ -289,6 +317,9 @@ async fn run_subscriber(
                 }
                 drop(sh);
                 progress.send_modify(|p| p.handled += 1);
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                progress.send_modify(|p| p.subscribed += 1);
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 backoff = cfg.backoff_min;

@@ -17,10 +17,7 @@ impl<'a> Topic<'a> {
     pub fn parse(topic: &'a str) -> Result<Topic<'a>, Rejected> {
         let bad = |why: &str| Rejected {
             reason: DropReason::BadTopic,
-            detail: format!(
-                "'{}': {why}",
-                topic.chars().take(128).collect::<String>()
-            ),
+            detail: format!("'{}': {why}", topic.chars().take(128).collect::<String>()),
         };
         let rest = topic
             .strip_prefix(PREFIX)

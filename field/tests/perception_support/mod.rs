@@ -156,7 +156,10 @@ impl Hostile {
                 let k = kinds[self.rng.below(kinds.len() as u64) as usize];
                 let p = serde_json::to_vec(&self.wire(cam, 1, NOW_MS)).expect("encodes");
                 Message {
-                    topic: format!("greenwave/v1/{}/{k}/{}", self.regions[cam], self.net.cameras[cam].name),
+                    topic: format!(
+                        "greenwave/v1/{}/{k}/{}",
+                        self.regions[cam], self.net.cameras[cam].name
+                    ),
                     payload: p,
                     expect: Some(DropReason::BadTopic),
                 }
@@ -165,7 +168,9 @@ impl Hostile {
                 // malformed: random bytes, truncated JSON, wrong types, unknown fields
                 let good = serde_json::to_vec(&self.wire(cam, 1, NOW_MS)).expect("encodes");
                 let p = match self.rng.below(5) {
-                    0 => (0..self.rng.below(200)).map(|_| self.rng.next() as u8).collect(),
+                    0 => (0..self.rng.below(200))
+                        .map(|_| self.rng.next() as u8)
+                        .collect(),
                     1 => good[..self.rng.below(good.len() as u64) as usize].to_vec(),
                     2 => String::from_utf8_lossy(&good)
                         .replacen("\"seq\":1", "\"seq\":\"one\"", 1)
@@ -188,7 +193,10 @@ impl Hostile {
                 // the payload names another camera than the topic
                 let other = (cam + 1) % self.net.cameras.len();
                 let w = self.wire(other, 1, NOW_MS);
-                msg(serde_json::to_vec(&w).expect("encodes"), DropReason::TopicMismatch)
+                msg(
+                    serde_json::to_vec(&w).expect("encodes"),
+                    DropReason::TopicMismatch,
+                )
             }
             9 => {
                 let name = format!("cam_nope_{}", self.rng.below(1000));
@@ -214,7 +222,10 @@ impl Hostile {
                     }
                     _ => w.vehicles[0].distance_to_stop_m = 1e6,
                 }
-                msg(serde_json::to_vec(&w).expect("encodes"), DropReason::Invalid)
+                msg(
+                    serde_json::to_vec(&w).expect("encodes"),
+                    DropReason::Invalid,
+                )
             }
             11 => {
                 let seq = self.next_seq[cam];
@@ -233,7 +244,10 @@ impl Hostile {
             13 => match self.last[cam] {
                 Some((seq, t)) => {
                     let w = self.wire(cam, seq, t);
-                    msg(serde_json::to_vec(&w).expect("encodes"), DropReason::Duplicate)
+                    msg(
+                        serde_json::to_vec(&w).expect("encodes"),
+                        DropReason::Duplicate,
+                    )
                 }
                 None => self.valid(cam),
             },
@@ -241,7 +255,10 @@ impl Hostile {
                 Some((seq, t)) if seq >= 2 => {
                     let back = self.rng.below(seq - 1);
                     let w = self.wire(cam, seq - 1 - back, t);
-                    msg(serde_json::to_vec(&w).expect("encodes"), DropReason::OutOfOrder)
+                    msg(
+                        serde_json::to_vec(&w).expect("encodes"),
+                        DropReason::OutOfOrder,
+                    )
                 }
                 _ => self.valid(cam),
             },
@@ -257,10 +274,14 @@ pub(crate) fn mosquitto_required() -> bool {
 /// The `mosquitto` binary, or `None` after printing the skip line (a panic when
 /// `GREENWAVE_REQUIRE_MOSQUITTO=1`).
 pub(crate) fn mosquitto_bin(test: &str) -> Option<PathBuf> {
-    let found = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
+    let found = [
+        "/usr/sbin/mosquitto",
+        "/usr/bin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists());
     if found.is_none() {
         assert!(
             !mosquitto_required(),
@@ -287,7 +308,10 @@ impl Mosquitto {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let dir = std::env::temp_dir().join(format!("greenwave-mosq-{name}-{}-{port}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "greenwave-mosq-{name}-{}-{port}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         // started as root, Mosquitto drops to user `mosquitto`: it must be able to write here
@@ -326,7 +350,11 @@ impl Mosquitto {
         let deadline = Instant::now() + Duration::from_secs(10);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
         while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not open port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not open port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -334,7 +362,10 @@ impl Mosquitto {
     /// Stop with SIGTERM (Mosquitto saves its sessions and queued messages) and wait.
     pub(crate) fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let _ = c.wait();
         }
     }
@@ -386,7 +417,9 @@ pub(crate) fn two_regions(net: &RoadNet) -> Vec<String> {
     net.cameras
         .iter()
         .map(|c| {
-            let n = c.intersection.map_or("", |i| net.intersection(i).name.as_str());
+            let n = c
+                .intersection
+                .map_or("", |i| net.intersection(i).name.as_str());
             let k = names.iter().position(|x| *x == n).unwrap_or(0);
             if k < half { "west" } else { "east" }.to_string()
         })
