@@ -14,9 +14,12 @@ use roadnet::{CameraFrame, Command, Controller, LaneView, StepInput};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Per step: signal states seen, camera frames seen.
+type Seen = Arc<Mutex<Vec<(usize, Vec<CameraFrame>)>>>;
+
 /// Records the camera frames and signal states of every step.
 struct Recorder {
-    seen: Arc<Mutex<Vec<(usize, Vec<CameraFrame>)>>>,
+    seen: Seen,
 }
 
 impl Controller for Recorder {
