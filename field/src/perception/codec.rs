@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 /// The one schema version this build reads and writes (`"schema"` of every frame).
 pub const SCHEMA_VERSION: u32 = 1;
-/// The largest payload the ingest decodes, bytes. A frame of a 6-lane camera tracking 200
-/// vehicles is ~16 KiB; anything past this is refused before parsing.
+/// The largest payload the ingest decodes, bytes. A lane entry or a tracked vehicle is under
+/// 100 bytes of JSON, so this leaves room for several hundred; anything past it is refused
+/// before parsing.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 /// The shortest road space one vehicle takes in a queue, metres (a small car plus a jam gap):
 /// a lane zone of `z` metres holds at most `z / MIN_SPACING_M + 2` vehicles.
