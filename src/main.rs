@@ -5,6 +5,7 @@ mod cmd;
 #[cfg(feature = "rerun")]
 mod record;
 mod report;
+mod scenario;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -11,14 +11,21 @@
 //!   every cycle and reached by bounded steps ([`crate::optimize::transition`]), executed with
 //!   coordinated-actuated logic ([`crate::optimize::actuation`]: gap-out, stage skipping, force
 //!   offs that keep the band);
-//! - **free** (every other intersection, and all of them by default): acyclic, queue-aware pressure control with actuation.
-//!   A stage's *pressure* is, over its movements, the vehicles that can use the green (halted,
-//!   plus those close enough to reach the stop line soon, weighted by the lane's saturation
-//!   flow) minus the queue already standing on the exit road; movements into a nearly full exit
-//!   road count nothing (no green into a full link). The green stage is held while its queue
-//!   still discharges (actuated extension) up to a max green, ends early once its lanes are
-//!   empty and another stage waits (gap-out), and otherwise yields only to a stage whose
-//!   pressure beats it by more than the cost of the change interval.
+//! - **free** (every other intersection, and all of them by default): acyclic control with
+//!   one of two decisions ([`AdaptiveParams::decision`]):
+//!   - [`Decision::Schedule`] (the default, strategy `adaptive`): schedule-driven control in
+//!     the line of SURTRAC — predicted arrivals in clusters, a dynamic program over stage
+//!     sequences and durations, planned outflows shared with the downstream neighbours
+//!     ([`crate::schedule`]);
+//!   - [`Decision::Pressure`] (strategy `pressure`): queue-aware pressure control with
+//!     actuation. A stage's *pressure* is, over its movements, the vehicles that can use the
+//!     green (halted, plus those close enough to reach the stop line soon, weighted by the
+//!     lane's saturation flow) minus the queue already standing on the exit road; movements
+//!     into a nearly full exit road count nothing (no green into a full link). The green
+//!     stage is held while its queue still discharges (actuated extension) up to a max green,
+//!     ends early once its lanes are empty and another stage waits (gap-out), and otherwise
+//!     yields only to a stage whose pressure beats it by more than the cost of the change
+//!     interval.
 //!
 //! All plans emitted or executed have passed [`roadnet::SignalPlan::validate`]; commands are
 //! `SwitchTo` requests, which the signals turn into safe sequences (min green, yellow, all-red).
@@ -27,15 +34,29 @@ use crate::estimate::{Estimator, EstimatorParams, TrafficState};
 use crate::optimize::actuation::{Calls, Coordinated};
 use crate::optimize::corridor::{self, CorridorParams};
 use crate::optimize::transition::{self, TransitionLimits};
+use crate::schedule::{ScheduleParams, Scheduler};
 use roadnet::{
     Command, Controller, IntersectionId, Interval, LaneId, MovementId, RoadId, RoadNet, SignalPlan,
     SignalState, StageId, StepInput,
 };
 
+/// How free mode picks the next stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Schedule-driven control over a rolling horizon ([`crate::schedule`]).
+    Schedule,
+    /// Acyclic queue-aware pressure control with actuation.
+    Pressure,
+}
+
 /// Defaults shared by every network (nothing here is tuned to one data set).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdaptiveParams {
     pub estimator: EstimatorParams,
+    /// Free mode's decision.
+    pub decision: Decision,
+    /// The scheduler's settings (used by [`Decision::Schedule`]).
+    pub schedule: ScheduleParams,
     pub corridor: CorridorParams,
     pub transition: TransitionLimits,
     /// The shortest green free mode shows (on top of the stage's own min green), seconds.
@@ -82,6 +103,8 @@ impl Default for AdaptiveParams {
     fn default() -> Self {
         AdaptiveParams {
             estimator: EstimatorParams::default(),
+            decision: Decision::Schedule,
+            schedule: ScheduleParams::default(),
             corridor: CorridorParams::default(),
             transition: TransitionLimits::default(),
             min_green_s: 5.0,
@@ -136,6 +159,14 @@ impl AdaptiveParams {
         "age_weight",
         "per_lane_pressure",
         "coordinate",
+        "decision",
+        "horizon_s",
+        "merge_gap_s",
+        "startup_lost_s",
+        "beam_width",
+        "max_segments",
+        "rank_share",
+        "upstream_plans",
     ];
 
     /// Set one parameter from text, as tuning tools take them: a number for the `_s`, `_m`,
@@ -155,7 +186,25 @@ impl AdaptiveParams {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
             _ => Err(bad("expected a finite number ≥ 0")),
         };
+        let count = || match value.parse::<usize>() {
+            Ok(v) if (1..=1024).contains(&v) => Ok(v),
+            _ => Err(bad("expected a whole number in [1, 1024]")),
+        };
         match key {
+            "decision" => {
+                self.decision = match value {
+                    "schedule" => Decision::Schedule,
+                    "pressure" => Decision::Pressure,
+                    _ => return Err(bad("expected schedule or pressure")),
+                }
+            }
+            "horizon_s" => self.schedule.horizon_s = number()?,
+            "merge_gap_s" => self.schedule.merge_gap_s = number()?,
+            "startup_lost_s" => self.schedule.startup_lost_s = number()?,
+            "beam_width" => self.schedule.beam_width = count()?,
+            "max_segments" => self.schedule.max_segments = count()?,
+            "rank_share" => self.schedule.rank_share = number()?.min(1.0),
+            "upstream_plans" => self.schedule.upstream_plans = flag()?,
             "per_lane_pressure" => self.per_lane_pressure = flag()?,
             "coordinate" => self.coordinate = flag()?,
             "min_green_s" => self.min_green_s = number()?,
@@ -220,6 +269,8 @@ struct Junction {
 pub struct Adaptive {
     net: RoadNet,
     params: AdaptiveParams,
+    /// Free mode's scheduler ([`Decision::Schedule`] only).
+    scheduler: Option<Scheduler>,
     estimator: Estimator,
     moves: Vec<(MovementId, MoveInfo)>,
     junctions: Vec<Junction>,
@@ -237,6 +288,7 @@ pub struct Adaptive {
 impl std::fmt::Debug for Adaptive {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Adaptive")
+            .field("name", &self.name())
             .field("network", &self.net.name)
             .field("params", &self.params)
             .field("movements", &self.moves.len())
@@ -248,6 +300,17 @@ impl std::fmt::Debug for Adaptive {
 impl Adaptive {
     pub fn new(net: &RoadNet) -> Self {
         Self::with_params(net, AdaptiveParams::default())
+    }
+
+    /// The pressure strategy: free mode decides by pressure instead of by schedule.
+    pub fn pressure(net: &RoadNet) -> Self {
+        Self::with_params(
+            net,
+            AdaptiveParams {
+                decision: Decision::Pressure,
+                ..AdaptiveParams::default()
+            },
+        )
     }
 
     pub fn with_params(net: &RoadNet, params: AdaptiveParams) -> Self {
@@ -319,6 +382,8 @@ impl Adaptive {
         }
         Adaptive {
             estimator: Estimator::new(net, params.estimator),
+            scheduler: (params.decision == Decision::Schedule)
+                .then(|| Scheduler::new(net, &params)),
             net: net.clone(),
             params,
             junctions,
@@ -674,13 +739,19 @@ impl Adaptive {
 
 impl Controller for Adaptive {
     fn name(&self) -> &str {
-        "adaptive"
+        match self.params.decision {
+            Decision::Schedule => "adaptive",
+            Decision::Pressure => "pressure",
+        }
     }
 
     fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
         self.estimator.update(&self.net, input);
         self.time_s = input.time_s;
-        self.movement_pressures();
+        // pressures drive the pressure decision and the coordinated mode's calls
+        if self.scheduler.is_none() || self.params.coordinate {
+            self.movement_pressures();
+        }
         for sig in input.signals {
             if sig.interval != Interval::Green {
                 continue;
@@ -709,6 +780,8 @@ impl Controller for Adaptive {
             let want = if self.junctions[ji].corridor.is_some() && self.junctions[ji].plan.is_some()
             {
                 self.coordinated_step(ji, sig, input.time_s)
+            } else if let Some(sched) = self.scheduler.as_mut() {
+                sched.decide(&self.net, self.estimator.state(), sig, input.time_s)
             } else {
                 self.free_step(&self.junctions[ji], sig)
             };
@@ -765,10 +838,10 @@ mod tests {
         // every advertised key is settable
         let mut p = AdaptiveParams::default();
         for k in AdaptiveParams::KEYS {
-            let v = if matches!(*k, "coordinate" | "per_lane_pressure") {
-                "false"
-            } else {
-                "1"
+            let v = match *k {
+                "coordinate" | "per_lane_pressure" | "upstream_plans" => "false",
+                "decision" => "pressure",
+                _ => "1",
             };
             p.set(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
         }

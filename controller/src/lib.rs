@@ -4,7 +4,8 @@
 //! that carries a plan to the field is the `field` crate, which depends on this one.
 //! The data flow, folder by folder: detector and camera readings ([`roadnet::StepInput`]) →
 //! [`estimate`] (live traffic state, detector fault detection) → [`optimize`] (intersection,
-//! corridor and in-cycle timing) → [`adaptive`] (the controller that ties them together) →
+//! corridor and in-cycle timing) → [`adaptive`] (the controller that ties them together;
+//! its default decision is the schedule-driven [`schedule`]) →
 //! a [`roadnet::SignalPlan`] checked by the one validator, `SignalPlan::validate` → a sink: the
 //! simulator, or the Modbus field link (crate `field`), whose field controllers validate it again.
 //! [`baseline`] holds the reference strategies (native, fixed-time, max-pressure), the one
@@ -35,9 +36,10 @@ pub mod estimate;
 pub mod faults;
 pub mod optimize;
 pub mod planned;
+pub mod schedule;
 
 /// Whether a strategy reads individual vehicle tracks from the cameras (the simulator then has
 /// to produce them; they cost time, so runs of the other strategies leave them off).
 pub fn needs_vehicle_tracking(control: &str) -> bool {
-    control == "adaptive"
+    matches!(control, "adaptive" | "pressure")
 }

@@ -337,9 +337,9 @@ async fn every_write_is_logged_with_its_peer() {
     let port = Port::start(ServerLimits::default()).await;
     let mut s = TcpStream::connect(port.addr).await.unwrap();
     let me = s.local_addr().unwrap();
-    let [hi, lo] = hr::HEARTBEAT.to_be_bytes();
-    // FC 06 heartbeat := 7, then an unwritable register (refused, logged too)
-    s.write_all(&[0, 2, 0, 0, 0, 6, 1, 6, hi, lo, 0, 7])
+    let [hi, lo] = hr::SYSTEM_PATTERN_CONTROL.to_be_bytes();
+    // FC 06 systemPatternControl := PLAN (1), then an unwritable register (refused, logged too)
+    s.write_all(&[0, 2, 0, 0, 0, 6, 1, 6, hi, lo, 0, 1])
         .await
         .unwrap();
     let mut reply = [0u8; 12];
@@ -357,7 +357,7 @@ async fn every_write_is_logged_with_its_peer() {
         .filter(|l| l.contains(&peer) && l.contains("field write"))
         .collect();
     assert_eq!(mine.len(), 2, "{mine:#?}");
-    assert!(mine[0].contains(&format!("registers={0}..={0}", hr::HEARTBEAT)));
+    assert!(mine[0].contains(&format!("registers={0}..={0}", hr::SYSTEM_PATTERN_CONTROL)));
     assert!(mine[0].contains("outcome=\"written\""), "{}", mine[0]);
     assert!(mine[1].contains("refused"), "{}", mine[1]);
 

@@ -103,3 +103,87 @@ async fn any_controller_drives_the_field_through_the_daemon() {
     assert!(st.committed_seq >= 1, "plan pushed again after the restart");
     assert_eq!(daemon.stats().plans_pushed, 3);
 }
+
+/// Asks intersection `a` for its other stage once its green has served its shortest green.
+struct RequestOther {
+    a: roadnet::IntersectionId,
+    net: Arc<roadnet::RoadNet>,
+    asked: Arc<Mutex<Option<roadnet::StageId>>>,
+}
+
+impl Controller for RequestOther {
+    fn name(&self) -> &str {
+        "request-other"
+    }
+    fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
+        let mut asked = self.asked.lock().unwrap();
+        if asked.is_some() {
+            return;
+        }
+        let Some(s) = input.signals.iter().find(|s| s.intersection == self.a) else {
+            return;
+        };
+        let shortest = self.net.stage(s.stage).limits.shortest_green_s();
+        if s.interval == roadnet::Interval::Green && s.green_elapsed_s >= shortest + 1.0 {
+            let stages = &self.net.intersection(self.a).stages;
+            let other = *stages.iter().find(|x| **x != s.stage).unwrap();
+            *asked = Some(other);
+            out.push(Command::SwitchTo {
+                intersection: self.a,
+                stage: other,
+            });
+        }
+    }
+}
+
+/// The daemon reads back a field controller it commanded: what the field did with a stage
+/// request (its green ended, the change interval towards the requested stage began) is in
+/// `Daemon::signals` at the end of the same step, with the next stage (input register 45).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_request_shows_in_the_status_read_back_in_the_same_step() {
+    let h = Harness::start(fixture_net()).await;
+    let net = h.net.clone();
+    let a = id(&net, "a");
+    let asked = Arc::new(Mutex::new(None));
+    let ctl = RequestOther {
+        a,
+        net: net.clone(),
+        asked: asked.clone(),
+    };
+    let mut daemon = Daemon::new(net.clone(), h.pool().await, Box::new(ctl));
+    let mut checked = false;
+    for step in 0..200 {
+        h.clock.advance(10);
+        h.emu.advance_all();
+        let before = asked.lock().unwrap().is_some();
+        daemon.step(step as f64).await;
+        let Some(stage) = *asked.lock().unwrap() else {
+            continue;
+        };
+        if before {
+            break;
+        }
+        // the field's clock did not move during the step: only the request can have ended
+        // the green that the controller saw
+        let s = daemon
+            .signals()
+            .iter()
+            .find(|s| s.intersection == a)
+            .expect("a was read");
+        assert_ne!(s.interval, roadnet::Interval::Green, "{s:?}");
+        assert_eq!(s.next_stage, Some(stage), "{s:?}");
+        let st = server::lock(h.emu.unit(a).unwrap()).status();
+        let number = net
+            .intersection(a)
+            .stages
+            .iter()
+            .position(|x| *x == stage)
+            .unwrap()
+            + 1;
+        assert_eq!(st.next_stage as usize, number);
+        checked = true;
+    }
+    assert!(checked, "the controller asked for the other stage");
+    assert_eq!(daemon.stats().stage_requests, 1);
+    assert_eq!(daemon.stats().stage_requests_rejected, 0);
+}

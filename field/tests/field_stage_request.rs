@@ -10,6 +10,15 @@ use field_support::{fixture_net, id};
 use roadnet::Interval;
 use tokio_modbus::ExceptionCode;
 
+/// Write the command block as a central does: a deadline 1 s ahead of the field clock, then
+/// the heartbeat and, when given, the stage request.
+fn command(unit: &mut FieldUnit, heartbeat: u16, stage: Option<u16>) -> Result<(), ExceptionCode> {
+    let until = unit.status().field_time_ds + 10;
+    let mut regs = vec![(until >> 16) as u16, until as u16, heartbeat];
+    regs.extend(stage);
+    unit.write_holding(hr::COMMAND_VALID_UNTIL_HI, &regs)
+}
+
 /// The field controller of intersection `a` (and its stages) with a live central: one
 /// heartbeat written at t = 0.
 fn unit_a_with_central() -> (Vec<roadnet::StageId>, FieldUnit) {
@@ -17,7 +26,7 @@ fn unit_a_with_central() -> (Vec<roadnet::StageId>, FieldUnit) {
     let a = id(&net, "a");
     let stages = net.intersection(a).stages.clone();
     let mut unit = FieldUnit::new(net.clone(), a, 0, Box::new(IdleSource)).unwrap();
-    unit.write_holding(hr::HEARTBEAT, &[1]).unwrap();
+    command(&mut unit, 1, None).unwrap();
     (stages, unit)
 }
 
@@ -28,7 +37,7 @@ fn a_request_switches_after_min_green_and_holds() {
     unit.advance_to(50);
     let st = unit.signal_state();
     assert_eq!((st.stage, st.interval), (stages[0], Interval::Green));
-    unit.write_holding(hr::STAGE_REQUEST, &[2]).unwrap();
+    command(&mut unit, 2, Some(2)).unwrap();
     // not before the shortest green: 2 s + 10 s = 12 s
     unit.advance_to(119);
     assert_eq!(unit.signal_state().interval, Interval::Green);
@@ -42,8 +51,7 @@ fn a_request_switches_after_min_green_and_holds() {
     assert_eq!((st.stage, st.interval), (stages[1], Interval::Green));
     // held while requested, heartbeats flowing: still green 50 s later (max green 60 s)
     for t in (200..=680).step_by(50) {
-        unit.write_holding(hr::HEARTBEAT, &[t as u16]).unwrap();
-        unit.write_holding(hr::STAGE_REQUEST, &[2]).unwrap();
+        command(&mut unit, t as u16, Some(2)).unwrap();
         unit.advance_to(t);
     }
     let st = unit.signal_state();
@@ -56,7 +64,7 @@ fn a_stage_the_field_does_not_run_is_refused() {
     let a = id(&net, "a");
     let mut unit = FieldUnit::new(net, a, 0, Box::new(IdleSource)).unwrap();
     assert_eq!(
-        unit.write_holding(hr::STAGE_REQUEST, &[9]),
+        command(&mut unit, 1, Some(9)),
         Err(ExceptionCode::IllegalDataValue)
     );
     assert_eq!(unit.read_holding(hr::STAGE_REQUEST, 1).unwrap(), vec![0]);
@@ -66,7 +74,7 @@ fn a_stage_the_field_does_not_run_is_refused() {
 fn a_silent_central_loses_request_mode() {
     let (stages, mut unit) = unit_a_with_central();
     unit.advance_to(50);
-    unit.write_holding(hr::STAGE_REQUEST, &[2]).unwrap();
+    command(&mut unit, 2, Some(2)).unwrap();
     unit.advance_to(200);
     assert_eq!(unit.signal_state().stage, stages[1]);
     // no heartbeat after t = 0: the backup time (10 s) ran out; the request plan ends at its

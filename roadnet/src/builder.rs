@@ -53,7 +53,37 @@ fn finite_positive(v: f64, what: &str, origin: &Origin) -> Result<()> {
     } else {
         Err(LoadError::new(
             ErrorKind::BadValue,
-            format!("{what} must be a positive number, got {v}"),
+            format!(
+                "{what} must be a positive number, got {}",
+                crate::signal::short_number(v)
+            ),
+        )
+        .at(origin))
+    }
+}
+
+/// Physical ranges of the road model: a value outside is a unit mix-up or a typo, refused by
+/// every loader (TOML, CityFlow, SUMO) with its unit.
+pub(crate) mod sense {
+    /// Lane width, m: a bicycle lane is about 1 m, a wide truck lane 4.5 m.
+    pub(crate) const LANE_WIDTH_M: (f64, f64) = (0.5, 10.0);
+    /// Speed limit, m/s: up to 70 m/s (252 km/h) — above any posted limit.
+    pub(crate) const SPEED_M_S: (f64, f64) = (0.0, 70.0);
+    /// Lane or road length, m: up to 100 km between two nodes.
+    pub(crate) const LENGTH_M: (f64, f64) = (0.0, 100_000.0);
+}
+
+/// `v` in `(lo, hi]`, with its unit in the message.
+fn in_range(v: f64, (lo, hi): (f64, f64), what: &str, unit: &str, origin: &Origin) -> Result<()> {
+    if v.is_finite() && v > lo && v <= hi {
+        Ok(())
+    } else {
+        Err(LoadError::new(
+            ErrorKind::BadValue,
+            format!(
+                "{what} must be in ({lo}, {hi}] {unit}, got {}",
+                crate::signal::short_number(v)
+            ),
         )
         .at(origin))
     }
@@ -209,20 +239,31 @@ impl Builder {
         let mut lane_ids = Vec::with_capacity(lanes.len());
         let mut offset = 0.0;
         for (k, spec) in lanes.iter().enumerate() {
-            finite_positive(
+            in_range(
                 spec.width_m,
+                sense::LANE_WIDTH_M,
                 &format!("road '{name}' lane {k} width_m"),
+                "m",
                 &origin,
             )?;
-            finite_positive(
+            in_range(
                 spec.speed_limit_m_s,
+                sense::SPEED_M_S,
                 &format!("road '{name}' lane {k} speed_limit_m_s"),
+                "m/s",
                 &origin,
             )?;
             let centre = geometry::offset_right(&points, offset + spec.width_m / 2.0);
             offset += spec.width_m;
             let full = geometry::trim(&centre, w_from, w_to);
             let full_len = geometry::polyline_length(&full);
+            in_range(
+                full_len,
+                (f64::MIN, sense::LENGTH_M.1),
+                &format!("road '{name}' length"),
+                "m",
+                &origin,
+            )?;
             if full_len < 1.0 {
                 return Err(LoadError::new(
                     ErrorKind::BadValue,
@@ -233,7 +274,13 @@ impl Builder {
             // upstream intersection (no lane change is needed to reach it) and `pocket_m` records
             // the storage the real pocket offers, for spillback checks and drawings.
             if let Some(l) = spec.length_m {
-                finite_positive(l, &format!("road '{name}' lane {k} length_m"), &origin)?;
+                in_range(
+                    l,
+                    sense::LENGTH_M,
+                    &format!("road '{name}' lane {k} length_m"),
+                    "m",
+                    &origin,
+                )?;
                 if l > full_len + 1e-6 {
                     return Err(LoadError::new(ErrorKind::BadValue, format!("road '{name}' lane {k}: pocket length {l} m exceeds the road's {full_len:.1} m")).at(&origin));
                 }
@@ -712,6 +759,12 @@ impl Builder {
 
     /// Derive conflicts, apply overrides, validate, and index the graph.
     pub(crate) fn finish(mut self) -> Result<RoadNet> {
+        if self.roads.is_empty() {
+            return Err(LoadError::new(
+                ErrorKind::BadValue,
+                "the network has no road (an empty or unrelated file?)",
+            ));
+        }
         for i in 0..self.intersections.len() {
             let mvs: Vec<&Movement> = self.intersections[i]
                 .movements

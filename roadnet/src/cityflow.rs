@@ -159,11 +159,14 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+/// Largest CityFlow file read, bytes: the published city networks and their one-hour flows are
+/// a few MiB (Jinan: 0.6 MiB network, 1.9 MiB flow); a stray multi-gigabyte file is refused
+/// before it is read.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 fn read(path: &std::path::Path) -> Result<(String, String)> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::new(ErrorKind::Io, format!("cannot read: {e}")).in_file(&file))?;
-    Ok((text, file))
+    let text = crate::input::read_text(path, MAX_FILE_BYTES, "split the flow file by time")?;
+    Ok((text, path.display().to_string()))
 }
 
 /// Read a CityFlow `roadnet.json`.

@@ -306,22 +306,8 @@ pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// Read a count CSV.
 pub fn load_counts(path: &std::path::Path, net: &RoadNet) -> Result<Counts> {
-    let file = path.display().to_string();
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(LoadError::new(
-                ErrorKind::BadValue,
-                format!(
-                    "{} bytes is over the {MAX_FILE_BYTES} bytes a count file may hold",
-                    meta.len()
-                ),
-            )
-            .in_file(&file));
-        }
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::new(ErrorKind::Io, format!("cannot read: {e}")).in_file(&file))?;
-    parse_counts(&text, &file, net)
+    let text = crate::input::read_text(path, MAX_FILE_BYTES, "one file per day")?;
+    parse_counts(&text, &path.display().to_string(), net)
 }
 
 /// Split `total` into whole parts proportional to `weights` (largest remainder; ties to the

@@ -59,6 +59,7 @@ pub mod demand;
 pub mod error;
 pub mod geometry;
 pub mod ids;
+pub mod input;
 pub mod model;
 pub mod rng;
 pub mod sensors;

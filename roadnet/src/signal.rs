@@ -9,6 +9,16 @@ use std::fmt;
 
 /// The smallest yellow change interval any plan may show, seconds.
 pub const MIN_YELLOW_S: f64 = 3.0;
+/// Longest yellow accepted, s: change intervals run 3–6 s (ITE: about 1 s per 10 km/h of
+/// approach speed); more than this is a unit mix-up, not a timing.
+pub const MAX_YELLOW_S: f64 = 10.0;
+/// Longest all-red accepted, s (typical 0–3 s; wide junctions up to ~6 s).
+pub const MAX_ALL_RED_S: f64 = 10.0;
+/// Longest min or max green accepted, s: five minutes is already far past any coordinated
+/// arterial's longest green.
+pub const MAX_GREEN_LIMIT_S: f64 = 300.0;
+/// Longest pedestrian walk or clearance accepted, s (a 100 m crossing at 1 m/s).
+pub const MAX_PED_S: f64 = 120.0;
 
 /// What a signal group shows (SUMO's state letters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Hash)]
@@ -373,6 +383,21 @@ pub fn check_limits(lim: &StageLimits) -> Option<(PlanRule, String)> {
             "negative all-red or pedestrian time".into(),
         ));
     }
+    for (v, max, what) in [
+        (lim.yellow_s, MAX_YELLOW_S, "yellow"),
+        (lim.all_red_s, MAX_ALL_RED_S, "all-red"),
+        (lim.min_green_s, MAX_GREEN_LIMIT_S, "min green"),
+        (lim.max_green_s, MAX_GREEN_LIMIT_S, "max green"),
+        (lim.ped_walk_s, MAX_PED_S, "pedestrian walk"),
+        (lim.ped_clearance_s, MAX_PED_S, "pedestrian clearance"),
+    ] {
+        if v > max + EPS_S {
+            return Some((
+                PlanRule::BadNumber,
+                format!("{what} {} s is above the {max} s accepted", short_number(v)),
+            ));
+        }
+    }
     if lim.min_green_s < 0.0 || lim.min_green_s > lim.max_green_s + EPS_S {
         return Some((
             PlanRule::BadNumber,
@@ -383,6 +408,17 @@ pub fn check_limits(lim: &StageLimits) -> Option<(PlanRule, String)> {
         ));
     }
     None
+}
+
+/// A number for a message: as written when short, else in scientific notation, so that a
+/// hostile `1e300` does not become 300 digits.
+pub(crate) fn short_number(v: f64) -> String {
+    let plain = format!("{v}");
+    if plain.len() <= 12 {
+        plain
+    } else {
+        format!("{v:.3e}")
+    }
 }
 
 /// The first pair of conflicting movements a stage shows green together, if any. Two

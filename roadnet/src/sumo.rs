@@ -34,7 +34,6 @@ use crate::model::*;
 use crate::signal::{PlanError, SignalPlan};
 use roxmltree::{Document, Node, ParsingOptions};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 
 type Result<T> = std::result::Result<T, LoadError>;
 
@@ -134,43 +133,11 @@ pub fn load_with_additional(
 
 /// A SUMO input file as text: a regular file of at most [`MAX_FILE_BYTES`], UTF-8.
 pub(crate) fn read_text(path: &std::path::Path) -> Result<String> {
-    let file = path.display().to_string();
-    let io = |msg: String| LoadError::new(ErrorKind::Io, msg).in_file(&file);
-    let meta = std::fs::metadata(path).map_err(|e| io(format!("cannot read: {e}")))?;
-    if !meta.is_file() {
-        return Err(io(
-            "not a regular file (a SUMO input must be a plain .xml file)".into(),
-        ));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(io(format!(
-            "file is {} bytes; SUMO files over {} MiB are refused (cut the network with netconvert --keep-edges.*, split route files)",
-            meta.len(),
-            MAX_FILE_BYTES / (1024 * 1024)
-        )));
-    }
-    let f = std::fs::File::open(path).map_err(|e| io(format!("cannot read: {e}")))?;
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // The file may grow between the check and the read: never read past the cap.
-    f.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(io(format!(
-            "file grew past {} MiB while being read",
-            MAX_FILE_BYTES / (1024 * 1024)
-        )));
-    }
-    match String::from_utf8(bytes) {
-        Ok(t) => Ok(t),
-        Err(e) => {
-            let good = e.utf8_error().valid_up_to();
-            let prefix = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
-            let mut err = LoadError::new(ErrorKind::Syntax, "not UTF-8 text").in_file(&file);
-            err.line_col = Some(crate::error::line_col(&prefix, good));
-            Err(err)
-        }
-    }
+    crate::input::read_text(
+        path,
+        MAX_FILE_BYTES,
+        "cut the network with netconvert --keep-edges.*, split route files",
+    )
 }
 
 /// Parse XML with the importer's limits (no DTD, at most [`MAX_XML_NODES`] nodes).

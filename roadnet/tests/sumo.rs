@@ -394,7 +394,7 @@ fn refuses_what_is_not_a_regular_file_or_too_big() {
     f.set_len(sumo::MAX_FILE_BYTES + 1).unwrap();
     let err = sumo::load(&big).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Io);
-    assert!(err.message.contains("over 128 MiB are refused"), "{err}");
+    assert!(err.message.contains("at most 128 MiB is read"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

@@ -8,6 +8,8 @@
 //! - [`Simulation`] — build from a network, a demand and a [`SimConfig`]; drive it with any
 //!   [`roadnet::Controller`] through [`Simulation::step`] or [`Simulation::run`].
 //! - [`Observer`] — hook for recorders (trajectories, Rerun…); [`StepView`] is a read-only view.
+//! - [`LaneClosure`] — a lane closed for a time window ([`Simulation::set_lane_closures`]):
+//!   roadworks in a what-if scenario.
 //! - [`ConflictMonitor`] — checks every step that the shown indications are safe.
 //! - [`Metrics`] — CityFlow's average travel time, the "entering lane" travel time of the
 //!   published Jinan tables, delay, stops, speed, per-intersection figures.
@@ -43,7 +45,7 @@ pub mod synthetic;
 mod topo;
 
 pub use config::{SimConfig, HALTING_SPEED_M_S};
-pub use engine::Simulation;
+pub use engine::{LaneClosure, Simulation};
 pub use error::SimError;
 pub use metrics::{IntersectionMetrics, Metrics};
 pub use monitor::{ConflictMonitor, SafetyRule, SafetyViolation};

@@ -14,6 +14,14 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let (net, notes) = roadnet::load_network_with_notes(&args.network)?;
+    // What `greenwave field` and `run` would refuse, refused here with the same message: the
+    // field units are built exactly as the emulator builds them (register-map limits — stages,
+    // signal groups, detectors — one unit id per port, the local plan's own checks).
+    let net = std::sync::Arc::new(net);
+    if net.signalized().any(|i| i.controller.is_some()) {
+        let clock: std::sync::Arc<dyn field::Clock> = field::ManualClock::new(0);
+        field::FieldEmulator::new(net.clone(), clock, |_| Box::new(field::IdleSource))?;
+    }
     let summary = roadnet::Summary::of(&net);
     if args.json {
         outln!("{}", serde_json::to_string(&summary)?)?;

@@ -1,7 +1,9 @@
-//! `greenwave demo`: the bundled Main Street corridor and its day of counts, replayed twice —
-//! under the fair fixed-time baseline (one Webster plan for the day with green-wave offsets) and
-//! under the adaptive controller acting through emulated field controllers over Modbus TCP on
-//! loopback — then a comparison table and a report folder.
+//! `greenwave demo`: the bundled Main Street corridor and its day of counts, replayed under the
+//! fair fixed-time baseline (one Webster plan for the day with green-wave offsets), under the
+//! adaptive controller acting through emulated field controllers over Modbus TCP on loopback
+//! (driven by `field::central::Daemon`, the code `greenwave run` ships), and under the same
+//! adaptive controller driving the simulator directly — then a comparison table, the field
+//! link's figures (daemon counters, lamp comparison, Modbus against direct) and a report folder.
 
 use super::common::outln;
 use super::compare::{run_all, RunResult, Strategy};
@@ -45,6 +47,10 @@ const SATURATION_VEH_S: f64 = 0.5;
 /// The PM-peak window drawn in the time-space diagram, seconds of the day.
 const TSD_FROM_S: f64 = 17.0 * 3600.0;
 
+/// The adaptive run through the field link and the same controller run directly.
+const MODBUS_NAME: &str = "adaptive (over Modbus)";
+const DIRECT_NAME: &str = "adaptive (direct)";
+
 #[derive(Serialize)]
 struct DemoJson<'a> {
     #[serde(flatten)]
@@ -54,6 +60,14 @@ struct DemoJson<'a> {
     stage_requests: u64,
     stage_requests_rejected: u64,
     safety_violations: u64,
+    /// Simulator lamps that differed from the field's lamps as read over Modbus.
+    lamp_mismatches: u64,
+    /// The Modbus run against the direct run of the same controller, % per metric.
+    modbus_vs_direct_pct: table::ChangePct,
+    /// The largest of those differences, absolute, %.
+    modbus_vs_direct_max_abs_pct: f64,
+    /// The daemon's counters and the lamp comparison.
+    field_link: &'a super::fieldloop::FieldLoopReport,
     report_dir: String,
 }
 
@@ -117,12 +131,18 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             base_tracks.clone(),
         )));
 
-    let loop_stats = super::fieldloop::LoopStats::default();
+    let field_report = super::fieldloop::SharedReport::default();
     #[cfg_attr(
         not(feature = "rerun"),
         allow(unused_mut, reason = "only the rerun feature adds an observer")
     )]
-    let mut adaptive_strategy = super::fieldloop::adaptive_over_modbus(&net, &loop_stats)?;
+    let mut adaptive_strategy = super::fieldloop::over_modbus(
+        &net,
+        MODBUS_NAME,
+        controller::baseline::make_controller("adaptive", &net)?,
+        cfg.detector_interval_s,
+        &field_report,
+    )?;
     // a whole day at every step would be hundreds of MB: every 10th step
     #[cfg(feature = "rerun")]
     if let Some(path) = &args.record {
@@ -130,22 +150,40 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             .observers
             .push(Box::new(crate::record::recorder(path, 10)?));
     }
+    let direct_strategy = Strategy::new(
+        DIRECT_NAME,
+        controller::baseline::make_controller("adaptive", &net)?,
+    );
 
     let started = std::time::Instant::now();
     let results = run_all(
         &net,
         &demand,
-        vec![base_strategy, adaptive_strategy],
+        vec![base_strategy, adaptive_strategy, direct_strategy],
         &cfg,
         quiet || args.json,
     )?;
     let wall_s = started.elapsed().as_secs_f64();
-    let stats = loop_stats.snapshot();
+    let stats = field_report
+        .lock()
+        .ok()
+        .and_then(|r| r.clone())
+        .context("the field loop left no report")?;
     let runs: Vec<(String, Metrics)> = results
         .iter()
         .map(|r| (r.control.clone(), r.metrics.clone()))
         .collect();
     let violations: u64 = runs.iter().map(|r| r.1.safety_violations).sum();
+    let metrics_of = |name: &str| {
+        runs.iter()
+            .find(|r| r.0 == name)
+            .map(|r| &r.1)
+            .with_context(|| format!("no '{name}' run"))
+    };
+    let vs_direct = table::ChangePct::of(metrics_of(DIRECT_NAME)?, metrics_of(MODBUS_NAME)?);
+    let max_abs_pct = vs_direct.max_abs();
+    let d = &stats.daemon;
+    let link_errors = d.poll_errors + d.heartbeat_errors + d.push_errors + d.stage_request_errors;
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating the report folder {}", args.out.display()))?;
@@ -161,11 +199,15 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     if args.json {
         let json = DemoJson {
             comparison: table::comparison(&runs),
-            plans_pushed: stats.plans_pushed,
-            plans_rejected: stats.plans_rejected,
-            stage_requests: stats.stage_requests,
-            stage_requests_rejected: stats.stage_requests_rejected,
+            plans_pushed: d.plans_pushed,
+            plans_rejected: d.plans_rejected,
+            stage_requests: d.stage_requests,
+            stage_requests_rejected: d.stage_requests_rejected,
             safety_violations: violations,
+            lamp_mismatches: stats.lamp_mismatches,
+            modbus_vs_direct_pct: vs_direct,
+            modbus_vs_direct_max_abs_pct: max_abs_pct,
+            field_link: &stats,
             report_dir: args.out.display().to_string(),
         };
         outln!("{}", serde_json::to_string(&json)?)?;
@@ -184,14 +226,23 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         args.seed
     )?;
     outln!(
-        "adaptive control ran through {} emulated field controllers over Modbus TCP on loopback: {} plans pushed ({} refused by the field), {} stage requests ({} refused), {} detector polls, {} link errors",
+        "adaptive control ran through greenwave run's daemon and {} emulated field controllers over Modbus TCP on loopback: {} daemon steps, {} status reads, {} detector polls, {} plans pushed ({} refused by the field), {} stage requests ({} refused), {} link errors",
         stats.controllers,
-        stats.plans_pushed,
-        stats.plans_rejected,
-        stats.stage_requests,
-        stats.stage_requests_rejected,
-        stats.detector_polls,
-        stats.link_errors
+        d.steps,
+        d.status_reads,
+        d.polls_ok,
+        d.plans_pushed,
+        d.plans_rejected,
+        d.stage_requests,
+        d.stage_requests_rejected,
+        link_errors
+    )?;
+    outln!(
+        "the simulator's lamps followed the field's as read over Modbus: {} mismatches in {} comparisons; over Modbus against direct: largest difference {:.2} % ({})",
+        stats.lamp_mismatches,
+        stats.lamp_checks,
+        max_abs_pct,
+        vs_direct.describe()
     )?;
     outln!()?;
     print!("{}", table::render(&runs));
@@ -213,7 +264,7 @@ fn write_reports(
     cp: &corridor::CorridorPlan,
     tracks: &[crate::report::trajectories::Trajectory],
     tsd_from_s: f64,
-    stats: &super::fieldloop::LoopStatsSnapshot,
+    stats: &super::fieldloop::FieldLoopReport,
 ) -> anyhow::Result<()> {
     let write = |name: &str, text: &str| -> anyhow::Result<()> {
         let path = dir.join(name);

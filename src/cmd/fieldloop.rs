@@ -1,127 +1,126 @@
-//! The closed loop: the simulator behind emulated field controllers. Sensor data flows
-//! simulator → field controller registers → Modbus → controller; commands flow controller →
-//! Modbus → field controller → the simulator's signal heads. The controller is the same
-//! `roadnet::Controller` that `greenwave sim` runs directly; only its inputs and outputs travel
-//! through the field link.
+//! The simulator behind emulated field controllers, with the central's own daemon in between.
+//! This file is only the glue between the simulator and the field units; everything the
+//! central does — status reads, heartbeats, detector polls, plan pushes, stage requests — is
+//! `field::central::Daemon`, the code `greenwave run` ships, stepped here in simulated time.
 //!
-//! Per simulation step:
-//! 1. the loop detectors' counts of the step's closed interval are added to the field units'
-//!    detector registers (what the cabinet's detector cards count);
-//! 2. when an interval closed, the central polls every field controller over Modbus and hands the
-//!    counts it read to the controller (cameras reach the controller over their own video link,
-//!    not over Modbus, and pass straight through);
-//! 3. the controller decides on the *field's* signal state; `ApplyPlan` becomes a verified plan
-//!    push, `SwitchTo` a stage request — each checked again by the field before it is applied;
-//! 4. the field clock advances by the step and the field units run their timing;
-//! 5. whenever a field unit starts the change interval towards a new stage, the simulator's
-//!    signal heads are told to do the same (same yellow, same all-red), so the simulator shows
-//!    what the field controller shows, one step later; the simulator's conflict monitor checks it.
+//! Per simulation step at time t:
+//! 1. the lamps the simulator showed in the last step are compared with the lamps the daemon
+//!    read from the field (at the last step, or — one step of latency allowed — the step before);
+//!    any difference is counted as a mismatch;
+//! 2. the loop detectors' counts of an interval that closed go into the field units' detector
+//!    registers (what the cabinet's detector cards count — the field side, written directly);
+//! 3. the field clock moves to t (the field units time their lamps themselves);
+//! 4. the simulator's camera frames are published through an embedded MQTT broker and the
+//!    daemon's subscriber receives them (`field::perception::CameraBridge`); `Daemon::step(t)`:
+//!    over Modbus it reads each field controller's status, heartbeats, polls the detectors when
+//!    an interval closed, runs the controller on what it read and on the camera frames its
+//!    subscriber received, pushes its plans and requests its stages;
+//! 5. the simulator's signal heads follow the field's lamps **as the daemon read them** (status
+//!    registers: interval, current and next stage, lamp masks): whenever a field controller is
+//!    seen heading to another stage, the simulator is told to do the same, and runs the same
+//!    yellow and all-red; its conflict monitor checks what it shows.
 
 use super::compare::Strategy;
 use anyhow::Context;
+use field::central::{Daemon, DaemonConfig, DaemonStats};
 use field::emulator::server::{self, FieldEmulator};
-use field::{ClientPool, Clock, IdleSource, LinkConfig, ManualClock};
+use field::perception::CameraBridge;
+use field::{ClientPool, Clock, FieldUnit, IdleSource, LinkConfig, ManualClock};
 use roadnet::{
-    Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet,
-    SignalState, StageId, StepInput,
+    Command, Controller, DetectorId, Indication, IntersectionId, Interval, RoadNet, SignalState,
+    StageId, StepInput,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-/// What crossed the field link during a run.
-#[derive(Clone, Debug, Default, Serialize)]
-pub(crate) struct LoopStatsSnapshot {
-    /// Field controllers emulated on loopback.
-    pub controllers: usize,
-    /// Plans pushed, verified by read-back and accepted by the field.
-    pub plans_pushed: u64,
-    /// Plans the field refused (with a reason code) or that failed central validation.
-    pub plans_rejected: u64,
-    /// Stage requests accepted by the field.
-    pub stage_requests: u64,
-    /// Stage requests the field refused.
-    pub stage_requests_rejected: u64,
-    /// Detector polls (one per field controller per detector interval).
-    pub detector_polls: u64,
-    /// Vehicles counted by the loops, as read back over Modbus.
-    pub detector_counts: u64,
-    /// Heartbeats written.
-    pub heartbeats: u64,
-    /// Link failures (timeouts, refused connections).
-    pub link_errors: u64,
-    /// Stage changes the field controllers made the simulator's signal heads follow.
-    pub stage_changes: u64,
-}
-
-/// Shared counters: the loop runs inside the simulation thread, the caller reads them after.
-#[derive(Clone, Default)]
-pub(crate) struct LoopStats(Arc<Mutex<LoopStatsSnapshot>>);
-
-impl LoopStats {
-    pub(crate) fn snapshot(&self) -> LoopStatsSnapshot {
-        self.0.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-    fn update(&self, f: impl FnOnce(&mut LoopStatsSnapshot)) {
-        if let Ok(mut s) = self.0.lock() {
-            f(&mut s);
-        }
-    }
-}
-
 /// How often the central writes its heartbeat, and the field's backup time, in simulated
 /// seconds: the field falls back to its local plan if the central is silent for `BACKUP_TIME_S`.
 const HEARTBEAT_EVERY_S: f64 = 20.0;
 const BACKUP_TIME_S: u16 = 60;
+/// Mismatches described in the report (all are counted).
+const MISMATCH_EXAMPLES: usize = 5;
 
-/// The adaptive controller acting through emulated field controllers on loopback.
-pub(crate) fn adaptive_over_modbus(
-    net: &Arc<RoadNet>,
-    stats: &LoopStats,
-) -> anyhow::Result<Strategy> {
-    let inner = controller::baseline::make_controller("adaptive", net)?;
-    let field = FieldLoop::start(net.clone(), inner, stats.clone())?;
-    Ok(Strategy::new("adaptive (over Modbus)", Box::new(field)))
+/// What a run through the field link did: the daemon's own counters and the lamp comparison.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct FieldLoopReport {
+    /// Field controllers emulated on loopback.
+    pub controllers: usize,
+    /// The counters of the `field::central::Daemon` that ran the loop.
+    pub daemon: DaemonStats,
+    /// Simulation steps of the run (the daemon must have stepped once per step).
+    pub sim_steps: u64,
+    /// Per intersection and step: simulator lamps compared with the field's lamps as read.
+    pub lamp_checks: u64,
+    /// Comparisons where the simulator showed something the field did not show at the same
+    /// step or the step before.
+    pub lamp_mismatches: u64,
+    /// The first few mismatches, described.
+    pub lamp_mismatch_examples: Vec<String>,
+    /// Stage changes the simulator's signal heads followed.
+    pub stage_changes_followed: u64,
+    /// Simulated seconds after the start at which the field units power on, so that their
+    /// start-up all-red ends when the simulator's start-up clearance does.
+    pub field_power_on_s: f64,
 }
 
-/// A controller wrapped in the field link, with the field controllers emulated in-process.
+/// The report, filled in when the loop ends (its controller is dropped by the simulation).
+pub(crate) type SharedReport = Arc<Mutex<Option<FieldLoopReport>>>;
+
+/// `controller` acting through emulated field controllers on loopback, under the daemon.
+pub(crate) fn over_modbus(
+    net: &Arc<RoadNet>,
+    name: &str,
+    controller: Box<dyn Controller>,
+    detector_interval_s: f64,
+    report: &SharedReport,
+) -> anyhow::Result<Strategy> {
+    let field = FieldLoop::start(net.clone(), controller, detector_interval_s, report.clone())?;
+    Ok(Strategy::new(name, Box::new(field)))
+}
+
+/// A controller behind the field link: the daemon, the field units and their clock.
 pub(crate) struct FieldLoop {
     net: Arc<RoadNet>,
-    inner: Box<dyn Controller>,
+    name: String,
     rt: tokio::runtime::Runtime,
     emu: Arc<FieldEmulator>,
     clock: Arc<ManualClock>,
-    pool: ClientPool,
+    daemon: Daemon,
+    /// The cameras' road: the simulator's frames go through an embedded MQTT broker into the
+    /// daemon's subscriber (`field::perception::CameraBridge`).
+    cameras: CameraBridge,
+    power_on_ds: u64,
     /// Which field unit and input number each detector is wired to.
     wiring: BTreeMap<DetectorId, (IntersectionId, usize)>,
     /// The stage each field unit was last seen heading to, so each change is sent once.
     heading: BTreeMap<IntersectionId, StageId>,
-    readings: Vec<DetectorReading>,
-    signals: Vec<SignalState>,
-    commands: Vec<Command>,
-    next_heartbeat_s: f64,
-    stats: LoopStats,
+    lamps: LampCheck,
+    report: FieldLoopReport,
+    shared: SharedReport,
 }
 
 impl FieldLoop {
-    /// Start a field controller per signalized intersection on loopback (OS-chosen ports) and
-    /// connect the central's client pool to them.
+    /// Start a field controller per signalized intersection on loopback (OS-chosen ports),
+    /// connect the central's client pool to them and put `inner` in a daemon over that pool.
     pub(crate) fn start(
         net: Arc<RoadNet>,
         inner: Box<dyn Controller>,
-        stats: LoopStats,
+        detector_interval_s: f64,
+        shared: SharedReport,
     ) -> anyhow::Result<FieldLoop> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting the field link's runtime")?;
-        let clock = ManualClock::new(0);
+        let power_on_ds = power_on_delay_ds(&net)?;
+        let clock = ManualClock::new(power_on_ds);
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let emu = Arc::new(FieldEmulator::new(net.clone(), dyn_clock, |_| {
             Box::new(IdleSource)
         })?);
-        let (pool, wiring) = rt.block_on(async {
+        let pool = rt.block_on(async {
             let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
             let bound = emu.bind_all(|_| Some(loopback)).await?;
             let mut addrs = BTreeMap::new();
@@ -132,139 +131,70 @@ impl FieldLoop {
             let mut pool =
                 ClientPool::connect(&net, LinkConfig::default(), |ep| addrs.get(ep).copied())
                     .await?;
+            // field configuration, once: heartbeats every 20 s need a longer watchdog than
+            // the field's default
             for link in pool.links() {
                 link.set_backup_time(BACKUP_TIME_S).await?;
-                link.heartbeat().await?;
             }
-            let mut wiring = BTreeMap::new();
-            for (id, unit) in emu.units() {
-                let unit = server::lock(unit);
-                for (k, d) in unit.detector_ids().iter().enumerate() {
-                    wiring.insert(*d, (*id, k));
-                }
-            }
-            anyhow::Ok((pool, wiring))
+            anyhow::Ok(pool)
         })?;
-        stats.update(|s| s.controllers = pool.len());
+        let mut wiring = BTreeMap::new();
+        for (id, unit) in emu.units() {
+            let unit = server::lock(unit);
+            for (k, d) in unit.detector_ids().iter().enumerate() {
+                wiring.insert(*d, (*id, k));
+            }
+        }
+        let report = FieldLoopReport {
+            controllers: pool.len(),
+            field_power_on_s: power_on_ds as f64 / 10.0,
+            ..FieldLoopReport::default()
+        };
+        let name = inner.name().to_string();
+        let (cameras, subscriber) = rt
+            .block_on(CameraBridge::start(&net))
+            .map_err(anyhow::Error::msg)?;
+        let daemon = Daemon::with_config(
+            net.clone(),
+            pool,
+            inner,
+            DaemonConfig {
+                heartbeat_every_s: HEARTBEAT_EVERY_S,
+                detector_interval_s,
+            },
+        )
+        .with_cameras(Box::new(subscriber));
         Ok(FieldLoop {
             net,
-            inner,
+            name,
             rt,
             emu,
             clock,
-            pool,
+            daemon,
+            cameras,
+            power_on_ds,
             wiring,
             heading: BTreeMap::new(),
-            readings: Vec::new(),
-            signals: Vec::new(),
-            commands: Vec::new(),
-            next_heartbeat_s: HEARTBEAT_EVERY_S,
-            stats,
+            lamps: LampCheck::default(),
+            report,
+            shared,
         })
-    }
-
-    /// Poll every field controller's detectors over Modbus and turn the counts read into the
-    /// readings the controller sees.
-    fn poll_detectors(&mut self, time_s: f64, interval_s: f64) {
-        self.readings.clear();
-        let mut polls = 0;
-        let mut errors = 0;
-        let mut counted = 0u64;
-        let ids: Vec<IntersectionId> = self.net.signalized().map(|i| i.id).collect();
-        for id in ids {
-            let Some(link) = self.pool.link(id) else {
-                continue;
-            };
-            let Some(unit) = self.emu.unit(id) else {
-                continue;
-            };
-            let detector_ids = server::lock(unit).detector_ids().to_vec();
-            match self.rt.block_on(link.poll_detectors()) {
-                Ok(deltas) => {
-                    polls += 1;
-                    for (k, d) in deltas.iter().enumerate() {
-                        let Some(det) = detector_ids.get(k) else {
-                            continue;
-                        };
-                        counted += d.count as u64;
-                        self.readings.push(DetectorReading {
-                            detector: *det,
-                            time_s,
-                            interval_s,
-                            count: d.count,
-                            occupancy: (d.occupied_ds as f64 / (interval_s * 10.0)).clamp(0.0, 1.0),
-                            mean_speed_m_s: None,
-                        });
-                    }
-                }
-                Err(e) => {
-                    errors += 1;
-                    tracing::warn!("detector poll of {}: {e}", self.net.intersection(id).name);
-                }
-            }
-        }
-        self.readings.sort_by_key(|r| r.detector);
-        self.stats.update(|s| {
-            s.detector_polls += polls;
-            s.link_errors += errors;
-            s.detector_counts += counted;
-        });
-    }
-
-    fn send(&mut self, cmd: Command) {
-        match cmd {
-            Command::ApplyPlan(plan) => {
-                let Some(link) = self.pool.link(plan.intersection) else {
-                    return;
-                };
-                let result = self.rt.block_on(link.push_plan(&self.net, &plan));
-                self.stats.update(|s| match &result {
-                    Ok(_) => s.plans_pushed += 1,
-                    Err(e) if e.is_transport() => s.link_errors += 1,
-                    Err(_) => s.plans_rejected += 1,
-                });
-                if let Err(e) = result {
-                    tracing::warn!(
-                        "plan for {}: {e}",
-                        self.net.intersection(plan.intersection).name
-                    );
-                }
-            }
-            Command::SwitchTo {
-                intersection,
-                stage,
-            } => {
-                let Some(number) = self
-                    .net
-                    .intersection(intersection)
-                    .stages
-                    .iter()
-                    .position(|s| *s == stage)
-                else {
-                    self.stats.update(|s| s.stage_requests_rejected += 1);
-                    return;
-                };
-                let Some(link) = self.pool.link(intersection) else {
-                    return;
-                };
-                let result = self.rt.block_on(link.request_stage(number as u16 + 1));
-                self.stats.update(|s| match &result {
-                    Ok(()) => s.stage_requests += 1,
-                    Err(e) if e.is_transport() => s.link_errors += 1,
-                    Err(_) => s.stage_requests_rejected += 1,
-                });
-            }
-        }
     }
 }
 
 impl Controller for FieldLoop {
     fn name(&self) -> &str {
-        self.inner.name()
+        &self.name
     }
 
     fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
-        // 1. loop actuations into the field controllers' detector registers
+        self.report.sim_steps += 1;
+        // 1. what the simulator showed in the last step against the field, as read
+        if input.time_s > 0.0 {
+            self.lamps
+                .compare(&self.net, input.time_s - input.dt_s, input.signals);
+        }
+        // 2. loop actuations into the field controllers' detector registers
         for r in input.detectors {
             if let Some((id, k)) = self.wiring.get(&r.detector) {
                 if let Some(unit) = self.emu.unit(*id) {
@@ -273,74 +203,193 @@ impl Controller for FieldLoop {
                 }
             }
         }
-        // 2. the central polls them over Modbus when an interval closed
-        if let Some(first) = input.detectors.first() {
-            self.poll_detectors(input.time_s, first.interval_s);
-        } else {
-            self.readings.clear();
-        }
-        if input.time_s >= self.next_heartbeat_s {
-            self.next_heartbeat_s = input.time_s + HEARTBEAT_EVERY_S;
-            let mut beats = 0;
-            let mut errors = 0;
-            for link in self.pool.links() {
-                match self.rt.block_on(link.heartbeat()) {
-                    Ok(()) => beats += 1,
-                    Err(_) => errors += 1,
-                }
-            }
-            self.stats.update(|s| {
-                s.heartbeats += beats;
-                s.link_errors += errors;
-            });
-        }
-        // 3. the controller decides on what the field shows
-        self.signals.clear();
-        for i in self.net.signalized() {
-            if let Some(unit) = self.emu.unit(i.id) {
-                self.signals.push(server::lock(unit).signal_state());
-            }
-        }
-        let field_input = StepInput {
-            time_s: input.time_s,
-            dt_s: input.dt_s,
-            detectors: &self.readings,
-            cameras: input.cameras,
-            signals: &self.signals,
-        };
-        let mut cmds = std::mem::take(&mut self.commands);
-        cmds.clear();
-        self.inner.step(&field_input, &mut cmds);
-        for c in cmds.drain(..) {
-            self.send(c);
-        }
-        self.commands = cmds;
-        // 4. field time moves with the simulation
-        self.clock
-            .set(((input.time_s + input.dt_s) * 10.0).round() as u64);
+        // 3. field time is simulated time (the units power on at `power_on_ds`)
+        let now_ds = ((input.time_s * 10.0).round() as u64).max(self.power_on_ds);
+        self.clock.set(now_ds);
         self.emu.advance_all();
-        // 5. the simulator's signal heads follow the field controllers
-        let mut changes = 0;
-        for i in self.net.signalized() {
-            let Some(unit) = self.emu.unit(i.id) else {
-                continue;
+        // 4. the cameras over MQTT (published, then received by the daemon's subscriber), and
+        // the central's daemon over Modbus; a frame that does not come back is counted, not
+        // fatal: the estimator falls back to the loops
+        let (cameras, daemon) = (&mut self.cameras, &mut self.daemon);
+        self.rt.block_on(async {
+            if let Err(e) = cameras.send(input.time_s, input.cameras).await {
+                tracing::warn!("{e}");
+            }
+            daemon.step(input.time_s).await
+        });
+        // 5. the simulator's signal heads follow the field's lamps as read
+        self.lamps.record(self.daemon.signals());
+        for s in self.daemon.signals() {
+            let target = match s.interval {
+                Interval::Green => s.stage,
+                Interval::Yellow | Interval::AllRed => s.next_stage.unwrap_or(s.stage),
             };
-            let st = server::lock(unit).signal_state();
-            let target = match st.interval {
-                Interval::Green => st.stage,
-                Interval::Yellow | Interval::AllRed => st.next_stage.unwrap_or(st.stage),
-            };
-            if self.heading.get(&i.id) != Some(&target) {
-                self.heading.insert(i.id, target);
+            if self.heading.get(&s.intersection) != Some(&target) {
+                self.heading.insert(s.intersection, target);
                 out.push(Command::SwitchTo {
-                    intersection: i.id,
+                    intersection: s.intersection,
                     stage: target,
                 });
-                changes += 1;
+                self.report.stage_changes_followed += 1;
             }
         }
-        if changes > 0 {
-            self.stats.update(|s| s.stage_changes += changes);
+    }
+}
+
+impl Drop for FieldLoop {
+    fn drop(&mut self) {
+        let mut report = std::mem::take(&mut self.report);
+        report.daemon = self.daemon.stats().clone();
+        report.lamp_checks = self.lamps.checks;
+        report.lamp_mismatches = self.lamps.mismatches;
+        report.lamp_mismatch_examples = std::mem::take(&mut self.lamps.examples);
+        if let Ok(mut shared) = self.shared.lock() {
+            *shared = Some(report);
         }
+    }
+}
+
+/// The simulator's lamps against the field's lamps as the daemon read them: a step's lamps
+/// must equal what the field showed at that step or — one step of latency — the step before.
+#[derive(Debug, Default)]
+struct LampCheck {
+    /// The field's lamps as read at the last step and the step before, by intersection.
+    read_last: BTreeMap<IntersectionId, Vec<Indication>>,
+    read_before: BTreeMap<IntersectionId, Vec<Indication>>,
+    checks: u64,
+    mismatches: u64,
+    examples: Vec<String>,
+}
+
+impl LampCheck {
+    /// What the field showed at this step, as read (the step before moves back one).
+    fn record(&mut self, field: &[SignalState]) {
+        std::mem::swap(&mut self.read_before, &mut self.read_last);
+        self.read_last.clear();
+        for s in field {
+            self.read_last.insert(s.intersection, s.indications.clone());
+        }
+    }
+
+    /// The simulator's lamps shown at `time_s` (the step last recorded). A field controller
+    /// that was not read counts as a mismatch: the simulator cannot have followed it.
+    fn compare(&mut self, net: &RoadNet, time_s: f64, sim: &[SignalState]) {
+        for s in sim {
+            self.checks += 1;
+            let last = self.read_last.get(&s.intersection);
+            let before = self.read_before.get(&s.intersection);
+            if last == Some(&s.indications) || before == Some(&s.indications) {
+                continue;
+            }
+            self.mismatches += 1;
+            if self.examples.len() < MISMATCH_EXAMPLES {
+                let text = format!(
+                    "{} at {time_s:.0} s: simulator showed {:?}, field read {:?} (step before {:?})",
+                    net.intersection(s.intersection).name,
+                    s.indications,
+                    last,
+                    before
+                );
+                tracing::warn!("lamp mismatch: {text}");
+                self.examples.push(text);
+            }
+        }
+    }
+}
+
+/// How long after the simulation starts the field units power on, deciseconds: the simulator
+/// opens with a start-up clearance (its first stage's change interval) and a field controller
+/// with a start-up all-red, each of its own length. Measured on both engines (not recomputed
+/// from their rules), so that both first greens start together; one clock serves every unit,
+/// so the intersections must agree.
+fn power_on_delay_ds(net: &Arc<RoadNet>) -> anyhow::Result<u64> {
+    const LIMIT_S: u64 = 600;
+    let mut sim = sim::Signals::new(net, false);
+    let mut sim_green_s: BTreeMap<IntersectionId, u64> = BTreeMap::new();
+    for t in 0..LIMIT_S {
+        sim.begin_step(net, t as f64)
+            .map_err(|v| anyhow::anyhow!("start-up clearance: {v}"))?;
+        for s in &sim.states {
+            if s.interval == Interval::Green {
+                sim_green_s.entry(s.intersection).or_insert(t);
+            }
+        }
+        sim.end_step(1.0);
+    }
+    let mut delays = BTreeMap::new();
+    for i in net.signalized().filter(|i| i.controller.is_some()) {
+        let mut unit = FieldUnit::new(net.clone(), i.id, 0, Box::new(IdleSource))?;
+        let field_green_ds = (0..LIMIT_S * 10)
+            .find(|t| {
+                unit.advance_to(*t);
+                unit.runner().green_starts() > 0
+            })
+            .with_context(|| format!("{}: the field unit shows no green", i.name))?;
+        let sim_green_ds = sim_green_s
+            .get(&i.id)
+            .with_context(|| format!("{}: the simulator shows no green", i.name))?
+            * 10;
+        delays.insert(i.id, sim_green_ds.saturating_sub(field_green_ds));
+    }
+    let first = delays.values().next().copied().unwrap_or(0);
+    if let Some((id, d)) = delays.iter().find(|(_, d)| **d != first) {
+        tracing::warn!(
+            "{}: its start-up differs from the others' ({d} ds against {first} ds): its first seconds will not match",
+            net.intersection(*id).name
+        );
+    }
+    Ok(delays.values().copied().min().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roadnet::Indication::{Green as G, Red as R, Yellow as Y};
+
+    fn state(net: &RoadNet, lamps: &[Indication]) -> SignalState {
+        let i = net.signalized().next().expect("a signal");
+        SignalState {
+            intersection: i.id,
+            stage: i.stages[0],
+            interval: Interval::Green,
+            time_in_interval_s: 0.0,
+            green_elapsed_s: 0.0,
+            next_stage: None,
+            indications: lamps.to_vec(),
+        }
+    }
+
+    #[test]
+    fn lamps_may_lag_the_field_by_one_step_not_two() {
+        let net = roadnet::config::parse_toml(
+            include_str!("../../intersections.toml"),
+            "intersections.toml",
+        )
+        .unwrap();
+        let (green, yellow, red) = (vec![G, R], vec![Y, R], vec![R, G]);
+        let mut check = LampCheck::default();
+        // the field goes green → yellow → red over three steps
+        check.record(&[state(&net, &green)]);
+        check.compare(&net, 0.0, &[state(&net, &green)]);
+        check.record(&[state(&net, &yellow)]);
+        check.compare(&net, 1.0, &[state(&net, &green)]); // one step late: allowed
+        check.record(&[state(&net, &red)]);
+        check.compare(&net, 2.0, &[state(&net, &yellow)]); // one step late: allowed
+        assert_eq!((check.checks, check.mismatches), (3, 0));
+        check.record(&[state(&net, &red)]);
+        check.compare(&net, 3.0, &[state(&net, &yellow)]); // two steps late
+        check.compare(&net, 3.0, &[state(&net, &green)]); // never shown lately
+        assert_eq!((check.checks, check.mismatches), (5, 2));
+        // a field controller that was not read cannot have been followed
+        check.record(&[]);
+        check.record(&[]);
+        check.compare(&net, 5.0, &[state(&net, &red)]);
+        assert_eq!((check.checks, check.mismatches), (6, 3));
+        assert_eq!(check.examples.len(), 3);
+        assert!(
+            check.examples[0].starts_with("oak at 3 s: simulator showed [Yellow, Red]"),
+            "{:?}",
+            check.examples
+        );
     }
 }

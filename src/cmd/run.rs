@@ -97,13 +97,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             outln!("{}", serde_json::to_string(stats)?)?;
         } else {
             outln!(
-                "steps {}  polls ok {}  poll errors {}  plans pushed {}  rejected {}  push errors {}",
+                "steps {}  status reads {}  polls ok {}  poll errors {}  plans pushed {}  rejected {}  push errors {}  stage requests {}  refused {}  fallbacks entered {}",
                 stats.steps,
+                stats.status_reads,
                 stats.polls_ok,
                 stats.poll_errors,
                 stats.plans_pushed,
                 stats.plans_rejected,
-                stats.push_errors
+                stats.push_errors,
+                stats.stage_requests,
+                stats.stage_requests_rejected,
+                stats.fallbacks_entered
             )?;
             if let Some(c) = &stats.cameras {
                 outln!(

@@ -198,6 +198,37 @@ impl ChangePct {
             ),
         }
     }
+
+    fn named(&self) -> [(&'static str, Option<f64>); 6] {
+        [
+            ("travel time", self.average_travel_time_s),
+            ("entering-lane", self.entering_lane_travel_time_s),
+            ("delay", self.mean_delay_s),
+            ("stops", self.stops_per_vehicle),
+            ("speed", self.mean_speed_m_s),
+            ("throughput", self.vehicles_completed),
+        ]
+    }
+
+    /// The largest absolute change over the metrics that have one, %.
+    pub(crate) fn max_abs(&self) -> f64 {
+        self.named()
+            .iter()
+            .filter_map(|(_, v)| v.map(f64::abs))
+            .fold(0.0, f64::max)
+    }
+
+    /// `travel time +0.01 %, …` for a report line.
+    pub(crate) fn describe(&self) -> String {
+        self.named()
+            .iter()
+            .map(|(n, v)| match v {
+                Some(v) => format!("{n} {v:+.2} %"),
+                None => format!("{n} -"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One run's metrics as JSON (`sim --json`), with whether it finished.

@@ -18,8 +18,10 @@ BIN = os.environ.get("GREENWAVE_BIN", str(ROOT / "target" / "debug" / "greenwave
 CONFIG = ROOT / "tests" / "fixtures" / "small.toml"
 
 # docs/modbus.md
-HR_PATTERN, HR_HEARTBEAT, HR_BACKUP, HR_COMMIT, HR_PLAN = 0, 1, 2, 10, 100
-IR_STATUS_LEN = 45
+HR_PATTERN, HR_BACKUP, HR_COMMAND, HR_COMMIT, HR_PLAN = 0, 2, 4, 10, 100
+MAP_VERSION = 2
+MAX_COMMAND_VALIDITY_DS = 100
+IR_STATUS_LEN = 46
 IR_DET = 100
 MAGIC = 0x4757
 
@@ -103,6 +105,13 @@ class Field:
         r = self.c.write_registers(addr, values, **self.kw)
         assert not r.isError(), r
 
+    def command(self, heartbeat, stage=None, valid_for_ds=80):
+        """The command block: a deadline on the field clock, the heartbeat, the stage request."""
+        now = u32(self.ir(0, 12), 10)
+        until = (now + valid_for_ds) % (1 << 32)
+        values = [until >> 16, until & 0xFFFF, heartbeat] + ([] if stage is None else [stage])
+        return self.c.write_registers(HR_COMMAND, values, **self.kw)
+
     def commit(self, area):
         self.write(HR_PLAN, area)
         assert self.hr(HR_PLAN, len(area)) == area  # read-back
@@ -118,7 +127,8 @@ def test_register_map():
     f = Field()
     try:
         st = f.ir(0, IR_STATUS_LEN)
-        assert st[0] == 1 and st[1] == MAGIC, st[:2]
+        assert st[0] == MAP_VERSION and st[1] == MAGIC, st[:2]
+        assert u32(st, 12) != 0  # boot epoch
         assert st[2] == 1  # unit id
         assert st[3] == 2 and st[4] == 4 and st[5] == 2  # stages, groups, detectors
         assert st[22] == 2  # running the local plan
@@ -136,9 +146,19 @@ def test_register_map():
 
         # heartbeat and backup time
         f.write(HR_BACKUP, [30])
-        f.write(HR_HEARTBEAT, [7])
+        assert not f.command(7).isError()
         st = f.ir(0, IR_STATUS_LEN)
         assert st[38] == 7 and not st[27] & 1
+        # a command past its deadline, or valid for too long, is refused (exception 3), counted
+        r = f.command(9, valid_for_ds=-1)
+        assert r.isError() and r.exception_code == 3, r
+        r = f.command(9, valid_for_ds=MAX_COMMAND_VALIDITY_DS + 50)
+        assert r.isError() and r.exception_code == 3, r
+        st = f.ir(0, IR_STATUS_LEN)
+        assert st[38] == 7 and st[14] == 2, (st[38], st[14])
+        # a heartbeat without its deadline has no address (exception 2)
+        r = f.c.write_register(HR_COMMAND + 2, 9, **f.kw)
+        assert r.isError() and r.exception_code == 2
 
         # a plan the field accepts: cycle 70 s, offset 25 s
         seq = 1000
@@ -149,7 +169,7 @@ def test_register_map():
         # ... and goes on the lamps at a stage boundary (field runs 20x real time)
         deadline = time.time() + 30
         while time.time() < deadline:
-            f.write(HR_HEARTBEAT, [8])
+            assert not f.command(8).isError()
             st = f.ir(0, IR_STATUS_LEN)
             if u32(st, 20) == seq:
                 break
@@ -176,11 +196,14 @@ def test_register_map():
         assert st[34] == 32, st[34]
         st = f.commit(plan_area(seq, 700, 250, [EW, NS]))
         assert st[34] == 34, st[34]
+        # no single write can lock the central out: a number far ahead is stale too
+        st = f.commit(plan_area(0xFFFFFFFF, 700, 250, [EW, NS]))
+        assert st[34] == 34, st[34]
 
         # exceptions: beyond the map, read-only register, illegal pattern value
         r = f.c.read_holding_registers(260, count=10, **f.kw)
         assert r.isError() and r.exception_code == 2
-        r = f.c.write_register(5, 1, **f.kw)
+        r = f.c.write_register(8, 1, **f.kw)
         assert r.isError() and r.exception_code == 2
         r = f.c.write_register(HR_PATTERN, 7, **f.kw)
         assert r.isError() and r.exception_code == 3

@@ -9,6 +9,9 @@
 //! - `fixed-time` — FT30: phases 1 → 2 → 3 → 4, 30 s slots of 5 s phase 0 + 25 s green
 //!   ([`ft30_plans`]).
 //! - `max-pressure` — MP15: every 15 s the phase among 1–4 with the largest pressure.
+//! - `pressure` — greenwave's adaptive controller with its former free-mode decision,
+//!   acyclic queue-aware pressure control ([`crate::adaptive::Decision::Pressure`]), kept for
+//!   comparison with the default `adaptive` (schedule-driven, [`crate::schedule`]).
 //!
 //! Both fixed strategies are a [`FixedPlans`]: the plans are sent once as
 //! [`roadnet::Command::ApplyPlan`] and the simulator runs them, inserting the change
@@ -23,7 +26,13 @@ pub use fixed::{base_plan, ft30_plans, native_plans, FixedPlans};
 pub use max_pressure::MaxPressure;
 
 /// Names accepted by [`make_controller`].
-pub const CONTROLLER_NAMES: &[&str] = &["native", "fixed-time", "max-pressure", "adaptive"];
+pub const CONTROLLER_NAMES: &[&str] = &[
+    "native",
+    "fixed-time",
+    "max-pressure",
+    "pressure",
+    "adaptive",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
@@ -40,6 +49,7 @@ pub fn make_controller(name: &str, net: &RoadNet) -> Result<Box<dyn Controller>,
         "fixed-time" | "fixed_time" | "ft" => Ok(Box::new(FixedPlans::fixed_time(net)?)),
         "max-pressure" | "max_pressure" | "mp" => Ok(Box::new(MaxPressure::new(net))),
         "adaptive" => Ok(Box::new(crate::adaptive::Adaptive::new(net))),
+        "pressure" => Ok(Box::new(crate::adaptive::Adaptive::pressure(net))),
         other => Err(BaselineError::Unknown(other.into())),
     }
 }

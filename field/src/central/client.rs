@@ -1,13 +1,18 @@
 //! The central side of the field link: a pool of Modbus TCP connections per field endpoint,
 //! per-request timeouts, bounded retries with backoff, reconnects, verified plan pushes with
-//! monotonically increasing sequence numbers, heartbeats and exact detector counts.
+//! sequence numbers under the field's wrap rule ([`regmap::sequence_follows`]), heartbeats and
+//! stage requests that carry their own deadline on the field clock (so none outlives the
+//! central's wait for it), and exact detector counts across counter wraps and field restarts
+//! (the boot epoch).
 //!
 //! A request that times out drops its connection: a reply that arrives late can only land on
 //! a closed socket, never be read as the answer to a later request. (tokio-modbus also checks
 //! each reply's transaction id and function code; a mismatch is a protocol error, which drops
 //! the connection too.)
 
-use crate::protocol::codec::{DetectorBlock, FieldStatus, PlanRegisters, WrapCounter};
+use crate::protocol::codec::{
+    join_u32, split_u32, DetectorBlock, FieldStatus, PlanRegisters, WrapCounter,
+};
 use crate::protocol::regmap::{self, hr, ir, RejectCode};
 use crate::protocol::{DeviceError, Endpoint, LinkError, TransportError};
 use roadnet::{IntersectionId, RoadNet, SignalPlan};
@@ -19,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_modbus::client::{Client, Context};
 use tokio_modbus::prelude::SlaveContext;
-use tokio_modbus::{Request, Response, Slave};
+use tokio_modbus::{ExceptionCode, Request, Response, Slave};
 
 /// Timeouts, retries and pool size of the field link.
 #[derive(Clone, Debug)]
@@ -150,6 +155,20 @@ impl EndpointPool {
         }
     }
 
+    /// The wait before retry `attempt` (0-based): `backoff_base · 2^attempt`, capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.cfg
+            .backoff_base
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.cfg.backoff_max)
+    }
+
+    /// Longest the central waits for one command to be answered, connection included: a
+    /// command's deadline on the field clock is never later than this after it was sent.
+    fn command_window(&self) -> Duration {
+        self.cfg.connect_timeout + self.cfg.request_timeout
+    }
+
     /// A request with bounded retries (transport failures only) and exponential backoff.
     pub async fn call(
         &self,
@@ -161,13 +180,8 @@ impl EndpointPool {
         loop {
             match self.call_once(unit, req.clone()).await {
                 Err(e) if e.is_transport() && attempt < retries => {
-                    let backoff = self
-                        .cfg
-                        .backoff_base
-                        .saturating_mul(1 << attempt.min(16))
-                        .min(self.cfg.backoff_max);
                     tracing::debug!(addr = %self.addr, unit, attempt, "retrying after {e}");
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(self.backoff(attempt)).await;
                     attempt += 1;
                 }
                 other => return other,
@@ -196,6 +210,10 @@ pub struct FieldLink {
     next_seq: u32,
     seq_synced: bool,
     heartbeat: u16,
+    /// The field clock as last read, for command deadlines.
+    clock: Mutex<Option<ClockFix>>,
+    /// The field's boot epoch as last read (`None` before the first read).
+    boot_epoch: Option<u32>,
     counts: Vec<WrapCounter>,
     occupied: Vec<WrapCounter>,
     detector_count: Option<usize>,
@@ -210,6 +228,15 @@ impl std::fmt::Debug for FieldLink {
             .field("next_seq", &self.next_seq)
             .finish_non_exhaustive()
     }
+}
+
+/// The field clock read at a moment of the central's clock.
+#[derive(Clone, Copy, Debug)]
+struct ClockFix {
+    field_time_ds: u32,
+    /// When the reply carrying it arrived: the field read its clock before that, so the
+    /// estimate of "field now" errs early and a deadline from it errs short — never long.
+    at: Instant,
 }
 
 /// The outcome of a verified push.
@@ -230,6 +257,8 @@ impl FieldLink {
             next_seq: 1,
             seq_synced: false,
             heartbeat: 0,
+            clock: Mutex::new(None),
+            boot_epoch: None,
             counts: Vec::new(),
             occupied: Vec::new(),
             detector_count: None,
@@ -301,6 +330,7 @@ impl FieldLink {
 
     pub async fn status(&self) -> Result<FieldStatus, LinkError> {
         let regs = self.read_input(0, ir::STATUS_END).await?;
+        let at = Instant::now();
         let st = FieldStatus::from_registers(&regs)?;
         if st.device_magic != regmap::DEVICE_MAGIC || st.map_version != regmap::MAP_VERSION {
             return Err(DeviceError::WrongDevice {
@@ -309,19 +339,82 @@ impl FieldLink {
             }
             .into());
         }
+        *self.clock.lock().unwrap_or_else(|e| e.into_inner()) = Some(ClockFix {
+            field_time_ds: st.field_time_ds,
+            at,
+        });
         Ok(st)
+    }
+
+    /// The field's boot epoch as of the last detector poll (`None` before one).
+    pub fn boot_epoch(&self) -> Option<u32> {
+        self.boot_epoch
     }
 
     /// Feed the field's watchdog.
     pub async fn heartbeat(&mut self) -> Result<(), LinkError> {
         self.heartbeat = self.heartbeat.wrapping_add(1);
-        self.write(hr::HEARTBEAT, &[self.heartbeat]).await
+        self.command(&[self.heartbeat]).await
     }
 
     /// Ask the field to serve stage `number` (1-based) next — or keep serving it — as soon as
-    /// its own timing minimums allow (register map: stage request).
+    /// its own timing minimums allow (register map: stage request). Feeds the watchdog too.
     pub async fn request_stage(&mut self, number: u16) -> Result<(), LinkError> {
-        self.write(hr::STAGE_REQUEST, &[number]).await
+        self.heartbeat = self.heartbeat.wrapping_add(1);
+        self.command(&[self.heartbeat, number]).await
+    }
+
+    /// The deadline, on the field clock, of a command sent now: the field time estimated from
+    /// the last status read plus the longest the central will wait for the answer (capped at
+    /// what the field accepts). Once the central stops waiting, the field refuses it.
+    fn valid_until(&self, fix: ClockFix) -> u32 {
+        let elapsed_ds = (fix.at.elapsed().as_millis() / 100).min(u32::MAX as u128) as u32;
+        let window_ds = (self.pool.command_window().as_millis().div_ceil(100))
+            .min(regmap::MAX_COMMAND_VALIDITY_DS as u128) as u32;
+        fix.field_time_ds
+            .wrapping_add(elapsed_ds)
+            .wrapping_add(window_ds)
+    }
+
+    fn clock_fix(&self) -> Option<ClockFix> {
+        *self.clock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write the command block (deadline, heartbeat[, stage request]) in one request. Each
+    /// attempt carries a fresh deadline, so an attempt the central has abandoned cannot take
+    /// effect after the next one is sent. A refusal for an out-of-date deadline (the clock
+    /// estimate was off: a field restart or a clock step) re-reads the clock and tries once more.
+    async fn command(&mut self, tail: &[u16]) -> Result<(), LinkError> {
+        let mut attempt = 0;
+        let mut resynced = false;
+        loop {
+            let fix = match self.clock_fix() {
+                Some(f) => f,
+                None => {
+                    self.status().await?;
+                    self.clock_fix().expect("a status read sets the clock")
+                }
+            };
+            let mut regs = split_u32(self.valid_until(fix)).to_vec();
+            regs.extend_from_slice(tail);
+            let req = Request::WriteMultipleRegisters(hr::COMMAND_VALID_UNTIL_HI, Cow::Owned(regs));
+            match self.pool.call(self.unit, req, 0).await {
+                Ok(_) => return Ok(()),
+                Err(LinkError::Device(DeviceError::Exception {
+                    code: ExceptionCode::IllegalDataValue,
+                    ..
+                })) if !resynced => {
+                    resynced = true;
+                    self.status().await?;
+                }
+                Err(e) if e.is_transport() && attempt < self.retries => {
+                    tracing::debug!(unit = self.unit, attempt, "command: retrying after {e}");
+                    tokio::time::sleep(self.pool.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Set `unitBackupTime`, seconds (1..=3600).
@@ -338,7 +431,8 @@ impl FieldLink {
 
     async fn sync_seq(&mut self) -> Result<(), LinkError> {
         let st = self.status().await?;
-        self.next_seq = self.next_seq.max(st.committed_seq.saturating_add(1));
+        // the field's rule takes 1..=MAX_SEQUENCE_STEP past its last accepted number, wrapping
+        self.next_seq = regmap::next_sequence(st.committed_seq);
         self.seq_synced = true;
         Ok(())
     }
@@ -358,7 +452,8 @@ impl FieldLink {
         let regs = PlanRegisters::from_plan(net, seq, plan)?;
         match self.push_registers(&regs.to_registers()).await {
             Err(e) if e.reject_code() == Some(RejectCode::StaleSequence) => {
-                // someone else pushed meanwhile (or the field kept a higher number): catch up once
+                // someone else pushed meanwhile, the field restarted, or a sender moved its
+                // number ahead: continue from the field's last accepted number, once
                 self.sync_seq().await?;
                 let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
                 self.push_registers(&regs.to_registers()).await
@@ -370,8 +465,8 @@ impl FieldLink {
     /// Push raw plan-area registers (from [`hr::PLAN_BASE`]) with verification and commit —
     /// no central validation. The field must still refuse anything unsafe.
     pub async fn push_registers(&mut self, area: &[u16]) -> Result<PushReport, LinkError> {
-        let seq = crate::protocol::codec::join_u32(area[0], area[1]);
-        self.next_seq = self.next_seq.max(seq.saturating_add(1));
+        let seq = join_u32(area[0], area[1]);
+        self.next_seq = regmap::next_sequence(seq);
         self.write(hr::PLAN_BASE, area).await?;
         self.verify(hr::PLAN_BASE, area).await?;
         self.commit_and_confirm(seq, area[1]).await
@@ -419,7 +514,11 @@ impl FieldLink {
         .into())
     }
 
-    /// Read every detector block and turn the wrapping counters into exact increases.
+    /// Read every detector block and turn the wrapping counters into exact increases. The
+    /// first read starts at the boot-epoch mirror ([`ir::DET_BOOT_EPOCH_HI`]), so the counters
+    /// and the start they count from arrive together: a field that restarted (new epoch) has
+    /// counters that began again from 0, which are counted as what they are — new actuations
+    /// since the start — and never as a wrap of the old count.
     pub async fn poll_detectors(&mut self) -> Result<Vec<DetectorDelta>, LinkError> {
         let n = match self.detector_count {
             Some(n) => n,
@@ -431,9 +530,22 @@ impl FieldLink {
                 n
             }
         };
-        let mut out = Vec::with_capacity(n);
+        let head = ir::DET_BASE - ir::DET_BOOT_EPOCH_HI;
+        let first_blocks = ((regmap::MAX_READ_REGS - head) / ir::DET_BLOCK) as usize;
         let per_read = (regmap::MAX_READ_REGS / ir::DET_BLOCK) as usize;
-        for start in (0..n).step_by(per_read.max(1)) {
+        let mut blocks = Vec::with_capacity(n);
+        let k = first_blocks.min(n);
+        let regs = self
+            .read_input(ir::DET_BOOT_EPOCH_HI, head + k as u16 * ir::DET_BLOCK)
+            .await?;
+        let epoch = join_u32(regs[0], regs[1]);
+        blocks.extend(
+            regs[head as usize..]
+                .chunks(ir::DET_BLOCK as usize)
+                .map(DetectorBlock::from_words),
+        );
+        let mut start = k;
+        while start < n {
             let k = per_read.min(n - start);
             let regs = self
                 .read_input(
@@ -441,18 +553,57 @@ impl FieldLink {
                     k as u16 * ir::DET_BLOCK,
                 )
                 .await?;
-            for (j, w) in regs.chunks(ir::DET_BLOCK as usize).enumerate() {
-                let b = DetectorBlock::from_words(w);
-                let i = start + j;
-                out.push(DetectorDelta {
-                    count: self.counts[i].update(b.count) as u32,
-                    occupied_ds: self.occupied[i].update(b.occupied_ds) as u32,
-                    occupancy_permille: b.occupancy_permille,
-                    health: b.health,
-                });
+            blocks.extend(
+                regs.chunks(ir::DET_BLOCK as usize)
+                    .map(DetectorBlock::from_words),
+            );
+            start += k;
+        }
+        if n > first_blocks {
+            // the blocks took several reads: make sure no start fell between them
+            let again = self.read_input(ir::DET_BOOT_EPOCH_HI, 2).await?;
+            if join_u32(again[0], again[1]) != epoch {
+                tracing::warn!(
+                    unit = self.unit,
+                    "field controller restarted during a detector poll; counts of this poll dropped"
+                );
+                self.note_restart(join_u32(again[0], again[1]));
+                for c in self.counts.iter_mut().chain(self.occupied.iter_mut()) {
+                    *c = WrapCounter::default();
+                }
+                return Ok(vec![DetectorDelta::default(); n]);
             }
         }
-        Ok(out)
+        if self.boot_epoch.is_some_and(|e| e != epoch) {
+            tracing::warn!(
+                unit = self.unit,
+                "field controller restarted (boot epoch {:#010x} → {epoch:#010x}); its counters began again from 0",
+                self.boot_epoch.unwrap_or(0)
+            );
+            for c in self.counts.iter_mut().chain(self.occupied.iter_mut()) {
+                c.restart();
+            }
+        }
+        self.note_restart(epoch);
+        Ok(blocks
+            .iter()
+            .enumerate()
+            .map(|(i, b)| DetectorDelta {
+                count: self.counts[i].update(b.count) as u32,
+                occupied_ds: self.occupied[i].update(b.occupied_ds) as u32,
+                occupancy_permille: b.occupancy_permille,
+                health: b.health,
+            })
+            .collect())
+    }
+
+    /// Remember the field's boot epoch; a new one also means the field forgot our plan's
+    /// sequence number (the next push re-reads it).
+    fn note_restart(&mut self, epoch: u32) {
+        if self.boot_epoch != Some(epoch) {
+            self.seq_synced = false;
+        }
+        self.boot_epoch = Some(epoch);
     }
 
     /// Exact total actuations of detector `i` since the first poll.

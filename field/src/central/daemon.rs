@@ -1,31 +1,59 @@
 //! The central daemon: polls every field controller's detectors and status, feeds them to a
 //! [`Controller`] as a [`StepInput`], and pushes every [`Command::ApplyPlan`] it emits over the
-//! verified plan push. Any `Box<dyn Controller>` can drive it.
+//! verified plan push and every [`Command::SwitchTo`] as a stage request. Any
+//! `Box<dyn Controller>` can drive it. `greenwave run` steps it in real time
+//! ([`Daemon::run`]); the demo steps it in simulated time against emulated field controllers
+//! ([`Daemon::step_with_cameras`]) — the same code either way.
 
 use super::client::ClientPool;
 use crate::protocol::codec::{field_detectors, indications_from_masks, FieldStatus};
 use crate::protocol::regmap;
 use crate::protocol::LinkError;
 use roadnet::{
-    Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval, RoadNet,
-    SignalPlan, SignalState, StepInput,
+    CameraFrame, Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval,
+    RoadNet, SignalPlan, SignalState, StepInput,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How often the daemon does what, in the time of [`Daemon::step`]'s `time_s`.
+#[derive(Clone, Debug, Default)]
+pub struct DaemonConfig {
+    /// Seconds between heartbeats to each field controller; 0 = every step. Must stay well
+    /// below the field's `unitBackupTime`, or the field falls back to its local plan.
+    pub heartbeat_every_s: f64,
+    /// Seconds between detector polls (the detector interval the controller sees); 0 = every
+    /// step. The status (lamps, stage, fallback) is read every step regardless.
+    pub detector_interval_s: f64,
+}
 
 /// Counters of what the daemon did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct DaemonStats {
     pub steps: u64,
+    /// Status reads answered (one per field controller per step).
+    pub status_reads: u64,
+    /// Detector polls answered.
     pub polls_ok: u64,
+    /// Status reads and detector polls that failed.
     pub poll_errors: u64,
+    pub heartbeats: u64,
     pub heartbeat_errors: u64,
     pub plans_pushed: u64,
     /// Refused by the field (reason code) or by the central validator.
     pub plans_rejected: u64,
     pub push_errors: u64,
+    /// Stage requests the field accepted.
+    pub stage_requests: u64,
+    /// Stage requests the field refused (Modbus exception, e.g. a stage it does not run).
+    pub stage_requests_rejected: u64,
+    /// Stage requests lost on the link (timeouts, refused connections).
+    pub stage_request_errors: u64,
+    /// Commands naming an intersection or stage the daemon has no field controller for.
     pub commands_unsupported: u64,
+    /// Times a field controller was seen entering fallback (its local plan, central silent).
+    pub fallbacks_entered: u64,
     /// Exact actuations per detector since the daemon started.
     pub detector_counts: BTreeMap<String, u64>,
     /// Camera and radar frames received, handed on and dropped by reason (`with_cameras`).
@@ -44,6 +72,8 @@ struct Site {
     reachable: Option<bool>,
     /// Whether the last status read showed the field on its local plan (fallback).
     fallback: Option<bool>,
+    /// When this field controller's next heartbeat is due.
+    next_heartbeat_s: f64,
 }
 
 /// The central loop over a [`ClientPool`].
@@ -52,9 +82,15 @@ pub struct Daemon {
     pool: ClientPool,
     controller: Box<dyn Controller>,
     sites: Vec<Site>,
+    cfg: DaemonConfig,
     stats: DaemonStats,
     started: Instant,
     last_step_s: f64,
+    /// When the detectors were last polled, and when they are next due.
+    last_poll_s: f64,
+    next_poll_s: f64,
+    /// The signal state of every field controller whose status was read this step, as read.
+    signals: Vec<SignalState>,
     cameras: Option<Box<dyn super::CameraSource>>,
 }
 
@@ -70,7 +106,17 @@ impl std::fmt::Debug for Daemon {
 }
 
 impl Daemon {
+    /// A daemon that heartbeats, reads the status and polls the detectors every step.
     pub fn new(net: Arc<RoadNet>, pool: ClientPool, controller: Box<dyn Controller>) -> Daemon {
+        Daemon::with_config(net, pool, controller, DaemonConfig::default())
+    }
+
+    pub fn with_config(
+        net: Arc<RoadNet>,
+        pool: ClientPool,
+        controller: Box<dyn Controller>,
+        cfg: DaemonConfig,
+    ) -> Daemon {
         let sites = net
             .signalized()
             .filter(|i| i.controller.is_some())
@@ -87,6 +133,7 @@ impl Daemon {
                 status: None,
                 reachable: None,
                 fallback: None,
+                next_heartbeat_s: f64::NEG_INFINITY,
             })
             .collect();
         Daemon {
@@ -94,9 +141,13 @@ impl Daemon {
             pool,
             controller,
             sites,
+            next_poll_s: cfg.detector_interval_s.max(0.0),
+            cfg,
             stats: DaemonStats::default(),
             started: Instant::now(),
             last_step_s: 0.0,
+            last_poll_s: 0.0,
+            signals: Vec::new(),
             cameras: None,
         }
     }
@@ -113,67 +164,125 @@ impl Daemon {
     pub fn pool(&mut self) -> &mut ClientPool {
         &mut self.pool
     }
+    /// What the field controllers showed at the last step, as read over Modbus (status
+    /// registers: lamp masks, current and next stage, interval): one entry per field controller
+    /// whose status read succeeded, in intersection order. The controller saw exactly these.
+    pub fn signals(&self) -> &[SignalState] {
+        &self.signals
+    }
 
-    /// One step at `time_s`: heartbeat, status and detectors from every field controller,
-    /// one controller step, then every plan it asked for is pushed (verified).
+    /// One step at `time_s` with the frames of the camera source only (`with_cameras`; none
+    /// without one): see [`Daemon::step_with_cameras`].
     pub async fn step(&mut self, time_s: f64) {
+        self.step_with_cameras(time_s, &[]).await
+    }
+
+    /// One step at `time_s`: from every field controller its status (read first, so that a
+    /// fallback the field entered is seen before our heartbeat ends it), then the heartbeat when
+    /// due and the detectors when due; one controller step with those readings, the field's
+    /// signal states and `cameras`; then every plan it asked for is pushed (verified) and every
+    /// stage it asked for is requested, and the status of each field controller so commanded is
+    /// read back (into [`Daemon::signals`]).
+    pub async fn step_with_cameras(&mut self, time_s: f64, cameras: &[CameraFrame]) {
         let dt_s = (time_s - self.last_step_s).max(0.0);
         self.last_step_s = time_s;
         self.stats.steps += 1;
+        let poll_detectors = time_s + 1e-9 >= self.next_poll_s;
+        let interval_s = (time_s - self.last_poll_s).max(0.0);
+        if poll_detectors {
+            self.last_poll_s = time_s;
+            let every = self.cfg.detector_interval_s;
+            if every > 0.0 {
+                while self.next_poll_s <= time_s + 1e-9 {
+                    self.next_poll_s += every;
+                }
+            }
+        }
         let mut readings = Vec::new();
-        let mut signals = Vec::new();
+        self.signals.clear();
         let net = self.net.clone();
+        // every field controller's status at once: one round trip of waiting, not one per site
+        let mut statuses = read_statuses(&mut self.pool, None).await;
         for site in &mut self.sites {
+            let Some(read) = statuses.remove(&site.id) else {
+                continue;
+            };
             let Some(link) = self.pool.link(site.id) else {
                 continue;
             };
-            if link.heartbeat().await.is_err() {
-                self.stats.heartbeat_errors += 1;
-            }
             let name = &net.intersection(site.id).name;
-            match link.status().await {
-                Ok(st) => {
-                    if site.reachable == Some(false) {
-                        tracing::info!(intersection = %name, "field controller reachable again");
-                    }
-                    site.reachable = Some(true);
-                    let fallback = st.flags & regmap::flags::FALLBACK != 0;
-                    match (site.fallback, fallback) {
-                        (Some(false) | None, true) => tracing::warn!(
-                            intersection = %name,
-                            "field controller in fallback: running its local plan"
-                        ),
-                        (Some(true), false) => {
-                            tracing::info!(intersection = %name, "field controller left fallback")
-                        }
-                        _ => {}
-                    }
-                    site.fallback = Some(fallback);
-                    // a field controller that restarted (or lost our plan) gets it again
-                    if let (Some(seq), Some(plan)) = (site.last_seq, &site.last_plan) {
-                        if st.committed_seq != seq {
-                            tracing::warn!(
-                                "{}: field holds plan {} but {} was pushed; pushing again",
-                                net.intersection(site.id).name,
-                                st.committed_seq,
-                                seq
-                            );
-                            let plan = plan.clone();
-                            push(&net, link, &plan, site, &mut self.stats).await;
-                        }
-                    }
-                    signals.push(signal_state(&net, site, &st));
-                    site.status = Some(st);
-                }
+            let st = match read {
+                Ok(st) => st,
                 Err(e) => {
                     self.stats.poll_errors += 1;
                     if site.reachable != Some(false) {
                         tracing::warn!(intersection = %name, "field controller unreachable: {e}");
                     }
                     site.reachable = Some(false);
-                    tracing::debug!("{name}: status: {e}");
                     continue;
                 }
+            };
+            self.stats.status_reads += 1;
+            if site.reachable == Some(false) {
+                tracing::info!(intersection = %name, "field controller reachable again");
+            }
+            site.reachable = Some(true);
+            let fallback = st.is_fallback();
+            // what the next read is compared with
+            let seen = match (site.fallback, fallback) {
+                (None, true) => {
+                    tracing::info!(
+                        intersection = %name,
+                        "field controller on its local plan until the central's first heartbeat"
+                    );
+                    // not a fallback to report: the first heartbeat follows (one that fails
+                    // leaves the field on its local plan, and the next read reports it)
+                    false
+                }
+                (Some(false), true) => {
+                    self.stats.fallbacks_entered += 1;
+                    tracing::warn!(
+                        intersection = %name,
+                        "field controller entered fallback: running its local plan"
+                    );
+                    true
+                }
+                (Some(true), false) => {
+                    tracing::info!(intersection = %name, "field controller left fallback");
+                    false
+                }
+                (_, f) => f,
+            };
+            site.fallback = Some(seen);
+            if time_s >= site.next_heartbeat_s {
+                match link.heartbeat().await {
+                    Ok(()) => {
+                        self.stats.heartbeats += 1;
+                        site.next_heartbeat_s = time_s + self.cfg.heartbeat_every_s.max(0.0);
+                    }
+                    Err(e) => {
+                        self.stats.heartbeat_errors += 1;
+                        tracing::debug!("{name}: heartbeat: {e}");
+                    }
+                }
+            }
+            // a field controller that restarted (or lost our plan) gets it again
+            if let (Some(seq), Some(plan)) = (site.last_seq, &site.last_plan) {
+                if st.committed_seq != seq {
+                    tracing::warn!(
+                        intersection = %name,
+                        "field holds plan {} but {} was pushed; pushing again",
+                        st.committed_seq,
+                        seq
+                    );
+                    let plan = plan.clone();
+                    push(&net, link, &plan, site, &mut self.stats).await;
+                }
+            }
+            self.signals.push(signal_state(&net, site, &st));
+            site.status = Some(st);
+            if !poll_detectors {
+                continue;
             }
             match link.poll_detectors().await {
                 Ok(deltas) => {
@@ -190,10 +299,10 @@ impl Daemon {
                         readings.push(DetectorReading {
                             detector: *det,
                             time_s,
-                            interval_s: dt_s,
+                            interval_s,
                             count: d.count,
-                            occupancy: if dt_s > 0.0 {
-                                (d.occupied_ds as f64 / 10.0 / dt_s).clamp(0.0, 1.0)
+                            occupancy: if interval_s > 0.0 {
+                                (d.occupied_ds as f64 / 10.0 / interval_s).clamp(0.0, 1.0)
                             } else {
                                 d.occupancy_permille as f64 / 1000.0
                             },
@@ -203,11 +312,13 @@ impl Daemon {
                 }
                 Err(e) => {
                     self.stats.poll_errors += 1;
-                    tracing::debug!("{}: detectors: {e}", net.intersection(site.id).name);
+                    tracing::debug!("{name}: detectors: {e}");
                 }
             }
         }
-        let mut frames = Vec::new();
+        readings.sort_by_key(|r| r.detector);
+        // frames from the camera source (MQTT) since the last step, after any passed in
+        let mut frames = cameras.to_vec();
         if let Some(src) = &mut self.cameras {
             src.drain(&mut frames);
             self.stats.cameras = Some(src.stats());
@@ -218,9 +329,10 @@ impl Daemon {
             dt_s,
             detectors: &readings,
             cameras: &frames,
-            signals: &signals,
+            signals: &self.signals,
         };
         self.controller.step(&input, &mut commands);
+        let mut commanded = BTreeSet::new();
         for c in commands {
             match c {
                 Command::ApplyPlan(plan) => {
@@ -232,6 +344,7 @@ impl Daemon {
                     let Some(link) = self.pool.link(site.id) else {
                         continue;
                     };
+                    commanded.insert(site.id);
                     push(&net, link, &plan, site, &mut self.stats).await;
                 }
                 Command::SwitchTo {
@@ -248,15 +361,47 @@ impl Daemon {
                         self.stats.commands_unsupported += 1;
                         continue;
                     };
-                    if let Err(e) = link.request_stage(number as u16 + 1).await {
-                        tracing::warn!(
-                            "stage request to {}: {e}",
-                            net.intersection(intersection).name
-                        );
-                        self.stats.commands_unsupported += 1;
+                    let name = &net.intersection(intersection).name;
+                    commanded.insert(intersection);
+                    match link.request_stage(number as u16 + 1).await {
+                        Ok(()) => self.stats.stage_requests += 1,
+                        Err(e) if e.is_transport() => {
+                            self.stats.stage_request_errors += 1;
+                            tracing::debug!("{name}: stage request: {e}");
+                        }
+                        Err(e) => {
+                            self.stats.stage_requests_rejected += 1;
+                            tracing::warn!(
+                                intersection = %name,
+                                stage = number + 1,
+                                "stage request refused by the field: {e}"
+                            );
+                        }
                     }
                 }
             }
+        }
+        // Read back the status of every field controller just commanded: what the field does
+        // with a stage request or a plan shows at once (a green it ends starts its yellow now),
+        // so `signals()` is the field's state at the end of the step, as read.
+        if !commanded.is_empty() {
+            for (id, read) in read_statuses(&mut self.pool, Some(&commanded)).await {
+                let Ok(st) = read else {
+                    self.stats.poll_errors += 1;
+                    continue;
+                };
+                self.stats.status_reads += 1;
+                let Some(site) = self.sites.iter_mut().find(|s| s.id == id) else {
+                    continue;
+                };
+                let state = signal_state(&net, site, &st);
+                match self.signals.iter_mut().find(|s| s.intersection == id) {
+                    Some(s) => *s = state,
+                    None => self.signals.push(state),
+                }
+                site.status = Some(st);
+            }
+            self.signals.sort_by_key(|s| s.intersection);
         }
     }
 
@@ -274,6 +419,22 @@ impl Daemon {
             self.step(t.as_secs_f64()).await;
         }
     }
+}
+
+/// The status of every field controller of the pool (or of those in `only`), read
+/// concurrently.
+async fn read_statuses(
+    pool: &mut ClientPool,
+    only: Option<&BTreeSet<IntersectionId>>,
+) -> BTreeMap<IntersectionId, Result<FieldStatus, LinkError>> {
+    let reads = pool
+        .links()
+        .filter(|l| only.is_none_or(|o| o.contains(&l.intersection())))
+        .map(|link| {
+            let link = &*link;
+            async move { (link.intersection(), link.status().await) }
+        });
+    futures::future::join_all(reads).await.into_iter().collect()
 }
 
 async fn push(
@@ -326,7 +487,10 @@ fn signal_state(net: &RoadNet, site: &Site, st: &FieldStatus) -> SignalState {
         interval,
         time_in_interval_s: st.time_in_interval_ds as f64 / 10.0,
         green_elapsed_s: st.time_in_stage_ds as f64 / 10.0,
-        next_stage: None,
+        next_stage: (st.next_stage as usize)
+            .checked_sub(1)
+            .and_then(|i| inter.stages.get(i))
+            .copied(),
         indications: indications_from_masks(st.green_mask, st.yellow_mask, &site.permissive),
     }
 }

@@ -11,4 +11,4 @@ pub mod daemon;
 
 pub use cameras::{CameraSource, CameraStats};
 pub use client::{ClientPool, EndpointPool, FieldLink, LinkConfig, PushReport};
-pub use daemon::Daemon;
+pub use daemon::{Daemon, DaemonConfig, DaemonStats};

@@ -96,6 +96,9 @@ pub struct FieldUnit {
     /// Plan-area registers written since the last commit.
     written: Vec<bool>,
     last_heartbeat: Option<Ds>,
+    /// Drawn at construction: one unit object is one start of the field controller.
+    boot_epoch: u32,
+    commands_expired: u16,
     runner: Runner,
     now: Ds,
     status: FieldStatus,
@@ -197,6 +200,8 @@ impl FieldUnit {
             holding,
             written: vec![false; (hr::END - hr::PLAN_BASE) as usize],
             last_heartbeat: None,
+            boot_epoch: draw_boot_epoch(),
+            commands_expired: 0,
             now,
             status: FieldStatus::default(),
             detectors: vec![DetectorBlock::default(); detector_ids.len()],
@@ -322,6 +327,8 @@ impl FieldUnit {
         s.max_plan_stages = MAX_PLAN_STAGES as u16;
         s.local_cycle_ds = self.local.cycle_ds.min(u16::MAX as u32) as u16;
         s.field_time_ds = self.now as u32;
+        s.boot_epoch = self.boot_epoch;
+        s.commands_expired = self.commands_expired;
         s.active_seq = if flashing { 0 } else { plan.seq };
         s.active_source = if flashing {
             regmap::SOURCE_FLASH
@@ -351,6 +358,10 @@ impl FieldUnit {
         s.green_mask = r.green_mask();
         s.yellow_mask = r.yellow_mask();
         s.conflict_faults = r.conflict_faults().min(u16::MAX as u32) as u16;
+        s.next_stage = match r.phase() {
+            Phase::Yellow | Phase::AllRed => r.next_stage_number().unwrap_or(0),
+            Phase::Green | Phase::Flash => 0,
+        };
     }
 
     pub fn status(&self) -> FieldStatus {
@@ -394,6 +405,10 @@ impl FieldUnit {
             .map(|a| {
                 if a < regmap::ir::STATUS_END {
                     status[a as usize]
+                } else if a == regmap::ir::DET_BOOT_EPOCH_HI {
+                    (self.boot_epoch >> 16) as u16
+                } else if a == regmap::ir::DET_BOOT_EPOCH_LO {
+                    self.boot_epoch as u16
                 } else if a >= regmap::ir::DET_BASE {
                     let k = ((a - regmap::ir::DET_BASE) / regmap::ir::DET_BLOCK) as usize;
                     let j = ((a - regmap::ir::DET_BASE) % regmap::ir::DET_BLOCK) as usize;
@@ -420,6 +435,25 @@ impl FieldUnit {
         if end > hr::END as u32 {
             return Err(ExceptionCode::IllegalDataAddress);
         }
+        let touches_commands = addr <= hr::STAGE_REQUEST && end > hr::COMMAND_VALID_UNTIL_HI as u32;
+        if touches_commands {
+            // the command block goes whole: its deadline, then at least the heartbeat
+            if addr != hr::COMMAND_VALID_UNTIL_HI || end <= hr::HEARTBEAT as u32 {
+                return Err(ExceptionCode::IllegalDataAddress);
+            }
+            let valid_until = crate::protocol::codec::join_u32(values[0], values[1]);
+            if !command_in_time(valid_until, self.now) {
+                self.commands_expired = self.commands_expired.wrapping_add(1);
+                self.refresh_status();
+                tracing::info!(
+                    unit = self.unit_id,
+                    valid_until_ds = valid_until,
+                    field_time_ds = self.now as u32,
+                    "command refused: outside its validity window"
+                );
+                return Err(ExceptionCode::IllegalDataValue);
+            }
+        }
         for (i, v) in values.iter().enumerate() {
             let a = addr + i as u16;
             match a {
@@ -445,7 +479,10 @@ impl FieldUnit {
                         return Err(ExceptionCode::IllegalDataValue);
                     }
                 }
-                hr::HEARTBEAT | hr::COMMIT => {}
+                hr::COMMAND_VALID_UNTIL_HI
+                | hr::COMMAND_VALID_UNTIL_LO
+                | hr::HEARTBEAT
+                | hr::COMMIT => {}
                 a if a >= hr::PLAN_BASE => {}
                 _ => return Err(ExceptionCode::IllegalDataAddress),
             }
@@ -550,7 +587,7 @@ impl FieldUnit {
             return Err(RejectCode::CommitMismatch);
         }
         let regs = PlanRegisters::decode(&area[..len])?;
-        if regs.seq <= self.status.committed_seq {
+        if !regmap::sequence_follows(regs.seq, self.status.committed_seq) {
             return Err(RejectCode::StaleSequence);
         }
         let plan = regs.to_signal_plan(&self.net, self.id)?;
@@ -591,6 +628,34 @@ impl FieldUnit {
         }
         Ok(EffPlan::from_accepted(&regs, &self.own_max_green_ds))
     }
+}
+
+/// Whether a command valid until field time `valid_until` (ds, u32, wrapping) may take effect
+/// at field time `now`: not after its deadline, and the deadline not further ahead than
+/// [`regmap::MAX_COMMAND_VALIDITY_DS`] (a far deadline would let a held-up command surface late).
+pub fn command_in_time(valid_until: u32, now: Ds) -> bool {
+    // the field clock is u32 on the wire; compare on the wrapping circle
+    let ahead = valid_until.wrapping_sub(now as u32);
+    ahead <= regmap::MAX_COMMAND_VALIDITY_DS
+}
+
+/// A fresh boot epoch: the wall clock's nanoseconds mixed with a per-process counter, so two
+/// units started in the same instant (or a unit restarted at once) still differ. Never 0.
+fn draw_boot_epoch() -> u32 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STARTS: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut z = nanos
+        ^ STARTS
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // splitmix64's finalizer spreads the bits
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z as u32).max(1)
 }
 
 fn flags_fallback(fl: u16) -> bool {

@@ -341,6 +341,11 @@ impl WrapCounter {
     pub fn total(&self) -> u64 {
         self.total
     }
+    /// The device restarted: its counter began again from 0, so the next reading is all new
+    /// (not a wrap of the old count).
+    pub fn restart(&mut self) {
+        self.last = Some(0);
+    }
 }
 
 /// The status area as a struct (input registers [`ir::MAP_VERSION`]..[`ir::STATUS_END`]).
@@ -355,6 +360,10 @@ pub struct FieldStatus {
     pub max_plan_stages: u16,
     pub local_cycle_ds: u16,
     pub field_time_ds: u32,
+    /// Drawn afresh at every start of the field controller (see [`ir::BOOT_EPOCH_HI`]).
+    pub boot_epoch: u32,
+    /// Command-block writes refused as expired (wrapping).
+    pub commands_expired: u16,
     pub active_seq: u32,
     pub active_source: u16,
     pub current_stage: u16,
@@ -375,6 +384,8 @@ pub struct FieldStatus {
     pub green_mask: u32,
     pub yellow_mask: u32,
     pub conflict_faults: u16,
+    /// During a change interval, the stage that follows (1-based); 0 otherwise.
+    pub next_stage: u16,
 }
 
 impl FieldStatus {
@@ -395,6 +406,7 @@ impl FieldStatus {
             v[a as usize + 1] = l;
         };
         put32(ir::FIELD_TIME_HI, self.field_time_ds);
+        put32(ir::BOOT_EPOCH_HI, self.boot_epoch);
         put32(ir::ACTIVE_SEQ_HI, self.active_seq);
         put32(ir::COMMITTED_SEQ_HI, self.committed_seq);
         put32(ir::LAST_COMMIT_SEQ_HI, self.last_commit_seq);
@@ -416,6 +428,8 @@ impl FieldStatus {
         put(ir::HEARTBEAT_ECHO, self.heartbeat_echo);
         put(ir::HEARTBEAT_AGE_DS, self.heartbeat_age_ds);
         put(ir::CONFLICT_FAULTS, self.conflict_faults);
+        put(ir::NEXT_STAGE, self.next_stage);
+        put(ir::COMMANDS_EXPIRED, self.commands_expired);
         v
     }
 
@@ -438,6 +452,8 @@ impl FieldStatus {
             max_plan_stages: g(ir::MAX_PLAN_STAGES),
             local_cycle_ds: g(ir::LOCAL_CYCLE_DS),
             field_time_ds: g32(ir::FIELD_TIME_HI),
+            boot_epoch: g32(ir::BOOT_EPOCH_HI),
+            commands_expired: g(ir::COMMANDS_EXPIRED),
             active_seq: g32(ir::ACTIVE_SEQ_HI),
             active_source: g(ir::ACTIVE_SOURCE),
             current_stage: g(ir::CURRENT_STAGE),
@@ -458,6 +474,7 @@ impl FieldStatus {
             green_mask: g32(ir::GREEN_MASK_HI),
             yellow_mask: g32(ir::YELLOW_MASK_HI),
             conflict_faults: g(ir::CONFLICT_FAULTS),
+            next_stage: g(ir::NEXT_STAGE),
         })
     }
 
@@ -622,9 +639,10 @@ mod tests {
     #[test]
     fn status_round_trip() {
         let s = FieldStatus {
-            map_version: 1,
+            map_version: 2,
             device_magic: regmap::DEVICE_MAGIC,
             field_time_ds: 0xDEAD_BEEF,
+            next_stage: 3,
             active_seq: 77,
             committed_seq: 78,
             green_mask: 0x8000_0001,

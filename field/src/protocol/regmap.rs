@@ -1,4 +1,4 @@
-//! Register map v1 of the greenwave Modbus field link: addresses, sizes, enumerations and reason
+//! Register map v2 of the greenwave Modbus field link: addresses, sizes, enumerations and reason
 //! codes, exactly as documented in `docs/modbus.md`. Addresses are 0-based protocol addresses
 //! (the PDU address; "40001"/"30001" style tables add 1). Every time value is an unsigned 16-bit
 //! count of deciseconds (ds, 0.1 s) unless its name says otherwise.
@@ -6,7 +6,7 @@
 use roadnet::PlanRule;
 
 /// Version of the register map; bumped on any incompatible change.
-pub const MAP_VERSION: u16 = 1;
+pub const MAP_VERSION: u16 = 2;
 /// "GW" — lets a client check it talks to a greenwave-compatible field controller.
 pub const DEVICE_MAGIC: u16 = 0x4757;
 
@@ -23,19 +23,31 @@ pub const MAX_WRITE_REGS: u16 = 123;
 
 /// Holding registers (FC 03 read, FC 06/16 write).
 pub mod hr {
-    // (addresses 4–9 and 11–99 are reserved)
+    // (addresses 1, 3, 8–9 and 11–99 are reserved; map v1 had the heartbeat at 1 and the stage
+    // request at 3, unguarded — v2 moved both into the command block 4–7)
     /// `systemPatternControl`: [`super::PATTERN_PLAN`], [`super::PATTERN_FREE`] or [`super::PATTERN_FLASH`].
     pub const SYSTEM_PATTERN_CONTROL: u16 = 0;
-    /// Heartbeat: the central writes any value (typically a counter); each write feeds the watchdog.
-    pub const HEARTBEAT: u16 = 1;
     /// `unitBackupTime`, whole seconds (1..=3600): no heartbeat for longer → local plan.
     pub const UNIT_BACKUP_TIME_S: u16 = 2;
-    /// Stage request (NTCIP's force-off + call, for acyclic central control): 0 = none, else the
-    /// 1-based number of the stage the central wants next. In PLAN mode with a live central the
-    /// field ends the current green as soon as its shortest green is served, runs the change
-    /// interval and serves the requested stage, holding it (up to its max green) until another
-    /// is requested. A committed plan, FREE/FLASH or a silent central end request mode.
-    pub const STAGE_REQUEST: u16 = 3;
+    /// Command block, first register: the field-clock time (ds, u32, high word first) after which
+    /// the command written **in the same request** must not take effect. The heartbeat and the
+    /// stage request are accepted only inside one write-multiple (FC 16) that starts here and
+    /// carries both words; a request the field processes after its deadline (or with a deadline
+    /// more than [`super::MAX_COMMAND_VALIDITY_DS`] ahead of the field clock) is refused whole
+    /// with exception 03 and counted in [`super::ir::COMMANDS_EXPIRED`]. So a command the
+    /// central has given up on (timed out) can never take effect later.
+    pub const COMMAND_VALID_UNTIL_HI: u16 = 4;
+    pub const COMMAND_VALID_UNTIL_LO: u16 = 5;
+    /// Heartbeat (command block): any value (typically a counter); each accepted write feeds the
+    /// watchdog. Write `COMMAND_VALID_UNTIL_HI..=HEARTBEAT` (3 registers).
+    pub const HEARTBEAT: u16 = 6;
+    /// Stage request (command block; NTCIP's force-off + call, for acyclic central control):
+    /// 0 = none, else the 1-based number of the stage the central wants next. In PLAN mode with a
+    /// live central the field ends the current green as soon as its shortest green is served,
+    /// runs the change interval and serves the requested stage, holding it (up to its max green)
+    /// until another is requested. A committed plan, FREE/FLASH or a silent central end request
+    /// mode. Written with the heartbeat: `COMMAND_VALID_UNTIL_HI..=STAGE_REQUEST` (4 registers).
+    pub const STAGE_REQUEST: u16 = 7;
     /// Commit: write the low word of the plan sequence number to validate and accept the plan area.
     pub const COMMIT: u16 = 10;
     /// First register of the plan area.
@@ -81,6 +93,15 @@ pub mod ir {
     /// Field clock, ds since its time reference, u32 (wraps).
     pub const FIELD_TIME_HI: u16 = 10;
     pub const FIELD_TIME_LO: u16 = 11;
+    /// Boot epoch, u32: a value the field controller draws afresh at every start (never 0). Its
+    /// detector counters, field clock and committed sequence start again from 0 at a start, so a
+    /// central that sees the epoch change re-primes its counters instead of reading the drop as
+    /// traffic, and re-sends its plan.
+    pub const BOOT_EPOCH_HI: u16 = 12;
+    pub const BOOT_EPOCH_LO: u16 = 13;
+    /// Command-block writes refused because their deadline had passed (or lay too far ahead),
+    /// wrapping u16.
+    pub const COMMANDS_EXPIRED: u16 = 14;
     // --- status ---
     /// Sequence number of the plan on the lamps (0 = the local plan), u32.
     pub const ACTIVE_SEQ_HI: u16 = 20;
@@ -119,9 +140,17 @@ pub mod ir {
     pub const YELLOW_MASK_LO: u16 = 43;
     /// Conflict-monitor faults seen by the field itself (must stay 0).
     pub const CONFLICT_FAULTS: u16 = 44;
+    /// During a change interval (yellow, all-red, the start-up all-red) the 1-based number of
+    /// the stage that follows it; 0 during green and in flash. With `CURRENT_STAGE` and the lamp
+    /// masks it tells a central (or a simulator following the field) where the lamps are going.
+    pub const NEXT_STAGE: u16 = 45;
     /// One past the last status register.
-    pub const STATUS_END: u16 = 45;
+    pub const STATUS_END: u16 = 46;
     // --- detectors ---
+    /// The boot epoch again ([`BOOT_EPOCH_HI`]), just before the detector blocks, so that one
+    /// read carries the counters and the start they count from.
+    pub const DET_BOOT_EPOCH_HI: u16 = 98;
+    pub const DET_BOOT_EPOCH_LO: u16 = 99;
     pub const DET_BASE: u16 = 100;
     pub const DET_BLOCK: u16 = 4;
     /// Offsets inside a detector block.
@@ -130,6 +159,32 @@ pub mod ir {
     pub const DET_OCCUPANCY_PERMILLE: u16 = 2;
     pub const DET_HEALTH: u16 = 3;
     pub const END: u16 = DET_BASE + DET_BLOCK * super::MAX_DETECTORS as u16;
+}
+
+/// Longest a command may stay valid ahead of the field clock, ds (10 s): longer than any
+/// sensible request timeout, short enough that a command held up in a stalled field or network
+/// cannot surface much later.
+pub const MAX_COMMAND_VALIDITY_DS: u32 = 100;
+
+/// The sequence-number rule (serial-number arithmetic, RFC 1982 style): a plan's sequence
+/// number `seq` is accepted when `seq != 0` and `1 ≤ (seq − committed) mod 2³² ≤
+/// MAX_SEQUENCE_STEP`, with `committed` the last accepted one (0 after a start). Numbers wrap
+/// from 2³² − 1 to 1 (0 is the local plan's), and no single write can move the field out of the
+/// central's reach: a sender that jumped ahead moves `committed` by at most this step, and the
+/// central, refused as stale, re-reads `committed` and continues from it + 1.
+pub const MAX_SEQUENCE_STEP: u32 = 1 << 16;
+
+/// Whether `seq` may follow `committed` (see [`MAX_SEQUENCE_STEP`]).
+pub fn sequence_follows(seq: u32, committed: u32) -> bool {
+    seq != 0 && (1..=MAX_SEQUENCE_STEP).contains(&seq.wrapping_sub(committed))
+}
+
+/// The sequence number after `seq`: wraps past 2³² − 1 to 1, never 0.
+pub fn next_sequence(seq: u32) -> u32 {
+    match seq.wrapping_add(1) {
+        0 => 1,
+        n => n,
+    }
 }
 
 pub const PATTERN_PLAN: u16 = 1;
@@ -181,7 +236,7 @@ pub enum RejectCode {
     ChecksumMismatch,
     /// Not every register of the plan area (header, checksum, each stage block) was written since the last commit.
     IncompletePlan,
-    /// The sequence number is not greater than the last accepted one.
+    /// The sequence number does not follow the last accepted one (see [`sequence_follows`]).
     StaleSequence,
     /// The value written to the commit register is not the plan's sequence low word.
     CommitMismatch,
@@ -266,6 +321,24 @@ mod tests {
             }
         }
         assert_eq!(RejectCode::from_code(0), None);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_and_no_write_jumps_far() {
+        assert!(sequence_follows(1, 0));
+        assert!(sequence_follows(5, 4));
+        assert!(!sequence_follows(4, 4));
+        assert!(!sequence_follows(3, 4));
+        // the v1 lock-out: 0xFFFF_FFFF after a young field is out of reach now
+        assert!(!sequence_follows(u32::MAX, 7));
+        assert!(sequence_follows(7 + MAX_SEQUENCE_STEP, 7));
+        assert!(!sequence_follows(8 + MAX_SEQUENCE_STEP, 7));
+        // wrap: after 2^32 - 1 comes 1, and 0 is never a central plan's
+        assert_eq!(next_sequence(u32::MAX), 1);
+        assert_eq!(next_sequence(41), 42);
+        assert!(sequence_follows(1, u32::MAX));
+        assert!(!sequence_follows(0, u32::MAX));
+        assert!(sequence_follows(next_sequence(u32::MAX - 1), u32::MAX - 1));
     }
 
     #[test]

@@ -76,6 +76,9 @@ impl Simulation {
                         let fi = f as usize;
                         if self.next_link[fi] == l
                             && self.signals.movement_go[t.link_movement[li] as usize]
+                            && (self.closures.is_empty()
+                                || !(self.lane_closed[start as usize]
+                                    || self.lane_closed[t.link_to[li] as usize]))
                         {
                             let to_end = t.length_m[start as usize] - self.dis[fi];
                             while cur > 0 {
@@ -111,6 +114,7 @@ impl Simulation {
             let rem = t.length_m[d as usize] - self.dis[v];
             if !self.signals.movement_go[t.link_movement[li] as usize]
                 || !self.can_enter(t.link_to[li], v)
+                || !self.link_open(d, l)
             {
                 // A vehicle that can no longer stop goes on (CityFlow runs the red).
                 if self.min_brake_m(v) <= rem {

@@ -14,6 +14,9 @@
 //! - [`accounting`] — what the metrics sample each step, and [`Metrics`] from it.
 
 mod accounting;
+mod closures;
+
+pub use closures::LaneClosure;
 
 use accounting::EnteringPair;
 mod crossing;
@@ -171,6 +174,10 @@ pub struct Simulation {
     inter_queue_now: Vec<u32>,
     vehicle_updates: u64,
     wall_s: f64,
+    // --- lane closures (`closures.rs`) ---
+    closures: Vec<LaneClosure>,
+    /// Per lane: closed at this step (empty while no closure is set).
+    lane_closed: Vec<bool>,
     // --- scratch ---
     changed: Vec<u32>,
     touched: Vec<u32>,
@@ -301,6 +308,8 @@ impl Simulation {
             inter_queue_now: vec![0; net.intersections.len()],
             vehicle_updates: 0,
             wall_s: 0.0,
+            closures: Vec::new(),
+            lane_closed: Vec::new(),
             changed: Vec::new(),
             touched: Vec::new(),
             commands: Vec::new(),
@@ -500,6 +509,7 @@ impl Simulation {
         if let Err(v) = self.signals.begin_step(&self.net, t) {
             return Err(SimError::Safety(v));
         }
+        self.update_closures(t);
         self.spawn(t);
         self.enter_waiting();
         if self.cfg.lane_change || self.must_change {
@@ -546,11 +556,15 @@ impl Simulation {
             // lead on past it (see `routing.rs`); where no lane reaches the end of the route,
             // fall back to CityFlow's rule, then to the first lane. Where CityFlow's
             // candidates all reach the end (Jinan) the two rules pick alike and draw alike.
-            let ok: Vec<u32> = lanes
+            let mut ok: Vec<u32> = lanes
                 .iter()
                 .copied()
                 .filter(|l| self.lane_ok(v, 0, *l))
                 .collect();
+            // Avoid a closed lane where an open one serves the route (`closures.rs`).
+            if ok.iter().any(|l| self.is_closed(*l)) && ok.iter().any(|l| !self.is_closed(*l)) {
+                ok.retain(|l| !self.is_closed(*l));
+            }
             let lane = if !ok.is_empty() {
                 ok[self.rng.below(ok.len())]
             } else {
@@ -585,6 +599,10 @@ impl Simulation {
             let Some(&v) = self.waiting[lane].front() else {
                 continue;
             };
+            // A closed lane takes no one: its spawn queue waits for the window to end.
+            if self.is_closed(lane as u32) {
+                continue;
+            }
             let vi = v as usize;
             // Strictly greater, as in CityFlow: a tail exactly at length + min gap blocks.
             let ok = match self.lists[lane].last() {

@@ -74,20 +74,24 @@ impl Simulation {
         let after = self.route_road(v, k + 2);
         let t = &self.topo;
         let cur_idx = t.lane_index[lane as usize] as i32;
-        let mut best = [NONE; 3];
-        let mut best_diff = [i32::MAX; 3];
+        let mut best = [NONE; 6];
+        let mut best_diff = [i32::MAX; 6];
         for &d in &t.lane_out[lane as usize] {
             let to = t.link_to[t.link(d)];
             if t.lane_road[to as usize] != target {
                 continue;
             }
-            let tier = if self.lane_ok(v, k + 1, to) {
+            let mut tier = if self.lane_ok(v, k + 1, to) {
                 0
             } else if after.is_none_or(|a| t.lane_reach[to as usize].binary_search(&a).is_ok()) {
                 1
             } else {
                 2
             };
+            // A closed end lane only when no open one serves (`closures.rs`).
+            if self.is_closed(to) {
+                tier += 3;
+            }
             let diff = (t.lane_index[to as usize] as i32 - cur_idx).abs();
             if diff < best_diff[tier] {
                 best[tier] = d;

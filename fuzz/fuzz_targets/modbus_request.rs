@@ -1,0 +1,46 @@
+//! Modbus requests as the field decodes and answers them: a stream of
+//! `[unit id, clock step (ds), PDU length, PDU…]` records, each decoded by tokio-modbus's
+//! request decoder and answered by a field emulator of the bundled network — as the server does
+//! for every frame (`field::emulator::server`). Sequences let the fuzzer write a plan area,
+//! commit it and let the clock run it. Nothing may panic; every answer is a response or an
+//! exception code.
+#![no_main]
+
+use bytes::Bytes;
+use field::{Clock, FieldEmulator, IdleSource, ManualClock};
+use libfuzzer_sys::fuzz_target;
+use std::sync::{Arc, OnceLock};
+use tokio_modbus::{Request, SlaveRequest};
+
+fn net() -> Arc<roadnet::RoadNet> {
+    static NET: OnceLock<Arc<roadnet::RoadNet>> = OnceLock::new();
+    NET.get_or_init(|| {
+        Arc::new(
+            roadnet::config::parse_toml(include_str!("../../intersections.toml"), "intersections.toml")
+                .expect("the bundled network loads"),
+        )
+    })
+    .clone()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let net = net();
+    let clock = ManualClock::new(0);
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let emu = FieldEmulator::new(net, dyn_clock, |_| Box::new(IdleSource)).expect("emulator");
+    let Some(svc) = emu.endpoints().keys().next().and_then(|ep| emu.service(ep)) else {
+        return;
+    };
+    let mut rest = data;
+    while rest.len() >= 3 {
+        let (unit, step, len) = (rest[0], rest[1], rest[2] as usize);
+        rest = &rest[3..];
+        let pdu = &rest[..len.min(rest.len())];
+        rest = &rest[pdu.len()..];
+        clock.advance(step as u64);
+        emu.advance_all();
+        if let Ok(request) = Request::try_from(Bytes::copy_from_slice(pdu)) {
+            let _ = svc.answer(SlaveRequest { slave: unit, request }, None);
+        }
+    }
+});

@@ -1,0 +1,402 @@
+//! Each edit kind takes effect in the simulator: demand scaling gives round(factor × n) trips,
+//! a banned turn carries no vehicle, closures reach the simulator with open windows cut out,
+//! a stage's min green shows in the greens run, a corridor cycle range in the adaptive
+//! controller's plans, and a fixed plan is what its intersection runs.
+
+use super::*;
+use roadnet::{Interval, VehicleParams};
+use sim::{Observer, Place, SimConfig, Simulation, StepView};
+use std::collections::BTreeMap;
+
+fn bundled() -> RoadNet {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("intersections.toml");
+    roadnet::load_network(&path).expect("bundled network")
+}
+
+fn scenario(net: &RoadNet, text: &str) -> Scenario {
+    parse(text, "test.toml", "test", net).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The bundled day of counts, seed 0.
+fn day(net: &RoadNet) -> Demand {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/main_street_counts.csv");
+    roadnet::counts::load_counts(&path, net).unwrap().to_demand(
+        net,
+        0,
+        VehicleParams {
+            max_speed_m_s: 16.67,
+            ..VehicleParams::default()
+        },
+    )
+}
+
+/// The 07:00–08:00 trips of the bundled day, moved to start at 0.
+fn morning(net: &RoadNet) -> Demand {
+    Demand::new(
+        day(net)
+            .trips
+            .into_iter()
+            .filter(|t| (25_200.0..28_800.0).contains(&t.departure_s))
+            .map(|mut t| {
+                t.departure_s -= 25_200.0;
+                t
+            })
+            .collect(),
+    )
+}
+
+/// Records every indication change at the intersections it watches.
+#[derive(Default)]
+struct Greens {
+    /// (intersection, stage) → lengths of every completed green, s.
+    lengths: BTreeMap<(IntersectionId, StageId), Vec<f64>>,
+    last: BTreeMap<IntersectionId, (StageId, Interval, f64)>,
+    /// vehicles seen on a lane link of `movement`
+    movement: Option<MovementId>,
+    on_movement: usize,
+}
+
+impl Observer for Greens {
+    fn on_step(&mut self, view: &StepView<'_>) {
+        for s in view.signals() {
+            let prev = self
+                .last
+                .insert(s.intersection, (s.stage, s.interval, s.green_elapsed_s));
+            if let Some((stage, Interval::Green, green)) = prev {
+                if s.interval != Interval::Green {
+                    // the stage just ended: it showed green for `green` s
+                    self.lengths
+                        .entry((s.intersection, stage))
+                        .or_default()
+                        .push(green);
+                }
+            }
+        }
+        if let Some(m) = self.movement {
+            self.on_movement += view
+                .vehicles()
+                .filter(|v| matches!(v.place, Place::Link { movement, .. } if movement == m))
+                .count();
+        }
+    }
+}
+
+/// A controller that records the plans it sends.
+struct Spy {
+    inner: Box<dyn Controller>,
+    plans: Vec<SignalPlan>,
+    commands_for: BTreeMap<IntersectionId, usize>,
+}
+
+impl Controller for Spy {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
+        let from = out.len();
+        self.inner.step(input, out);
+        for c in &out[from..] {
+            let at = match c {
+                Command::ApplyPlan(p) => {
+                    self.plans.push(p.clone());
+                    p.intersection
+                }
+                Command::SwitchTo { intersection, .. } => *intersection,
+            };
+            *self.commands_for.entry(at).or_default() += 1;
+        }
+    }
+}
+
+fn run(s: &Scenario, demand: &Demand, control: &str, duration_s: f64, obs: &mut Greens) -> Spy {
+    let cfg = SimConfig {
+        duration_s,
+        track_vehicles: controller::needs_vehicle_tracking(control),
+        ..SimConfig::default()
+    };
+    let mut sim = Simulation::new(s.net.clone(), demand, cfg).unwrap();
+    sim.set_lane_closures(s.closures.clone()).unwrap();
+    let mut spy = Spy {
+        inner: s.controller(control).unwrap(),
+        plans: Vec::new(),
+        commands_for: BTreeMap::new(),
+    };
+    let m = sim.run(&mut spy, obs).unwrap();
+    assert_eq!(m.safety_violations, 0);
+    spy
+}
+
+#[test]
+fn demand_scaling_gives_round_factor_times_n_trips() {
+    let net = bundled();
+    let base = day(&net);
+    let n = base.trips.len();
+    let s = scenario(&net, "[[demand]]\nfactor = 1.15\n");
+    let (d, ch) = s.apply_demand(&base, 0);
+    assert_eq!(d.trips.len(), (1.15 * n as f64).round() as usize);
+    assert_eq!((ch.trips_before, ch.trips_after), (n, d.trips.len()));
+    // sorted by departure, every copy a trip of the base demand within 30 s
+    assert!(d
+        .trips
+        .windows(2)
+        .all(|w| w[0].departure_s <= w[1].departure_s));
+    // seeded: same seed same trips, another seed other copies
+    assert_eq!(s.apply_demand(&base, 0).0, d);
+    assert_ne!(s.apply_demand(&base, 1).0, d);
+    // by origin and window: only the trips entering from west_end 07:00–09:00 change
+    let s = scenario(
+        &net,
+        "[[demand]]\nfactor = 0.5\norigin = \"west_end\"\nfrom = \"07:00\"\nto = \"09:00\"\n",
+    );
+    let west = net.intersection_by_name("west_end").unwrap();
+    let hit = |t: &roadnet::Trip| {
+        net.road(t.route[0]).from == west && (25_200.0..32_400.0).contains(&t.departure_s)
+    };
+    let before = base.trips.iter().filter(|t| hit(t)).count();
+    let (d, _) = s.apply_demand(&base, 3);
+    assert!(before > 100);
+    assert_eq!(
+        d.trips.iter().filter(|t| hit(t)).count(),
+        (0.5 * before as f64).round() as usize
+    );
+    assert_eq!(
+        d.trips.iter().filter(|t| !hit(t)).count(),
+        base.trips.iter().filter(|t| !hit(t)).count()
+    );
+    // and the simulator releases them: ×1.15 on the morning hour gives 15 % more vehicles
+    let m = morning(&net);
+    let s = scenario(&net, "[[demand]]\nfactor = 1.15\n");
+    let (m15, _) = s.apply_demand(&m, 0);
+    let count = |d: &Demand| {
+        let cfg = SimConfig {
+            duration_s: 3600.0,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulation::new(net.clone(), d, cfg).unwrap();
+        let mut c = s.controller("fixed-time").unwrap();
+        sim.run(c.as_mut(), &mut sim::NoObserver)
+            .unwrap()
+            .vehicles_generated
+    };
+    let (a, b) = (count(&m), count(&m15));
+    // copies of trips leaving just before the hour's end may be jittered past it
+    assert!((b as f64 - 1.15 * a as f64).abs() <= 3.0, "{a} → {b}");
+}
+
+#[test]
+fn a_banned_turn_carries_no_vehicle() {
+    let net = bundled();
+    let m = morning(&net);
+    let s = scenario(
+        &net,
+        "[[turn]]\nmovement = \"main_eb_pine:L\"\naction = \"ban\"\n",
+    );
+    let mv = s.turns[0].movement;
+    let uses = |d: &Demand| {
+        d.trips
+            .iter()
+            .filter(|t| {
+                t.route
+                    .windows(2)
+                    .any(|w| net.movement_between(w[0], w[1]) == Some(mv))
+            })
+            .count()
+    };
+    let (d, ch) = s.apply_demand(&m, 0);
+    assert!(uses(&m) > 5);
+    assert_eq!(ch.dropped_banned, uses(&m));
+    assert_eq!(d.trips.len(), m.trips.len() - uses(&m));
+    let mut on = Greens {
+        movement: Some(mv),
+        ..Greens::default()
+    };
+    run(&scenario(&net, ""), &m, "fixed-time", 1800.0, &mut on);
+    assert!(on.on_movement > 0, "the turn is used without the ban");
+    let mut off = Greens {
+        movement: Some(mv),
+        ..Greens::default()
+    };
+    run(&s, &d, "fixed-time", 1800.0, &mut off);
+    assert_eq!(off.on_movement, 0);
+    // an allow edit later in the file opens a window of the ban again
+    let s = scenario(
+        &net,
+        "[[turn]]\nmovement = \"main_eb_pine:L\"\naction = \"ban\"\n\
+         [[turn]]\nmovement = \"main_eb_pine:L\"\naction = \"allow\"\nto = \"00:30\"\n",
+    );
+    let (_, ch) = s.apply_demand(&m, 0);
+    let late = m
+        .trips
+        .iter()
+        .filter(|t| {
+            t.departure_s >= 1800.0
+                && t.route
+                    .windows(2)
+                    .any(|w| net.movement_between(w[0], w[1]) == Some(mv))
+        })
+        .count();
+    assert_eq!(ch.dropped_banned, late);
+}
+
+#[test]
+fn lane_edits_become_closures_with_open_windows_cut_out() {
+    let net = bundled();
+    let s = scenario(
+        &net,
+        "[[lanes]]\nroad = \"main_eb_elm\"\naction = \"close\"\nfrom = \"09:00\"\nto = \"15:00\"\n\
+         [[lanes]]\nroad = \"main_eb_elm\"\nlanes = [0, 2]\naction = \"open\"\nfrom = \"11:00\"\nto = \"12:00\"\n",
+    );
+    let road = net.road(net.road_by_name("main_eb_elm").unwrap());
+    let h = 3600.0;
+    let want: Vec<(LaneId, f64, f64)> = vec![
+        (road.lanes[0], 9.0 * h, 11.0 * h),
+        (road.lanes[0], 12.0 * h, 15.0 * h),
+        (road.lanes[1], 9.0 * h, 15.0 * h),
+        (road.lanes[2], 9.0 * h, 11.0 * h),
+        (road.lanes[2], 12.0 * h, 15.0 * h),
+    ];
+    let got: Vec<(LaneId, f64, f64)> = s
+        .closures
+        .iter()
+        .map(|c| (c.lane, c.from_s, c.to_s))
+        .collect();
+    assert_eq!(got, want);
+    // and they reach the simulator: closing the whole road for the first half hour of the
+    // morning holds its vehicles, which then all come through
+    let m = morning(&net);
+    let s = scenario(
+        &net,
+        "[[lanes]]\nroad = \"main_eb_elm\"\naction = \"close\"\nto = \"00:30\"\n",
+    );
+    let through = MovementId(
+        net.movement_between(road.id, net.road_by_name("main_eb_pine").unwrap())
+            .unwrap()
+            .0,
+    );
+    let count = |s: &Scenario, dur: f64| {
+        let mut g = Greens {
+            movement: Some(through),
+            ..Greens::default()
+        };
+        run(s, &m, "fixed-time", dur, &mut g);
+        g.on_movement
+    };
+    assert_eq!(count(&s, 1790.0), 0, "no one through elm while closed");
+    assert!(count(&s, 3600.0) > 0);
+    assert!(count(&scenario(&net, ""), 1790.0) > 0);
+}
+
+#[test]
+fn a_min_green_change_shows_in_the_greens_run() {
+    let net = bundled();
+    let m = morning(&net);
+    let pine = net.intersection_by_name("pine").unwrap();
+    let side = *net
+        .intersection(pine)
+        .stages
+        .iter()
+        .find(|s| net.stage(**s).name == "side")
+        .unwrap();
+    let greens = |s: &Scenario| {
+        let mut g = Greens::default();
+        run(s, &m, "adaptive", 3600.0, &mut g);
+        g.lengths.get(&(pine, side)).cloned().unwrap_or_default()
+    };
+    let before = greens(&scenario(&net, ""));
+    assert!(
+        before.iter().any(|g| *g < 34.0),
+        "the adaptive controller ends some side greens early: {before:?}"
+    );
+    let s = scenario(
+        &net,
+        "[[stage]]\nintersection = \"pine\"\nstage = \"side\"\nmin_green_s = 35.0\n",
+    );
+    assert_eq!(s.net.stage(side).limits.min_green_s, 35.0);
+    let after = greens(&s);
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|g| *g >= 35.0 - 1e-6), "{after:?}");
+    // the fixed strategies run it too: the base plan's side green rises to 35 s
+    let plan = controller::baseline::base_plan(&s.net, pine);
+    let split = plan.stages.iter().find(|x| x.stage == side).unwrap();
+    assert!((split.green_s(&s.net) - 35.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_corridor_cycle_range_bounds_the_adaptive_plans() {
+    let net = bundled();
+    let m = morning(&net);
+    assert!(scenario(&net, "").adaptive_params().is_none());
+    // the corridor cycle the adaptive controller plans, coordinated, after the morning hour
+    let cycle = |s: &Scenario, p: controller::adaptive::AdaptiveParams| -> (f64, Vec<f64>) {
+        let cfg = SimConfig {
+            duration_s: 3600.0,
+            track_vehicles: true,
+            ..SimConfig::default()
+        };
+        let mut sim = Simulation::new(s.net.clone(), &m, cfg).unwrap();
+        let mut a = controller::adaptive::Adaptive::with_params(&s.net, p);
+        let metrics = sim.run(&mut a, &mut sim::NoObserver).unwrap();
+        assert_eq!(metrics.safety_violations, 0);
+        let plan = a.corridor_plan(0).expect("a corridor plan");
+        let running = a.plans().iter().map(|p| p.cycle_s).collect();
+        (plan.cycle_s, running)
+    };
+    let s = scenario(
+        &net,
+        "[[corridor]]\ncorridor = \"main\"\ncycle_min_s = 75.0\ncycle_max_s = 90.0\n",
+    );
+    let held = s.adaptive_params().unwrap();
+    assert!(held.coordinate);
+    let free = controller::adaptive::AdaptiveParams {
+        coordinate: true,
+        ..controller::adaptive::AdaptiveParams::default()
+    };
+    let (c_free, _) = cycle(&s, free);
+    let (c_held, running) = cycle(&s, held);
+    assert!(
+        c_free > 90.0,
+        "the morning cycle without the range: {c_free}"
+    );
+    assert!((75.0..=90.0).contains(&c_held), "{c_held}");
+    // the plans the intersections run have reached it (bounded steps of the transition)
+    assert!(!running.is_empty());
+    assert!(
+        running
+            .iter()
+            .all(|c| (75.0 - 1e-6..=90.0 + 1e-6).contains(c)),
+        "{running:?}"
+    );
+}
+
+#[test]
+fn a_fixed_plan_is_what_its_intersection_runs() {
+    let net = bundled();
+    let m = morning(&net);
+    let s = scenario(
+        &net,
+        "[[plan]]\nintersection = \"walnut\"\ncycle_s = 100.0\nstages = [\
+         { stage = \"main_through\", green_s = 48.5 }, { stage = \"main_left\", green_s = 6.0 },\
+         { stage = \"side\", green_s = 28.0 }]\n",
+    );
+    let walnut = net.intersection_by_name("walnut").unwrap();
+    let mut g = Greens::default();
+    let spy = run(&s, &m, "max-pressure", 1800.0, &mut g);
+    // the only command walnut got is the plan; the other intersections are max-pressure's
+    assert_eq!(spy.commands_for.get(&walnut), Some(&1));
+    assert!(spy.commands_for.len() > 1);
+    for (stage, green) in [("main_through", 48.5), ("main_left", 6.0), ("side", 28.0)] {
+        let id = *net
+            .intersection(walnut)
+            .stages
+            .iter()
+            .find(|x| net.stage(**x).name == stage)
+            .unwrap();
+        let lengths = &g.lengths[&(walnut, id)];
+        assert!(lengths.len() >= 10);
+        // whole-second steps: a 48.5 s green shows for 48 or 49 steps
+        assert!(
+            lengths.iter().skip(1).all(|l| (l - green).abs() <= 1.0),
+            "{stage}: {lengths:?}"
+        );
+    }
+}
