@@ -69,6 +69,20 @@ fn demo_runs_through_the_field_link_and_writes_its_report() {
     assert_eq!(link["lamp_checks"].as_u64().unwrap(), 1799 * controllers);
     assert_eq!(v["lamp_mismatches"], 0, "{link}");
     assert!(link["stage_changes_followed"].as_u64().unwrap() > 0);
+    // the cameras travelled over MQTT (embedded broker) into the daemon: every frame the
+    // simulator took came back, none dropped
+    let cams = &daemon["cameras"];
+    assert!(cams["received"].as_u64().unwrap() > 0, "{cams}");
+    assert_eq!(cams["received"], cams["accepted"], "{cams}");
+    assert_eq!(cams["received"], cams["delivered"], "{cams}");
+    assert!(
+        cams["dropped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|n| n.as_u64() == Some(0)),
+        "{cams}"
+    );
 
     let strategies = v["strategies"].as_array().unwrap();
     // before (configured Webster plan), tod, actuated, adaptive over Modbus, adaptive direct

@@ -19,6 +19,8 @@
 //! - [`emulator`] (feature `emulator`) — emulated field controllers: clock, the field's plans
 //!   for the shared timing engine ([`emulator::runner`]), one unit ([`emulator::unit`]), the Modbus servers
 //!   ([`emulator::server`]);
+//! - [`perception`] (feature `mqtt`; `broker` adds an embedded broker) — camera and radar
+//!   frames over MQTT into the daemon (`docs/perception.md`);
 //! - [`bench`](mod@bench) (both features) — a loopback fleet and a timed plan push, shared by the
 //!   criterion bench and `greenwave field --bench-push`.
 //!
@@ -53,6 +55,9 @@ pub mod central;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
+
+#[cfg(feature = "mqtt")]
+pub mod perception;
 
 #[cfg(all(feature = "central", feature = "emulator"))]
 pub mod bench;

@@ -10,10 +10,11 @@
 //! 2. the loop detectors' counts of an interval that closed go into the field units' detector
 //!    registers (what the cabinet's detector cards count — the field side, written directly);
 //! 3. the field clock moves to t (the field units time their lamps themselves);
-//! 4. `Daemon::step_with_cameras(t)`: over Modbus it reads each field controller's status,
-//!    heartbeats, polls the detectors when an interval closed, runs the controller on what it
-//!    read (cameras pass straight through: they reach the central over their own link, not over
-//!    Modbus), pushes its plans and requests its stages;
+//! 4. the simulator's camera frames are published through an embedded MQTT broker and the
+//!    daemon's subscriber receives them (`field::perception::CameraBridge`); `Daemon::step_with_cameras(t)`:
+//!    over Modbus it reads each field controller's status, heartbeats, polls the detectors when
+//!    an interval closed, runs the controller on what it read and on the camera frames its
+//!    subscriber received, pushes its plans and requests its stages;
 //! 5. the simulator's signal heads follow the field's lamps **as the daemon read them** (status
 //!    registers: interval, current and next stage, lamp masks): whenever a field controller is
 //!    seen heading to another stage, the simulator is told to do the same, and runs the same
@@ -23,6 +24,7 @@ use super::compare::Strategy;
 use anyhow::Context;
 use field::central::{Daemon, DaemonConfig, DaemonStats};
 use field::emulator::server::{self, FieldEmulator};
+use field::perception::CameraBridge;
 use field::{ClientPool, Clock, FieldUnit, IdleSource, LinkConfig, ManualClock};
 use roadnet::{
     Command, Controller, DetectorId, Indication, IntersectionId, Interval, RoadNet, SignalState,
@@ -86,6 +88,9 @@ pub(crate) struct FieldLoop {
     emu: Arc<FieldEmulator>,
     clock: Arc<ManualClock>,
     daemon: Daemon,
+    /// The cameras' road: the simulator's frames go through an embedded MQTT broker into the
+    /// daemon's subscriber (`field::perception::CameraBridge`).
+    cameras: CameraBridge,
     power_on_ds: u64,
     /// Which field unit and input number each detector is wired to.
     wiring: BTreeMap<DetectorId, (IntersectionId, usize)>,
@@ -154,6 +159,9 @@ impl FieldLoop {
             ..FieldLoopReport::default()
         };
         let name = inner.name().to_string();
+        let (cameras, subscriber) = rt
+            .block_on(CameraBridge::start(&net))
+            .map_err(anyhow::Error::msg)?;
         let daemon = Daemon::with_config(
             net.clone(),
             pool,
@@ -162,7 +170,8 @@ impl FieldLoop {
                 heartbeat_every_s: HEARTBEAT_EVERY_S,
                 detector_interval_s,
             },
-        );
+        )
+        .with_cameras(Box::new(subscriber));
         Ok(FieldLoop {
             net,
             name,
@@ -170,6 +179,7 @@ impl FieldLoop {
             emu,
             clock,
             daemon,
+            cameras,
             power_on_ds,
             wiring,
             heading: BTreeMap::new(),
@@ -205,9 +215,16 @@ impl Controller for FieldLoop {
         let now_ds = ((input.time_s * 10.0).round() as u64).max(self.power_on_ds);
         self.clock.set(now_ds);
         self.emu.advance_all();
-        // 4. the central's daemon, over Modbus
-        self.rt
-            .block_on(self.daemon.step_with_cameras(input.time_s, input.cameras));
+        // 4. the cameras over MQTT (published, then received by the daemon's subscriber), and
+        // the central's daemon over Modbus; a frame that does not come back is counted, not
+        // fatal: the estimator falls back to the loops
+        let (cameras, daemon) = (&mut self.cameras, &mut self.daemon);
+        self.rt.block_on(async {
+            if let Err(e) = cameras.send(input.time_s, input.cameras).await {
+                tracing::warn!("{e}");
+            }
+            daemon.step_with_cameras(input.time_s, &[]).await
+        });
         // 5. the simulator's signal heads follow the field's lamps as read
         self.lamps.record(self.daemon.signals());
         for s in self.daemon.signals() {

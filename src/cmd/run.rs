@@ -8,6 +8,7 @@ use super::tls::{TlsArgs, TlsChoice};
 use controller::baseline::{native_plans, FixedPlans};
 use field::central::Daemon;
 use field::security::ClientTls;
+use field::perception;
 use field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,10 +30,28 @@ pub(crate) struct Args {
     pub timeout_ms: u64,
     /// The strategy to run: `base-plan` (each intersection's configured local plan, pushed once)
     /// or any strategy `greenwave sim` knows (`fixed-time`, `max-pressure`, `adaptive`, …) — the
-    /// same controller code. Cameras do not travel over Modbus: a controller that reads them
-    /// falls back to what the detectors tell it.
+    /// same controller code. Cameras do not travel over Modbus: they come over MQTT
+    /// (`--mqtt`); without them a controller that reads cameras falls back to what the
+    /// detectors tell it.
     #[arg(long, default_value = "base-plan")]
     pub control: String,
+    /// Subscribe to camera and radar frames on this MQTT broker (`mqtt://host[:port]`) and feed
+    /// them to the controller (`docs/perception.md`); the stats count frames received and
+    /// dropped by reason.
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// With `--mqtt`: a region this daemon owns (`greenwave/v1/<region>/…`); repeat for several.
+    /// Default: every region.
+    #[arg(long = "region", value_name = "REGION", requires = "mqtt")]
+    pub regions: Vec<String>,
+    /// With `--mqtt`: join the MQTT shared subscription `$share/<GROUP>/…`, so that the daemons
+    /// of one group split the frames between them.
+    #[arg(long, value_name = "GROUP", requires = "mqtt")]
+    pub mqtt_share: Option<String>,
+    /// With `--mqtt`: the MQTT client id of this daemon's persistent session (stable across
+    /// restarts, unique per daemon). Default: `greenwave-run-<regions>`.
+    #[arg(long, value_name = "ID", requires = "mqtt")]
+    pub mqtt_client_id: Option<String>,
     /// Print the daemon's counters as one JSON object when it stops.
     #[arg(long)]
     pub json: bool,
@@ -54,6 +73,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             None
         }
     };
+    if let Some(url) = &args.mqtt {
+        // a bad broker URL fails before any connection is made
+        perception::BrokerAddr::parse(url).map_err(anyhow::Error::msg)?;
+    }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let cfg = LinkConfig {
@@ -72,6 +95,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             controller::baseline::make_controller(&args.control, &net)?
         };
         let mut daemon = Daemon::new(net.clone(), pool, ctl);
+        if let Some(url) = &args.mqtt {
+            daemon = daemon.with_cameras(Box::new(subscribe(&net, url, &args)?));
+        }
         // range-checked by parse::wall_duration_s, so it converts without panicking
         let duration = args.duration.map(Duration::from_secs_f64);
         tokio::select! {
@@ -95,7 +121,40 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
                 stats.stage_requests_rejected,
                 stats.fallbacks_entered
             )?;
+            if let Some(c) = &stats.cameras {
+                outln!(
+                    "camera frames received {}  accepted {}  dropped {} {:?}",
+                    c.received,
+                    c.accepted,
+                    c.dropped_total(),
+                    c.dropped
+                )?;
+            }
         }
         anyhow::Ok(())
     })
+}
+
+/// The MQTT subscriber of `--mqtt`: frames stamped on the Unix clock, `time_s` counted from
+/// the daemon's start (as the daemon's own steps are).
+fn subscribe(
+    net: &Arc<roadnet::RoadNet>,
+    url: &str,
+    args: &Args,
+) -> anyhow::Result<perception::Subscriber> {
+    let broker = perception::BrokerAddr::parse(url).map_err(anyhow::Error::msg)?;
+    let client_id = args.mqtt_client_id.clone().unwrap_or_else(|| {
+        if args.regions.is_empty() {
+            "greenwave-run-all".to_string()
+        } else {
+            format!("greenwave-run-{}", args.regions.join("-"))
+        }
+    });
+    let mut cfg = perception::SubscriberConfig::new(broker, client_id);
+    cfg.regions = args.regions.clone();
+    cfg.share_group = args.mqtt_share.clone();
+    let clock = perception::system_clock_ms();
+    cfg.ingest.origin_ms = clock();
+    let dir = Arc::new(perception::SensorDirectory::new(net));
+    perception::Subscriber::spawn(cfg, dir, clock).map_err(anyhow::Error::msg)
 }

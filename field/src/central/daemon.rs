@@ -56,6 +56,8 @@ pub struct DaemonStats {
     pub fallbacks_entered: u64,
     /// Exact actuations per detector since the daemon started.
     pub detector_counts: BTreeMap<String, u64>,
+    /// Camera and radar frames received, handed on and dropped by reason (`with_cameras`).
+    pub cameras: Option<super::CameraStats>,
 }
 
 struct Site {
@@ -89,6 +91,7 @@ pub struct Daemon {
     next_poll_s: f64,
     /// The signal state of every field controller whose status was read this step, as read.
     signals: Vec<SignalState>,
+    cameras: Option<Box<dyn super::CameraSource>>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -145,7 +148,14 @@ impl Daemon {
             last_step_s: 0.0,
             last_poll_s: 0.0,
             signals: Vec::new(),
+            cameras: None,
         }
+    }
+
+    /// Feed the controller the frames of `source`, drained at every step.
+    pub fn with_cameras(mut self, source: Box<dyn super::CameraSource>) -> Daemon {
+        self.cameras = Some(source);
+        self
     }
 
     pub fn stats(&self) -> &DaemonStats {
@@ -161,7 +171,8 @@ impl Daemon {
         &self.signals
     }
 
-    /// One step at `time_s` without cameras: see [`Daemon::step_with_cameras`].
+    /// One step at `time_s` with the frames of the camera source only (`with_cameras`; none
+    /// without one): see [`Daemon::step_with_cameras`].
     pub async fn step(&mut self, time_s: f64) {
         self.step_with_cameras(time_s, &[]).await
     }
@@ -306,12 +317,18 @@ impl Daemon {
             }
         }
         readings.sort_by_key(|r| r.detector);
+        // frames from the camera source (MQTT) since the last step, after any passed in
+        let mut frames = cameras.to_vec();
+        if let Some(src) = &mut self.cameras {
+            src.drain(&mut frames);
+            self.stats.cameras = Some(src.stats());
+        }
         let mut commands = Vec::new();
         let input = StepInput {
             time_s,
             dt_s,
             detectors: &readings,
-            cameras,
+            cameras: &frames,
             signals: &self.signals,
         };
         self.controller.step(&input, &mut commands);

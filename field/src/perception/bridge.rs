@@ -1,0 +1,104 @@
+//! The demo's camera road: the simulator's frames go out through an MQTT broker and come back
+//! through a [`Subscriber`] into the daemon, in simulated time. The integrator's three calls:
+//!
+//! ```text
+//! let (bridge, source) = CameraBridge::start(&net)?;        // inside the daemon's runtime
+//! let daemon = daemon.with_cameras(Box::new(source));
+//! // every step, inside the runtime, before the daemon steps:
+//! bridge.send(input.time_s, input.cameras).await?;          // publish, wait until ingested
+//! ```
+//!
+//! Each step waits until the subscriber has handled every frame it published, so the daemon
+//! sees this step's frames at this step, as the direct run does.
+
+use super::broker::EmbeddedBroker;
+use super::codec::{SensorDirectory, SensorKind};
+use super::mqtt::{ProgressWatch, Publisher, Subscriber, SubscriberConfig};
+use roadnet::{CameraFrame, RoadNet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The region every camera of the demo publishes under.
+pub const DEMO_REGION: &str = "demo";
+/// How long one step waits for its frames before giving up on them (they are then counted by
+/// the ingest when they arrive, as late).
+const STEP_WAIT: Duration = Duration::from_secs(10);
+
+/// The publishing half; the subscribing half is the [`Subscriber`] returned beside it.
+#[derive(Debug)]
+pub struct CameraBridge {
+    _broker: EmbeddedBroker,
+    publisher: Publisher,
+    progress: ProgressWatch,
+    /// Simulated time, ms: the sensors' and the ingest's clock.
+    now_ms: Arc<AtomicU64>,
+    published: u64,
+}
+
+impl CameraBridge {
+    /// Start an embedded broker, a subscriber and a publisher on it (call inside a tokio
+    /// runtime; returns once both clients are connected and subscribed).
+    pub async fn start(net: &RoadNet) -> Result<(CameraBridge, Subscriber), String> {
+        let broker = EmbeddedBroker::start()?;
+        let dir = Arc::new(SensorDirectory::new(net));
+        let now_ms = Arc::new(AtomicU64::new(0));
+        let clock = {
+            let now_ms = now_ms.clone();
+            Arc::new(move || now_ms.load(Ordering::Relaxed))
+        };
+        let mut cfg = SubscriberConfig::new(broker.addr(), "greenwave-demo-daemon");
+        // a fresh broker per run: nothing to resume
+        cfg.clean_session = true;
+        let mut sub = Subscriber::spawn(cfg, dir.clone(), clock)?;
+        if !sub.wait_connected(1, STEP_WAIT).await {
+            return Err(format!(
+                "demo cameras: subscriber did not connect to {}",
+                broker.addr()
+            ));
+        }
+        if !sub.wait_subscribed(STEP_WAIT).await {
+            return Err("demo cameras: the subscription was not acknowledged".into());
+        }
+        let publisher = Publisher::spawn(&broker.addr(), "greenwave-demo-cameras", dir, 100);
+        let progress = sub.progress();
+        Ok((
+            CameraBridge {
+                _broker: broker,
+                publisher,
+                progress,
+                now_ms,
+                published: 0,
+            },
+            sub,
+        ))
+    }
+
+    /// Publish one step's frames (stamped `time_s`, the simulated clock) and wait until the
+    /// subscriber has handled them all.
+    pub async fn send(&mut self, time_s: f64, frames: &[CameraFrame]) -> Result<(), String> {
+        let t_ms = (time_s * 1000.0).round().max(0.0) as u64;
+        self.now_ms.store(t_ms, Ordering::Relaxed);
+        for f in frames {
+            self.publisher
+                .publish(DEMO_REGION, SensorKind::Camera, f, t_ms)
+                .await?;
+            self.published += 1;
+        }
+        let got = self.progress.wait_handled(self.published, STEP_WAIT).await;
+        if got.handled < self.published {
+            return Err(format!(
+                "demo cameras: {} of {} frames came back within {} s",
+                got.handled,
+                self.published,
+                STEP_WAIT.as_secs()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Frames published so far.
+    pub fn published(&self) -> u64 {
+        self.published
+    }
+}
