@@ -23,7 +23,14 @@ fn a_bad_broker_url_is_one_line_before_anything_connects() {
         ("mqtt://host:99999", "not in 1..=65535"),
         ("mqtt://", "want mqtt://host[:port]"),
     ] {
-        let out = greenwave(&["run", "--config", "intersections.toml", "--mqtt", url]);
+        let out = greenwave(&[
+            "run",
+            "--insecure-plain",
+            "--config",
+            "intersections.toml",
+            "--mqtt",
+            url,
+        ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{url}: {stderr}");
@@ -32,7 +39,14 @@ fn a_bad_broker_url_is_one_line_before_anything_connects() {
             "{url}: '{phrase}' missing: {stderr}"
         );
     }
-    let out = greenwave(&["run", "--config", "intersections.toml", "--region", "main"]);
+    let out = greenwave(&[
+        "run",
+        "--insecure-plain",
+        "--config",
+        "intersections.toml",
+        "--region",
+        "main",
+    ]);
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--mqtt"));
 }
@@ -56,7 +70,7 @@ fn run_with_mqtt_counts_frames_received_and_dropped_by_reason() {
     let broker = EmbeddedBroker::start().expect("broker");
     let url = broker.addr().to_string();
     let child = Command::new(env!("CARGO_BIN_EXE_greenwave"))
-        .args(["run", "--config"])
+        .args(["run", "--insecure-plain", "--config"])
         .arg(&cfg)
         .args([
             "--mqtt",

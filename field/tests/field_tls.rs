@@ -185,7 +185,11 @@ impl Port {
     fn control_registers(&self) -> Vec<Vec<u16>> {
         self.emu
             .units()
-            .map(|(_, u)| server::lock(u).read_holding(0, 4).expect("read"))
+            .map(|(_, u)| {
+                server::lock(u)
+                    .read_holding(0, hr::STAGE_REQUEST + 1)
+                    .expect("read")
+            })
             .collect()
     }
 }
@@ -418,7 +422,11 @@ async fn the_operator_role_writes_and_every_write_names_it() {
         link.status().await.unwrap();
         link.poll_detectors().await.unwrap();
     }
-    let heartbeats: Vec<u16> = port.control_registers().iter().map(|r| r[1]).collect();
+    let heartbeats: Vec<u16> = port
+        .control_registers()
+        .iter()
+        .map(|r| r[hr::HEARTBEAT as usize])
+        .collect();
     assert!(heartbeats.iter().all(|h| *h != 0), "{heartbeats:?}");
     assert_eq!(ServerStats::get(&port.stats.refused_unauthorized), 0);
     let commits: Vec<String> = log_lines()
@@ -464,7 +472,7 @@ async fn the_central_refuses_a_field_from_another_ca() {
     assert!(e.is_transport(), "{e}");
     assert!(e.to_string().contains("TLS handshake"), "{e}");
     assert_eq!(
-        port.control_registers()[0][1],
+        port.control_registers()[0][hr::HEARTBEAT as usize],
         0,
         "no heartbeat reached the field"
     );
