@@ -16,7 +16,7 @@ use field::security::{ClientTls, ServerTls};
 use field::{ClientPool, Clock, FieldEmulator, IdleSource, ManualClock};
 use field_support::*;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,45 +26,6 @@ use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
-
-/// Every log line of this test binary (one global subscriber: the servers log from worker
-/// threads). Tests tell their lines apart by peer address.
-fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
-    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let w = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || Capture(w.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        buf
-    })
-    .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn log_lines() -> Vec<String> {
-    let buf = log_buffer();
-    let text = String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
-    text.lines().map(str::to_string).collect()
-}
 
 /// Lines containing `what` logged for the peer `addr` (exact `peer=` field).
 fn lines_for(addr: SocketAddr, what: &str) -> Vec<String> {
@@ -362,7 +323,11 @@ async fn read_only_peer_cannot_write(cert: &IssuedCert, subject: &str, role: &st
     // reads are served on the same session: holding and input registers
     let status = ctx.read_input_registers(0, 2).await.unwrap().unwrap();
     assert_eq!(status.len(), 2);
-    let held = ctx.read_holding_registers(0, 4).await.unwrap().unwrap();
+    let held = ctx
+        .read_holding_registers(0, hr::STAGE_REQUEST + 1)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         held, before[0],
         "unit 1's control registers, as read inside"
@@ -449,10 +414,17 @@ async fn the_operator_role_writes_and_every_write_names_it() {
         .await
         .expect("TLS 1.2 handshake");
     let mut ctx = tokio_modbus::client::tcp::attach_slave(tls12, Slave(2));
-    ctx.write_single_register(hr::HEARTBEAT, 4242)
+    // (the heartbeat needs its command block: a watchdog setting is a plain operator write)
+    ctx.write_single_register(hr::UNIT_BACKUP_TIME_S, 42)
         .await
         .unwrap()
         .expect("written over TLS 1.2");
+    let back = ctx
+        .read_holding_registers(hr::UNIT_BACKUP_TIME_S, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back, vec![42]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,13 +3,12 @@
 //! proves the committed seeds still do (after a register-map change they would silently stop
 //! reaching past the first check); `GREENWAVE_BLESS=1` rewrites them.
 
-use bytes::Bytes;
 use field::protocol::codec::PlanRegisters;
 use field::protocol::regmap::{hr, ir};
 use field::{Clock, FieldEmulator, FieldUnit, IdleSource, ManualClock};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio_modbus::{Request, SlaveRequest};
+use tokio_modbus::SlaveRequest;
 
 fn corpus(target: &str, name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus"))
@@ -107,7 +106,7 @@ fn the_modbus_seed_is_a_session_the_field_accepts() {
         rest = &rest[3 + len..];
         clock.advance(step as u64);
         emu.advance_all();
-        let request = Request::try_from(Bytes::copy_from_slice(pdu)).unwrap();
+        let request = field::emulator::server::decode_request(pdu).unwrap();
         svc.answer(
             SlaveRequest {
                 slave: unit,

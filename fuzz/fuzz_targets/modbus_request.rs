@@ -1,16 +1,15 @@
 //! Modbus requests as the field decodes and answers them: a stream of
-//! `[unit id, clock step (ds), PDU length, PDU…]` records, each decoded by tokio-modbus's
-//! request decoder and answered by a field emulator of the bundled network — as the server does
-//! for every frame (`field::emulator::server`). Sequences let the fuzzer write a plan area,
+//! `[unit id, clock step (ds), PDU length, PDU…]` records, each decoded as the server decodes
+//! it (`field::emulator::server::decode_request`: tokio-modbus's decoder behind a guard) and
+//! answered by a field emulator of the bundled network, as the server does for every frame. Sequences let the fuzzer write a plan area,
 //! commit it and let the clock run it. Nothing may panic; every answer is a response or an
 //! exception code.
 #![no_main]
 
-use bytes::Bytes;
 use field::{Clock, FieldEmulator, IdleSource, ManualClock};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
-use tokio_modbus::{Request, SlaveRequest};
+use tokio_modbus::SlaveRequest;
 
 fn net() -> Arc<roadnet::RoadNet> {
     static NET: OnceLock<Arc<roadnet::RoadNet>> = OnceLock::new();
@@ -39,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[pdu.len()..];
         clock.advance(step as u64);
         emu.advance_all();
-        if let Ok(request) = Request::try_from(Bytes::copy_from_slice(pdu)) {
+        if let Ok(request) = field::emulator::server::decode_request(pdu) {
             let _ = svc.answer(SlaveRequest { slave: unit, request }, None);
         }
     }

@@ -65,6 +65,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         // a bad name fails before any connection is made
         controller::baseline::make_controller(&args.control, &net)?;
     }
+    if let Some(url) = &args.mqtt {
+        // a bad broker URL fails before any connection is made
+        perception::BrokerAddr::parse(url).map_err(anyhow::Error::msg)?;
+    }
     // the certificate files are checked before any connection is made
     let tls = match args.tls.choice()? {
         TlsChoice::Tls { ca, cert, key } => Some(ClientTls::from_pem_files(ca, cert, key)?),
@@ -73,10 +77,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             None
         }
     };
-    if let Some(url) = &args.mqtt {
-        // a bad broker URL fails before any connection is made
-        perception::BrokerAddr::parse(url).map_err(anyhow::Error::msg)?;
-    }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let cfg = LinkConfig {

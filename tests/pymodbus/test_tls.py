@@ -23,7 +23,9 @@ BIN = os.environ.get("GREENWAVE_BIN", str(ROOT / "target" / "debug" / "greenwave
 CONFIG = ROOT / "tests" / "fixtures" / "small.toml"
 
 # docs/modbus.md
-HR_PATTERN, HR_HEARTBEAT, HR_BACKUP = 0, 1, 2
+# (the heartbeat lives in the command block, HR 4-7, with its deadline: the watchdog setting,
+# HR 2, is the plain operator write used here)
+HR_PATTERN, HR_BACKUP = 0, 2
 IR_STATUS_LEN = 45
 MAGIC = 0x4757
 ILLEGAL_FUNCTION = 1
@@ -86,12 +88,12 @@ class Field:
 
 
 def write_refused(client, kw, value):
-    """True when writing `value` to the heartbeat did not succeed: no connection, an
-    exception raised, or an error response."""
+    """True when writing `value` (1..3600) to the watchdog setting did not succeed: no
+    connection, an exception raised, or an error response."""
     try:
         if not client.connect():
             return True
-        r = client.write_register(HR_HEARTBEAT, value, **kw)
+        r = client.write_register(HR_BACKUP, value, **kw)
     except Exception:  # noqa: BLE001 - any failure is a refusal here
         return True
     finally:
@@ -128,9 +130,9 @@ def run_checks(f, pki):
     st = op.read_input_registers(0, count=IR_STATUS_LEN, **kw)
     assert not st.isError(), st
     assert st.registers[1] == MAGIC, st.registers[:2]
-    w = op.write_register(HR_HEARTBEAT, 4321, **kw)
+    w = op.write_register(HR_BACKUP, 1234, **kw)
     assert not w.isError(), w
-    assert op.read_holding_registers(HR_HEARTBEAT, count=1, **kw).registers == [4321]
+    assert op.read_holding_registers(HR_BACKUP, count=1, **kw).registers == [1234]
 
     # the monitor: reads, and every write is answered exception 01 and changes nothing
     mon = f.client(context(pki, "monitor"))
@@ -138,23 +140,23 @@ def run_checks(f, pki):
     st = mon.read_input_registers(0, count=IR_STATUS_LEN, **kw)
     assert not st.isError() and st.registers[1] == MAGIC, st
     for i in range(20):
-        addr, value = [(HR_PATTERN, 2), (HR_HEARTBEAT, 1000 + i), (HR_BACKUP, 3600)][i % 3]
+        addr, value = [(HR_PATTERN, 2), (HR_BACKUP, 1000 + i), (HR_BACKUP, 3600)][i % 3]
         r = mon.write_registers(addr, [value], **kw) if i % 2 else \
             mon.write_register(addr, value, **kw)
         assert r.isError() and r.exception_code == ILLEGAL_FUNCTION, (i, r)
     mon.close()
     held = op.read_holding_registers(0, count=3, **kw).registers
-    assert held[1] == 4321 and held[2] != 3600, held
+    assert held[0] == 1 and held[2] == 1234, held  # PLAN, and the operator's watchdog setting
 
     # no client certificate: no session that can write (the same call with the operator's
     # certificate succeeds, so the check can tell)
-    assert not write_refused(f.client(context(pki, "operator")), kw, 4321)
+    assert not write_refused(f.client(context(pki, "operator")), kw, 1234)
     for i in range(5):
         assert write_refused(f.client(context(pki, None)), kw, 2000 + i), i
     # plain Modbus TCP against the TLS port
     plain = ModbusTcpClient("127.0.0.1", port=f.port, timeout=2, retries=1)
     assert write_refused(plain, kw, 3000)
-    assert op.read_holding_registers(HR_HEARTBEAT, count=1, **kw).registers == [4321]
+    assert op.read_holding_registers(HR_BACKUP, count=1, **kw).registers == [1234]
     op.close()
 
 

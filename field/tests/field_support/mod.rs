@@ -18,6 +18,46 @@ use tokio::task::JoinHandle;
 
 /// tests/fixtures/small.toml with both intersections behind one port (unit ids 1 and 2) and
 /// a pedestrian crossing (walk 7 s + clearance 9 s) on intersection a's "ns" stage.
+/// Every log line of this test binary (one global subscriber: the servers log from worker
+/// threads). Tests tell their lines apart by peer address or intersection name.
+pub(crate) fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
+    static BUF: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let w = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || Capture(w.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        buf
+    })
+    .clone()
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The lines logged so far by this test binary.
+pub(crate) fn log_lines() -> Vec<String> {
+    let buf = log_buffer();
+    let text = String::from_utf8_lossy(&buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    text.lines().map(str::to_string).collect()
+}
+
 /// Write the command block to a unit as a central does: a deadline 1 s ahead of the field
 /// clock, then the heartbeat and, when given, the stage request (0 ends request mode).
 pub(crate) fn command(
