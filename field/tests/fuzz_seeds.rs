@@ -120,3 +120,28 @@ fn the_modbus_seed_is_a_session_the_field_accepts() {
     assert_eq!((st.committed_seq, st.last_commit_result), (1, 0));
     check_or_bless(corpus("modbus_request", "push_and_commit"), session);
 }
+
+#[test]
+fn the_requests_the_fuzzer_found_are_refused_before_the_decoder() {
+    use field::emulator::server::decode_request;
+    use tokio_modbus::ExceptionCode;
+    // FC 16 asking for 0x8200 registers: tokio-modbus doubles the count in 16 bits
+    let fc16 = [0x10, 0x00, 0x0e, 0x82, 0x00, 0x04, 0, 0, 0, 0];
+    assert_eq!(
+        decode_request(&fc16).unwrap_err(),
+        ExceptionCode::IllegalDataValue
+    );
+    // FC 15 with 500 coils in one byte: its decoder indexes past the bytes
+    let fc15 = [0x0f, 0x00, 0x00, 0x01, 0xf4, 0x01, 0xff];
+    assert_eq!(
+        decode_request(&fc15).unwrap_err(),
+        ExceptionCode::IllegalFunction
+    );
+    // what the field serves still decodes
+    assert!(decode_request(&[0x03, 0, 0, 0, 4]).is_ok());
+    assert!(decode_request(&[0x10, 0, 4, 0, 1, 2, 0, 7]).is_ok());
+    assert_eq!(
+        decode_request(&[0x10, 0, 4, 0, 2, 2, 0, 7]).unwrap_err(),
+        ExceptionCode::IllegalDataValue
+    );
+}
