@@ -477,22 +477,7 @@ impl FieldLink {
         net: &RoadNet,
         plan: &SignalPlan,
     ) -> Result<PushReport, LinkError> {
-        plan.validate(net)?;
-        if !self.seq_synced {
-            self.sync_seq().await?;
-        }
-        let seq = self.next_seq;
-        let regs = PlanRegisters::from_plan(net, seq, plan)?;
-        match self.push_registers(&regs.to_registers()).await {
-            Err(e) if e.reject_code() == Some(RejectCode::StaleSequence) => {
-                // someone else pushed meanwhile, the field restarted, or a sender moved its
-                // number ahead: continue from the field's last accepted number, once
-                self.sync_seq().await?;
-                let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
-                self.push_registers(&regs.to_registers()).await
-            }
-            other => other,
-        }
+        self.push_validated(net, plan, hr::COMMIT).await
     }
 
     /// Validate a plan centrally, then push it as the field's standby (fallback) plan: the same
@@ -503,19 +488,32 @@ impl FieldLink {
         net: &RoadNet,
         plan: &SignalPlan,
     ) -> Result<PushReport, LinkError> {
+        self.push_validated(net, plan, hr::COMMIT_STANDBY).await
+    }
+
+    /// The one push path of both: central validation, the next sequence number, and one retry
+    /// from the field's own number when it refuses ours as stale.
+    async fn push_validated(
+        &mut self,
+        net: &RoadNet,
+        plan: &SignalPlan,
+        commit_register: u16,
+    ) -> Result<PushReport, LinkError> {
         plan.validate(net)?;
         if !self.seq_synced {
             self.sync_seq().await?;
         }
         let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
         match self
-            .push_registers_to(&regs.to_registers(), hr::COMMIT_STANDBY)
+            .push_registers_to(&regs.to_registers(), commit_register)
             .await
         {
             Err(e) if e.reject_code() == Some(RejectCode::StaleSequence) => {
+                // someone else pushed meanwhile, the field restarted, or a sender moved its
+                // number ahead: continue from the field's last accepted number, once
                 self.sync_seq().await?;
                 let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
-                self.push_registers_to(&regs.to_registers(), hr::COMMIT_STANDBY)
+                self.push_registers_to(&regs.to_registers(), commit_register)
                     .await
             }
             other => other,
