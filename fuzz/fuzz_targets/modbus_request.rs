@@ -6,24 +6,17 @@
 //! exception code.
 #![no_main]
 
+#[path = "common.rs"]
+mod common;
+
 use field::{Clock, FieldEmulator, IdleSource, ManualClock};
 use libfuzzer_sys::fuzz_target;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use tokio_modbus::SlaveRequest;
 
-fn net() -> Arc<roadnet::RoadNet> {
-    static NET: OnceLock<Arc<roadnet::RoadNet>> = OnceLock::new();
-    NET.get_or_init(|| {
-        Arc::new(
-            roadnet::config::parse_toml(include_str!("../../intersections.toml"), "intersections.toml")
-                .expect("the bundled network loads"),
-        )
-    })
-    .clone()
-}
 
 fuzz_target!(|data: &[u8]| {
-    let net = net();
+    let net = common::bundled_net();
     let clock = ManualClock::new(0);
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let emu = FieldEmulator::new(net, dyn_clock, |_| Box::new(IdleSource)).expect("emulator");

@@ -6,25 +6,17 @@
 //! its high bit asks for the checksum to be made right, so that mutations reach past it.
 #![no_main]
 
+#[path = "common.rs"]
+mod common;
+
 use field::protocol::codec::{plan_crc, plan_len, PlanRegisters};
 use field::protocol::regmap::{hr, MAX_PLAN_STAGES, MAX_WRITE_REGS};
 use field::{FieldUnit, IdleSource};
 use libfuzzer_sys::fuzz_target;
-use std::sync::{Arc, OnceLock};
 
-fn net() -> Arc<roadnet::RoadNet> {
-    static NET: OnceLock<Arc<roadnet::RoadNet>> = OnceLock::new();
-    NET.get_or_init(|| {
-        Arc::new(
-            roadnet::config::parse_toml(include_str!("../../intersections.toml"), "intersections.toml")
-                .expect("the bundled network loads"),
-        )
-    })
-    .clone()
-}
 
 fuzz_target!(|data: &[u8]| {
-    let net = net();
+    let net = common::bundled_net();
     let Some((first, words)) = data.split_first() else {
         return;
     };

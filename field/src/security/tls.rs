@@ -87,6 +87,30 @@ fn roots(ca: Vec<CertificateDer<'static>>) -> Result<Arc<RootCertStore>, String>
     Ok(Arc::new(roots))
 }
 
+/// Read the CA certificate(s), a certificate chain and its key from PEM files and build one
+/// end's TLS with `new`; a configuration error names the file it comes from.
+fn from_pem_files<T>(
+    ca: &Path,
+    cert: &Path,
+    key: &Path,
+    new: impl FnOnce(
+        Vec<CertificateDer<'static>>,
+        Vec<CertificateDer<'static>>,
+        PrivateKeyDer<'static>,
+    ) -> Result<T, TlsError>,
+) -> Result<T, TlsError> {
+    let ca_certs = load_certs(ca)?;
+    let chain = load_certs(cert)?;
+    let key_der = load_key(key)?;
+    new(ca_certs, chain, key_der).map_err(|e| match e {
+        TlsError::Config { what: "ca", reason } => file_error(ca, reason),
+        TlsError::Config { reason, .. } => {
+            file_error(cert, format!("{reason} (with the key {})", key.display()))
+        }
+        other => other,
+    })
+}
+
 /// A field port's TLS: its certificate chain and key, and the CA that client certificates
 /// must chain to. A client without a certificate, or with one from another CA, an expired one
 /// or one not for client authentication, fails the handshake.
@@ -104,16 +128,7 @@ impl std::fmt::Debug for ServerTls {
 impl ServerTls {
     /// From PEM files: the CA certificate(s), the server's certificate chain and its key.
     pub fn from_pem_files(ca: &Path, cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
-        let ca_certs = load_certs(ca)?;
-        let chain = load_certs(cert)?;
-        let key_der = load_key(key)?;
-        ServerTls::new(ca_certs, chain, key_der).map_err(|e| match e {
-            TlsError::Config { what: "ca", reason } => file_error(ca, reason),
-            TlsError::Config { reason, .. } => {
-                file_error(cert, format!("{reason} (with the key {})", key.display()))
-            }
-            other => other,
-        })
+        from_pem_files(ca, cert, key, ServerTls::new)
     }
 
     pub fn new(
@@ -167,16 +182,7 @@ impl std::fmt::Debug for ClientTls {
 impl ClientTls {
     /// From PEM files: the CA certificate(s), the client's certificate chain and its key.
     pub fn from_pem_files(ca: &Path, cert: &Path, key: &Path) -> Result<ClientTls, TlsError> {
-        let ca_certs = load_certs(ca)?;
-        let chain = load_certs(cert)?;
-        let key_der = load_key(key)?;
-        ClientTls::new(ca_certs, chain, key_der).map_err(|e| match e {
-            TlsError::Config { what: "ca", reason } => file_error(ca, reason),
-            TlsError::Config { reason, .. } => {
-                file_error(cert, format!("{reason} (with the key {})", key.display()))
-            }
-            other => other,
-        })
+        from_pem_files(ca, cert, key, ClientTls::new)
     }
 
     pub fn new(
