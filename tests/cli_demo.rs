@@ -27,11 +27,12 @@ fn change_pct(modbus: &serde_json::Value, direct: &serde_json::Value, metric: &s
 
 /// The issue asks for 1 % on the demo's day, which `.ci/run` asserts on the full-day demo
 /// (measured 2026-11-30: at most 0.57 %, mean delay). On the first half hour of the day (about
-/// 130 vehicles, at night) the merged build measured +1.67 % average travel time (148.02 s over
-/// Modbus, 145.59 s direct) and +7.3 % mean delay: a few vehicles' waits move the means. Kept
-/// to be met by making the Modbus path step-for-step identical to the direct one.
+/// 240 vehicles, at night) the merged build measured +3.75 % average travel time (148.02 s over
+/// Modbus, 142.68 s direct), +16.4 % mean delay and 237 against 240 vehicles completed: a few
+/// vehicles' waits move the means. Kept to be met by making the Modbus path step-for-step
+/// identical to the direct one.
 #[test]
-#[ignore = "measured +1.67 % travel time / +7.3 % delay on the first 30 minutes (full day: 0.57 %)"]
+#[ignore = "measured +3.75 % travel time / +16.4 % delay on the first 30 minutes (full day: 0.57 %)"]
 fn modbus_and_direct_agree_within_1pct_on_the_first_half_hour() {
     let out_dir = std::env::temp_dir().join(format!("greenwave-demo-agree-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_greenwave"))
