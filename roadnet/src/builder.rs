@@ -544,6 +544,14 @@ impl Builder {
                 )
                 .at(origin));
             }
+            if mv.signal_group == Some(id) {
+                // The group being built is not in `self.groups` yet.
+                return Err(LoadError::new(
+                    ErrorKind::DuplicateId,
+                    format!("signal group '{name}' lists the same movement twice"),
+                )
+                .at(origin));
+            }
             if let Some(other) = mv.signal_group {
                 return Err(LoadError::new(
                     ErrorKind::DuplicateId,
