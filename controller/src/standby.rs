@@ -94,7 +94,17 @@ pub struct Standby {
     next_check_s: f64,
     /// Standby plans emitted so far.
     emitted: u64,
+    /// Each signalized intersection's own Webster plan at the last full build: the screen
+    /// that decides whether the demand moved enough to build again.
+    screened: Vec<SignalPlan>,
+    /// Full builds (corridor band programs solved) so far.
+    builds: u64,
 }
+
+/// The screen is finer than the material-change rule it guards (half its thresholds): an
+/// intersection's own Webster plan moving less than this cannot move the corridor's plan by
+/// a material step, so the band programs are not solved again for it.
+const SCREEN_FRACTION: f64 = 0.5;
 
 impl Standby {
     pub fn new(net: &RoadNet, params: StandbyParams) -> Standby {
@@ -103,7 +113,15 @@ impl Standby {
             sent: vec![None; net.signalized().count()],
             next_check_s: params.warmup_s,
             emitted: 0,
+            screened: Vec::new(),
+            builds: 0,
         }
+    }
+
+    /// Full plan builds so far (each solves the corridors' band programs); the other checks
+    /// were screened out because no intersection's demand had moved enough.
+    pub fn builds(&self) -> u64 {
+        self.builds
     }
 
     /// Standby plans emitted so far.
@@ -128,6 +146,37 @@ impl Standby {
         if time_s + 1e-9 < self.next_check_s {
             return;
         }
+        // The full build solves a band program per candidate cycle of every corridor (tens of
+        // milliseconds); each intersection's own Webster plan costs microseconds. Build again
+        // only when one of those moved by half a material step since the last build.
+        let timing = crate::optimize::corridor::CorridorParams::default().timing;
+        let own: Vec<SignalPlan> = net
+            .signalized()
+            .map(|i| crate::optimize::intersection::plan_intersection(net, i.id, state, &timing))
+            .collect();
+        let screen = StandbyParams {
+            min_cycle_change_s: self.params.min_cycle_change_s * SCREEN_FRACTION,
+            min_split_change: self.params.min_split_change * SCREEN_FRACTION,
+            ..self.params
+        };
+        let moved = self.screened.len() != own.len()
+            || self
+                .screened
+                .iter()
+                .zip(&own)
+                .any(|(old, new)| materially_different(old, new, &screen));
+        if !moved {
+            let shortest_cycle_s = self
+                .sent
+                .iter()
+                .flatten()
+                .map(|p| p.cycle_s)
+                .fold(f64::INFINITY, f64::min);
+            self.check_again_after(time_s, shortest_cycle_s);
+            return;
+        }
+        self.screened = own;
+        self.builds += 1;
         let plans = plans_for_state(net, state);
         let mut shortest_cycle_s = f64::INFINITY;
         for (k, inter) in net.signalized().enumerate() {
@@ -149,6 +198,11 @@ impl Standby {
                 self.emitted += 1;
             }
         }
+        self.check_again_after(time_s, shortest_cycle_s);
+    }
+
+    /// The next look: after the check interval, and never within a cycle of the plans.
+    fn check_again_after(&mut self, time_s: f64, shortest_cycle_s: f64) {
         let cycle_s = if shortest_cycle_s.is_finite() {
             shortest_cycle_s
         } else {
@@ -386,10 +440,23 @@ mod tests {
         // within the check interval nothing is looked at; after it, the same demand sends nothing
         sb.step(&net, &heavy, 301.0, &mut out);
         assert!(out.is_empty(), "checked again only after 300 s");
+        assert_eq!(sb.builds(), 1);
         sb.step(&net, &light, 600.0, &mut out);
         assert!(out.is_empty(), "same demand: nothing new");
-        sb.step(&net, &heavy, 900.0, &mut out);
+        assert_eq!(
+            sb.builds(),
+            1,
+            "same demand: screened out, no band program solved"
+        );
+        // 1 % more on every movement moves no intersection's own plan by half a material step
+        let nudged =
+            TrafficState::from_movement_flows(&net, &vec![0.0202; net.movements.len()], 0.5);
+        sb.step(&net, &nudged, 900.0, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(sb.builds(), 1, "a 1 % change is screened out");
+        sb.step(&net, &heavy, 1200.0, &mut out);
         assert_eq!(out.len(), 2, "{out:?}");
         assert_eq!(sb.emitted(), 4);
+        assert_eq!(sb.builds(), 2);
     }
 }
