@@ -165,11 +165,12 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     );
     // each seed's demand, then each scenario's edits of it
     let mut demands: Vec<Vec<(roadnet::Demand, DemandChange)>> = vec![Vec::new(); scenarios.len()];
-    // (a count file is parsed once for all the seeds)
+    // (a count file is parsed once for all the seeds; each seed's base demand is dropped
+    // once its scenarios are built from it)
     let bases = load_demands(&args.replay.demand, &net, &seeds)?;
-    for (&seed, base) in seeds.iter().zip(&bases) {
+    for (&seed, base) in seeds.iter().zip(bases) {
         for (k, s) in scenarios.iter().enumerate() {
-            demands[k].push(s.apply_demand(base, seed));
+            demands[k].push(s.apply_demand(&base, seed));
         }
     }
     // every strategy builds on every scenario before any simulation starts
