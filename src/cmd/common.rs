@@ -216,25 +216,49 @@ impl ReplayArgs {
 /// drives its `probability` flows). A route file's notes (what greenwave does not model) go to
 /// stderr, one line each, so they are never silently lost and `--json` output stays clean.
 pub(crate) fn load_demand(path: &Path, net: &RoadNet, seed: u64) -> anyhow::Result<Demand> {
+    let mut demands = load_demands(path, net, &[seed])?;
+    // one seed asked, one demand back
+    Ok(demands.pop().unwrap_or_default())
+}
+
+/// [`load_demand`] for each of `seeds`, in order. A count file is read and parsed once and
+/// turned into trips per seed (parsing it is a good part of a short run's time, and the same
+/// for every seed); a route file, whose flows the seed drives, is read per seed.
+pub(crate) fn load_demands(
+    path: &Path,
+    net: &RoadNet,
+    seeds: &[u64],
+) -> anyhow::Result<Vec<Demand>> {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => Ok(roadnet::cityflow::load_flow(path, net)?),
-        Some("xml") => {
-            let sumo = roadnet::sumo::demand::load_routes(path, net, seed)?;
-            for note in &sumo.notes {
-                eprintln!("{note}");
-            }
-            Ok(sumo.demand)
+        Some("json") => {
+            let flow = roadnet::cityflow::load_flow(path, net)?;
+            Ok(seeds.iter().map(|_| flow.clone()).collect())
         }
+        Some("xml") => seeds
+            .iter()
+            .map(|&seed| {
+                let sumo = roadnet::sumo::demand::load_routes(path, net, seed)?;
+                for note in &sumo.notes {
+                    eprintln!("{note}");
+                }
+                Ok(sumo.demand)
+            })
+            .collect(),
         Some("csv") => {
             let counts = roadnet::counts::load_counts(path, net)?;
-            Ok(counts.to_demand(
-                net,
-                seed,
-                VehicleParams {
-                    max_speed_m_s: 16.67,
-                    ..VehicleParams::default()
-                },
-            ))
+            Ok(seeds
+                .iter()
+                .map(|&seed| {
+                    counts.to_demand(
+                        net,
+                        seed,
+                        VehicleParams {
+                            max_speed_m_s: 16.67,
+                            ..VehicleParams::default()
+                        },
+                    )
+                })
+                .collect())
         }
         _ => Err(anyhow::anyhow!(
             "{}: unknown demand format: expected a CityFlow flow .json, a count .csv or a SUMO .rou.xml",

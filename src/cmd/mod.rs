@@ -14,14 +14,23 @@ pub(crate) mod tls;
 
 /// Logs go to stderr through tracing; `RUST_LOG` overrides the level, `--quiet` keeps only warnings.
 pub(crate) fn init_logging(quiet: bool) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::{filter_fn, FilterExt};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let default = if quiet { "warn" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // The embedded MQTT broker (rumqttd) opens an error-level span for every message it routes,
+    // and recording one formats its fields: on the demo's camera feed (frames every step) that
+    // was a good part of the broker's routing thread. Its events (warnings, errors) still
+    // show; only its spans are not recorded.
+    let no_broker_spans =
+        filter_fn(|meta| !(meta.is_span() && meta.target().starts_with("rumqttd")));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .with_target(false)
-        .try_init();
+        .with_filter(filter.and(no_broker_spans));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }

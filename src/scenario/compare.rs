@@ -5,7 +5,7 @@
 
 use super::stats::{paired_difference, Estimate};
 use super::{DemandChange, Scenario};
-use crate::cmd::common::{load_demand, out, outln, parse::MAX_SIM_DURATION_S};
+use crate::cmd::common::{load_demands, out, outln, parse::MAX_SIM_DURATION_S};
 use crate::cmd::compare::{default_duration_s, run_jobs, Args, Job, RunResult, Strategy};
 use crate::report::charts::{self, Series};
 use anyhow::Context;
@@ -165,8 +165,10 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     );
     // each seed's demand, then each scenario's edits of it
     let mut demands: Vec<Vec<(roadnet::Demand, DemandChange)>> = vec![Vec::new(); scenarios.len()];
-    for &seed in &seeds {
-        let base = load_demand(&args.replay.demand, &net, seed)?;
+    // (a count file is parsed once for all the seeds; each seed's base demand is dropped
+    // once its scenarios are built from it)
+    let bases = load_demands(&args.replay.demand, &net, &seeds)?;
+    for (&seed, base) in seeds.iter().zip(bases) {
         for (k, s) in scenarios.iter().enumerate() {
             demands[k].push(s.apply_demand(&base, seed));
         }
