@@ -150,6 +150,8 @@ pub struct Scheduler {
     /// Per lane: how far back from the stop line a camera sees, metres (0: none).
     camera_reach_m: Vec<f64>,
     departures: Vec<Departure>,
+    /// Schedules computed so far (decision points met), for the cost report and tests.
+    replans: u64,
 }
 
 impl Scheduler {
@@ -261,6 +263,7 @@ impl Scheduler {
             fed_by_plan,
             plan_version: vec![0; net.roads.len()],
             junction_of,
+            replans: 0,
             camera_reach_m,
             departures: Vec::new(),
         }
@@ -268,6 +271,12 @@ impl Scheduler {
 
     pub fn params(&self) -> &ScheduleParams {
         &self.params
+    }
+
+    /// How many times [`Self::decide`] has predicted and searched a schedule (met a decision
+    /// point) so far.
+    pub fn replans(&self) -> u64 {
+        self.replans
     }
 
     /// Junction `sig.intersection`'s decision at this step: the stage to request when it
@@ -309,6 +318,7 @@ impl Scheduler {
         j.seen = seen;
         j.held_stage = Some(sig.stage);
         j.hold_until_s = f64::NEG_INFINITY;
+        self.replans += 1;
         self.predict(net, state, ji, now_s);
         self.decide_junction(net, state, ji, now_s, sig)
             .filter(|stage| *stage != sig.stage)
