@@ -74,12 +74,13 @@ fn tod_and_actuated_run_the_corridor_day_safely() {
 }
 
 /// Adaptive against the time-of-day plans engineers run: the seed city's claim, −19.43 %
-/// travel time and +27 % mean speed. NOT reached (measured 2026-11-30 with `greenwave demo`,
-/// whole day, seed 0, and `greenwave compare --controls tod,actuated,adaptive,adaptive-plans`:
-/// tod 184.5 s / 28.6 km/h, adaptive 172.1 s / 30.6 km/h, i.e. −6.7 % /
-/// +7.2 % as compare prints it); run it with `--ignored`.
+/// travel time and +27 % mean speed. NOT reached (measured 2026-11-30 with `greenwave sim
+/// --network intersections.toml --demand data/main_street_counts.csv --duration 86400
+/// --control X --json`, seed 0, the scheduler replanning at decision points: tod 183.10 s /
+/// 8.002 m/s, adaptive 171.25 s / 8.557 m/s, i.e. −6.5 % / +6.9 %; replanning every step it
+/// was 170.78 s / 8.581 m/s, −6.7 % / +7.2 %); run it with `--ignored`.
 #[test]
-#[ignore = "target not reached yet: −6.7 % travel time / +7.2 % speed against tod, the target is −19.43 % / +27 %"]
+#[ignore = "target not reached yet: −6.5 % travel time / +6.9 % speed against tod, the target is −19.43 % / +27 %"]
 fn adaptive_beats_time_of_day_plans_on_the_corridor_day() {
     let (net, counts) = corridor_day().expect("the corridor day loads");
     let (tod, _) = baselines(&net, &counts);
@@ -98,10 +99,11 @@ fn adaptive_beats_time_of_day_plans_on_the_corridor_day() {
 }
 
 /// Adaptive against coordinated-actuated control (SURTRAC reports −26 %): the target is
-/// −10 % travel time. NOT reached (measured 2026-11-30 with `greenwave demo`, whole day:
-/// actuated 184.7 s, adaptive 172.1 s, i.e. −6.8 %); run it with `--ignored`.
+/// −10 % travel time. NOT reached (measured 2026-11-30 with `greenwave sim … --duration 86400
+/// --control X --json` as above: actuated 184.71 s, adaptive 171.25 s, i.e. −7.3 %; −7.5 %
+/// when the scheduler replanned every step); run it with `--ignored`.
 #[test]
-#[ignore = "target not reached yet: −6.8 % travel time against actuated, the target is −10 %"]
+#[ignore = "target not reached yet: −7.3 % travel time against actuated, the target is −10 %"]
 fn adaptive_beats_coordinated_actuated_control_on_the_corridor_day() {
     let (net, counts) = corridor_day().expect("the corridor day loads");
     let (_, act) = baselines(&net, &counts);

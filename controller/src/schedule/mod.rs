@@ -4,8 +4,8 @@
 //!
 //! [`Scheduler`] is the default decision of [`crate::adaptive::Adaptive`]'s free mode
 //! ([`crate::adaptive::Decision::Schedule`]); the acyclic pressure logic it replaced remains as
-//! the `pressure` strategy. Every step, each signalized intersection whose current green has
-//! served its min green:
+//! the `pressure` strategy. At each *decision point* of a signalized intersection (see the
+//! glossary) it:
 //! 1. predicts the arrivals at each of its movements over a rolling horizon
 //!    ([`ScheduleParams::horizon_s`]): the vehicles the cameras track (halted ones are the
 //!    queue; moving ones arrive after their distance at the speed limit), the estimator's
@@ -18,7 +18,7 @@
 //!    stage's shortest green), saturation-flow discharge and the space left on each exit road;
 //! 4. executes the first decision of the best schedule — keep the current stage, or
 //!    [`roadnet::Command::SwitchTo`] another (sent only when the stage changes) — and replans
-//!    at the next step;
+//!    at the next decision point;
 //! 5. publishes the schedule's planned outflow to its downstream neighbours, who read it at
 //!    their next decision (decentralised coordination).
 //!
@@ -32,7 +32,14 @@
 //! - **Schedule** — a sequence of (stage, green start, green end) segments over the horizon.
 //! - **Delay** — per vehicle, the time between its arrival at the stop line and the start of
 //!   its cluster's discharge; a schedule's cost is the sum over the horizon, veh·s.
-//! - **Decision point** — a step at which the current green may end (past its min green).
+//! - **Decision point** — a step at which a decision can take effect and may differ from the
+//!   last one: the current green is past its min green (never during a change interval or
+//!   before min green), and either the last schedule's first segment has ended, or new
+//!   information has arrived since it was made — a vehicle entered, left or halted on an
+//!   approach lane, a standing-queue estimate moved by half a vehicle, the upstream
+//!   intersection published a new planned outflow, the exit road's fill changed by a tenth —
+//!   or a movement is about to reach the starvation guard. Between decision points the last
+//!   schedule still holds (its arrivals are absolute times), so nothing is recomputed.
 //! - **Planned outflow** — the departures an intersection's schedule sends into each exit
 //!   road, shifted by the road's travel time: the downstream neighbour's predicted arrivals.
 //! - **Spillback check** — a movement whose exit road is nearly full is not scheduled, and one
@@ -108,6 +115,17 @@ struct Junction {
     moves: Vec<Move>,
     /// Per movement: when it last showed green, seconds.
     last_green_s: Vec<f64>,
+    /// The approach lanes of all its movements, each once (inputs of its fingerprint).
+    in_lanes: Vec<LaneId>,
+    /// The roads its movements feed, each once, and the roads feeding it.
+    out_roads: Vec<RoadId>,
+    in_roads: Vec<RoadId>,
+    /// The last schedule: the stage showing when it was made, when its first segment (an
+    /// extension of that stage) ends, and the fingerprint of the information it was made from.
+    /// `hold_until_s` is −∞ when the next green step must replan.
+    held_stage: Option<StageId>,
+    hold_until_s: f64,
+    seen: u64,
     /// Scratch: per movement predicted arrivals and clusters.
     arrivals: Vec<Vec<Arrival>>,
     clusters: Vec<Vec<Cluster>>,
@@ -124,9 +142,16 @@ pub struct Scheduler {
     planned: Vec<Vec<(f64, Arrival)>>,
     /// Per road: whether an intersection we schedule feeds it.
     fed_by_plan: Vec<bool>,
+    /// Per road: how many times its planned arrivals were republished (a decision point for
+    /// the downstream intersection).
+    plan_version: Vec<u64>,
+    /// Per intersection index: its junction, if we schedule it.
+    junction_of: Vec<Option<usize>>,
     /// Per lane: how far back from the stop line a camera sees, metres (0: none).
     camera_reach_m: Vec<f64>,
     departures: Vec<Departure>,
+    /// Schedules computed so far (decision points met), for the cost report and tests.
+    replans: u64,
 }
 
 impl Scheduler {
@@ -192,12 +217,30 @@ impl Scheduler {
                 }
             }
             let n = moves.len();
+            let mut in_lanes: Vec<LaneId> = moves
+                .iter()
+                .flat_map(|m: &Move| m.lanes.iter().map(|(l, _)| *l))
+                .collect();
+            in_lanes.sort_unstable();
+            in_lanes.dedup();
+            let mut out_roads: Vec<RoadId> = moves.iter().map(|m| m.to_road).collect();
+            out_roads.sort_unstable();
+            out_roads.dedup();
+            let mut in_roads: Vec<RoadId> = in_lanes.iter().map(|l| net.lane(*l).road).collect();
+            in_roads.sort_unstable();
+            in_roads.dedup();
             junctions.push(Junction {
                 id: inter.id,
                 stages,
                 specs,
                 moves,
                 last_green_s: vec![0.0; n],
+                in_lanes,
+                out_roads,
+                in_roads,
+                held_stage: None,
+                hold_until_s: f64::NEG_INFINITY,
+                seen: 0,
                 arrivals: vec![Vec::new(); n],
                 clusters: vec![Vec::new(); n],
             });
@@ -208,12 +251,19 @@ impl Scheduler {
                 camera_reach_m[l.index()] = camera_reach_m[l.index()].max(c.zone_far_m);
             }
         }
+        let mut junction_of = vec![None; net.intersections.len()];
+        for (ji, j) in junctions.iter().enumerate() {
+            junction_of[j.id.index()] = Some(ji);
+        }
         Scheduler {
             params,
             shared,
             junctions,
             planned: vec![Vec::new(); net.roads.len()],
             fed_by_plan,
+            plan_version: vec![0; net.roads.len()],
+            junction_of,
+            replans: 0,
             camera_reach_m,
             departures: Vec::new(),
         }
@@ -221,6 +271,12 @@ impl Scheduler {
 
     pub fn params(&self) -> &ScheduleParams {
         &self.params
+    }
+
+    /// How many times [`Self::decide`] has predicted and searched a schedule (met a decision
+    /// point) so far.
+    pub fn replans(&self) -> u64 {
+        self.replans
     }
 
     /// Junction `sig.intersection`'s decision at this step: the stage to request when it
@@ -232,22 +288,70 @@ impl Scheduler {
         sig: &SignalState,
         now_s: f64,
     ) -> Option<StageId> {
-        let ji = self
-            .junctions
-            .iter()
-            .position(|j| j.id == sig.intersection)?;
+        let ji = (*self.junction_of.get(sig.intersection.index())?)?;
         if sig.interval != Interval::Green {
+            // a change interval: nothing can take effect before the next green
             return None;
         }
         let j = &mut self.junctions[ji];
-        if let Some(k) = j.stages.iter().position(|s| *s == sig.stage) {
+        let cur = j.stages.iter().position(|s| *s == sig.stage);
+        if let Some(k) = cur {
             for &m in &j.specs[k].movements {
                 j.last_green_s[m] = now_s;
             }
+            if sig.green_elapsed_s + 1e-9 < j.specs[k].min_green_s {
+                // the green must run to its min green whatever the schedule says
+                j.hold_until_s = f64::NEG_INFINITY;
+                return None;
+            }
         }
+        let seen = self.fingerprint(net, state, ji);
+        let j = &mut self.junctions[ji];
+        if cur.is_some()
+            && j.held_stage == Some(sig.stage)
+            && j.seen == seen
+            && now_s + 1e-9 < j.hold_until_s
+        {
+            // not a decision point: the last schedule's extension of this stage still holds
+            return None;
+        }
+        j.seen = seen;
+        j.held_stage = Some(sig.stage);
+        j.hold_until_s = f64::NEG_INFINITY;
+        self.replans += 1;
         self.predict(net, state, ji, now_s);
         self.decide_junction(net, state, ji, now_s, sig)
             .filter(|stage| *stage != sig.stage)
+    }
+
+    /// A fingerprint of the information junction `ji`'s schedule is made from that can change
+    /// between steps other than by the passing of time: per approach lane its vehicle and
+    /// halting counts, camera tracks and standing queue (half vehicles), the version of the
+    /// planned arrivals on the roads feeding it, the fill of the roads it feeds (tenths).
+    fn fingerprint(&self, net: &RoadNet, st: &TrafficState, ji: usize) -> u64 {
+        let j = &self.junctions[ji];
+        // FNV-1a over the counts, as the DP's state key
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut mix = |x: u64| {
+            h ^= x;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        };
+        for &l in &j.in_lanes {
+            let ls = st.lane(l);
+            mix(u64::from(ls.vehicles));
+            mix(u64::from(ls.halting));
+            mix((ls.queue_veh * 2.0).round().max(0.0) as u64);
+            mix(st.tracks[l.index()].len() as u64);
+        }
+        for &r in &j.in_roads {
+            mix(self.plan_version[r.index()]);
+        }
+        for &r in &j.out_roads {
+            let fill =
+                crate::optimize::intersection::road_fill(net, st, r, self.shared.jam_spacing_m);
+            mix((fill * 10.0).floor() as u64);
+        }
+        h
     }
 
     /// Predict the arrivals of junction `ji`'s movements and cluster them.
@@ -415,10 +519,23 @@ impl Scheduler {
             max_segments: p.max_segments,
             rank_share: p.rank_share,
         };
-        let d = problem.solve()?;
+        // the starvation guard must get its say when the first movement with demand on red
+        // passes `max_red_s`, schedule or not
+        let guard_s = (0..j.moves.len())
+            .filter(|m| !j.specs[cur].movements.contains(m) && !j.clusters[*m].is_empty())
+            .map(|m| j.last_green_s[m] + sh.max_red_s)
+            .fold(f64::INFINITY, f64::min);
+        let Some(d) = problem.solve() else {
+            // nothing to serve: hold until something arrives (or the guard is due)
+            self.junctions[ji].hold_until_s = guard_s;
+            return None;
+        };
         if p.upstream_plans {
             problem.departures(&d.segments, &mut self.departures);
             self.publish(net, ji);
+        }
+        if d.stage == cur {
+            self.junctions[ji].hold_until_s = d.green_end_s.min(guard_s);
         }
         (d.stage != cur).then(|| self.junctions[ji].stages[d.stage])
     }
@@ -445,6 +562,9 @@ impl Scheduler {
         let j = &self.junctions[ji];
         for mv in &j.moves {
             self.planned[mv.to_road.index()].clear();
+        }
+        for r in &j.out_roads {
+            self.plan_version[r.index()] += 1;
         }
         for d in &self.departures {
             let road = j.moves[d.movement].to_road;
