@@ -55,7 +55,7 @@ def arterial(net, rng):
 
 
 def grid(net, rng):
-    """Streams on the 4x4 grid: from every fringe entry, 70 % across and 30 % to each other exit
+    """Streams on the 4x4 grid: from every fringe entry, 80 % across and 20 % to the other exits
     in equal shares, by SUMO's shortest path. Rows (west-east) are the heavier axis."""
     # netgenerate's attached fringe nodes (not the nodes where a turn pocket begins)
     fringe = [n for n in net.getNodes()
@@ -64,7 +64,7 @@ def grid(net, rng):
     streams = []
     for o in fringe:
         entry = o.getOutgoing()[0]
-        peak = 700 if o.getID().startswith(("left", "right")) else 450
+        peak = 500 if o.getID().startswith(("left", "right")) else 300
         others = [d for d in fringe if d is not o]
         # the exit straight across: the fringe node farthest away on the same row/column
         across = max(others, key=lambda d: (abs(d.getCoord()[0] - o.getCoord()[0])
@@ -72,7 +72,7 @@ def grid(net, rng):
                                             -min(abs(d.getCoord()[0] - o.getCoord()[0]),
                                                  abs(d.getCoord()[1] - o.getCoord()[1]))))
         rest = [d for d in others if d is not across]
-        shares = [(across, 0.7)] + [(d, 0.3 / len(rest)) for d in rest]
+        shares = [(across, 0.8)] + [(d, 0.2 / len(rest)) for d in rest]
         for d, share in shares:
             path, _ = net.getShortestPath(entry, d.getIncoming()[0])
             if path is None:

@@ -6,11 +6,11 @@
 //! `delay_based` rebuild every traffic light with SUMO's own tool and SUMO's defaults:
 //! `netconvert -s net --tls.rebuild --tls.default-type <logic>` (same phase layout, green phases
 //! get `minDur` 5 s and `maxDur` 50 s, netconvert's `--tls.min-dur`/`--tls.max-dur` defaults),
-//! and SUMO then places its own detectors for them at run time (actuated: an induction loop per
-//! lane, `detector-gap` 2 s of driving upstream of the stop line, extending a green while the gap
-//! between vehicles is under `max-gap` 3 s; delay_based: a lane-area detector per lane over
-//! `detectorRange` (default: up to 100 m), extending a green while the approaching vehicles'
-//! accumulated time loss exceeds `minTimeloss` 1 s).
+//! and SUMO then places its own detectors for them at run time, with every parameter at SUMO's
+//! default (no `<param>` is written): actuated logics get an induction loop per lane
+//! `detector-gap` (2 s) of driving upstream of the stop line and extend a green while vehicles
+//! follow each other within `max-gap` (3 s); delay_based logics get a lane-area detector per
+//! lane and extend a green while the approaching vehicles accumulate time loss.
 
 use crate::client::SumoProcess;
 use crate::tripinfo::{self, TripSummary};
