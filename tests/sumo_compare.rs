@@ -42,7 +42,10 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn work_dir(test: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("greenwave-sumo-compare-{test}-{}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "greenwave-sumo-compare-{test}-{}",
+        std::process::id()
+    ))
 }
 
 /// Drive SUMO with greenwave's `control` on `net` + `routes` (+ `add`), until every vehicle
@@ -115,7 +118,15 @@ fn adaptive_against_sumo_logics(test: &str, net: &str, routes: &str, add: &str) 
             .unwrap_or_else(|e| panic!("{logic}: {e}"))
         })
         .collect();
-    let ours = drive(&sumo, "adaptive", &net, &routes, Some(&add), duration_s, &work);
+    let ours = drive(
+        &sumo,
+        "adaptive",
+        &net,
+        &routes,
+        Some(&add),
+        duration_s,
+        &work,
+    );
     let theirs: Vec<_> = baselines
         .into_iter()
         .map(|b| b.finish(Duration::from_secs(3600)).expect("baseline run"))

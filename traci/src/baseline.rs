@@ -158,7 +158,8 @@ impl Baseline {
                 .join(format!("{}.{suffix}", self.opts.logic))
         };
         let read = |p: PathBuf| {
-            std::fs::read_to_string(&p).map_err(|e| Error::Tripinfo(format!("{}: {e}", p.display())))
+            std::fs::read_to_string(&p)
+                .map_err(|e| Error::Tripinfo(format!("{}: {e}", p.display())))
         };
         let trips = tripinfo::summarise(&read(file("tripinfo.xml"))?)?;
         let stats = read(file("stats.xml"))?;
