@@ -5,7 +5,8 @@
 //!   its own `actuated` and `delay_based` logics, on the same network, one hour of peak demand,
 //!   detectors and seed (`traci::baseline`): lower mean trip duration than both, 0 teleports,
 //!   every vehicle arrived. These runs take minutes each (4670 and 4925 vehicles), so they are
-//!   `--ignored`; the figures they printed are in docs/sumo.md and the README.
+//!   `--ignored`; the figures measured are in docs/sumo.md and the README (the arterial passes;
+//!   on the grid every control teleports, so that one fails today).
 //! - the same fixed plan in greenwave's simulator and in SUMO, on the imported `arterial6`
 //!   with its 1200 random trips and SUMO's driver imperfection switched off (`sigma="0"`): mean
 //!   travel times within 10 %.
@@ -173,7 +174,7 @@ fn adaptive_beats_sumo_actuated_and_delay_based_on_arterial6() {
 }
 
 #[test]
-#[ignore = "long: 1 h of peak demand (4925 vehicles) on 16 junctions, three SUMO runs; figures in docs/sumo.md"]
+#[ignore = "long, and not met yet: this demand jams the grid under every control (teleports in all three runs); partial figures in docs/sumo.md"]
 fn adaptive_beats_sumo_actuated_and_delay_based_on_grid4_pockets() {
     adaptive_against_sumo_logics(
         "grid4_pockets",
