@@ -157,11 +157,35 @@ print(f"{sys.argv[1]}: vehicles {len(veh)}; first depart {min(deps):.2f}; last d
 print(f"{sys.argv[2]}: inductionLoop {len(e1)}; laneAreaDetector {len(e2)}")
 COUNT
 
+# ---- One hour of peak demand, for comparing greenwave's adaptive control with SUMO's own
+# actuated and delay_based logics (tests/sumo_compare.rs, docs/sumo.md "Comparing with SUMO's
+# logics"). A second 4x4 grid, closer to a real one than grid4: 200 m blocks, 2 lanes each way
+# plus a 60 m left-turn pocket on every approach (netconvert then gives the lefts a protected
+# phase), no U-turns.
+netgenerate "${NOHDR[@]}" --grid --grid.number 4 --grid.length 200 --grid.attach-length 150 \
+  -L 2 --turn-lanes 1 --turn-lanes.length 60 --no-turnarounds \
+  --tls.guess --tls.guess.threshold 20 -o "$OUT/grid4_pockets.net.xml"
+PYTHONPATH="$SUMO_HOME/tools" python3 tools/sumo_peak_demand.py arterial "$OUT/arterial6.net.xml" \
+  "$OUT/arterial6_peak.rou.xml" 13
+PYTHONPATH="$SUMO_HOME/tools" python3 tools/sumo_peak_demand.py grid "$OUT/grid4_pockets.net.xml" \
+  "$OUT/grid4_pockets_peak.rou.xml" 13
+# Detectors on every lane entering a traffic light (tools/sumo_detectors.py): a stop-bar loop 5 m
+# and an advance loop 40 m before the stop line, and a lane-area detector (camera) over the last
+# 50 m. For the grid, and for the arterial as arterial6_full.add.xml (arterial6.add.xml, with
+# cameras on the kerb lanes only, stays as the import tests count it).
+for f in grid4_pockets:grid4_pockets.add.xml arterial6:arterial6_full.add.xml; do
+  PYTHONPATH="$SUMO_HOME/tools" python3 tools/sumo_detectors.py "$OUT/${f%%:*}.net.xml" "$OUT/${f#*:}"
+done
+for f in arterial6:arterial6_full.add.xml grid4_pockets:grid4_pockets.add.xml; do
+  sumo --no-step-log --no-warnings -n "$OUT/${f%%:*}.net.xml" -r "$OUT/${f%%:*}_peak.rou.xml" \
+    -a "$OUT/${f#*:}" --duration-log.statistics | grep -E "Inserted|Teleports|Duration" || true
+done
+
 # SUMO's own view of each network, for the expected counts in README.md and tests/sumo.rs.
 # Counted with sumolib (shipped with eclipse-sumo): edges and lanes that are not internal, lanes
 # that allow passenger cars, connections between two such lanes, traffic lights and their phases.
 export PYTHONPATH="$SUMO_HOME/tools${PYTHONPATH:+:$PYTHONPATH}"
-for f in cross4 arterial6 grid4; do
+for f in cross4 arterial6 grid4 grid4_pockets; do
   python3 - "$OUT/$f.net.xml" <<'COUNT'
 import sys
 import sumolib

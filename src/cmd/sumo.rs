@@ -39,6 +39,10 @@ pub(crate) struct Args {
     /// Skip the run of greenwave's own simulator on the same network and routes.
     #[arg(long)]
     pub no_compare: bool,
+    /// Also run SUMO alone on the same inputs with its own signal logics (comma-separated:
+    /// static, actuated, delay_based; SUMO's defaults, see docs/sumo.md) and print a table.
+    #[arg(long, value_delimiter = ',', value_name = "LOGICS")]
+    pub baseline: Vec<String>,
     /// Keep SUMO's log and tripinfo here [default: a temporary folder, removed afterwards].
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -141,9 +145,35 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         detector_interval_s: SimConfig::default().detector_interval_s,
         work_dir: work_dir.clone(),
     };
+    // the baselines run as SUMO processes of their own while greenwave drives its SUMO
+    let mut baselines = Vec::new();
+    if !args.baseline.is_empty() {
+        let Some(routes) = &inputs.routes else {
+            bail!("--baseline needs exactly one route file");
+        };
+        for logic in &args.baseline {
+            let b = traci::baseline::start(&traci::baseline::BaselineOptions {
+                sumo: opts.sumo.clone(),
+                net: inputs.net.clone(),
+                routes: routes.clone(),
+                additional: inputs.additional.clone(),
+                logic: logic.clone(),
+                seed: args.seed,
+                duration_s: args.duration,
+                dt_s: args.dt,
+                work_dir: work_dir.join("baseline"),
+            })
+            .with_context(|| format!("--baseline {logic}"))?;
+            baselines.push(b);
+        }
+    }
     let started = std::time::Instant::now();
     let result = traci::drive(&opts, &import, controller.as_mut());
     let wall_s = started.elapsed().as_secs_f64();
+    let baselines: Vec<_> = baselines
+        .into_iter()
+        .map(|b| b.finish(std::time::Duration::from_secs(3600)))
+        .collect();
     if temporary {
         let _ = std::fs::remove_dir_all(&work_dir);
     }
@@ -168,6 +198,43 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     outln!("  mean duration    {:.2} s", out.trips.mean_duration_s)?;
     outln!("  mean waiting     {:.2} s", out.trips.mean_waiting_time_s)?;
     outln!("  mean time loss   {:.2} s", out.trips.mean_time_loss_s)?;
+    if !baselines.is_empty() {
+        outln!("same inputs and seed, SUMO's tripinfo over arrived vehicles:")?;
+        outln!(
+            "  {:<28} {:>8} {:>8} {:>9} {:>10} {:>10} {:>11}",
+            "run",
+            "inserted",
+            "arrived",
+            "teleports",
+            "duration s",
+            "waiting s",
+            "time loss s"
+        )?;
+        let row = |name: &str, inserted: u64, t: &traci::tripinfo::TripSummary, tp: u64| {
+            outln!(
+                "  {name:<28} {inserted:>8} {:>8} {tp:>9} {:>10.2} {:>10.2} {:>11.2}",
+                t.arrived,
+                t.mean_duration_s,
+                t.mean_waiting_time_s,
+                t.mean_time_loss_s
+            )
+        };
+        row(
+            &format!("greenwave {}", out.controller),
+            out.departed,
+            &out.trips,
+            out.teleports,
+        )?;
+        for (b, logic) in baselines.into_iter().zip(&args.baseline) {
+            let b = b.with_context(|| format!("SUMO alone with its {logic} logic"))?;
+            row(
+                &format!("sumo alone, {}", b.logic),
+                b.inserted,
+                &b.trips,
+                b.teleports,
+            )?;
+        }
+    }
     if args.no_compare {
         return Ok(());
     }

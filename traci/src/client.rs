@@ -68,6 +68,14 @@ pub struct SumoProcess {
 impl SumoProcess {
     /// Start `sumo` with `args` plus `--remote-port port`; stdout and stderr go to `log`.
     pub fn spawn(binary: &Path, args: &[String], port: u16, log: &Path) -> Result<Self, Error> {
+        let mut args = args.to_vec();
+        args.extend(["--remote-port".to_string(), port.to_string()]);
+        Self::spawn_alone(binary, &args, log)
+    }
+
+    /// Start `binary` with `args` and no TraCI port (SUMO running on its own, or one of its
+    /// tools); stdout and stderr go to `log`.
+    pub fn spawn_alone(binary: &Path, args: &[String], log: &Path) -> Result<Self, Error> {
         let out = std::fs::File::create(log)
             .map_err(|e| Error::Spawn(format!("cannot create {}: {e}", log.display())))?;
         let err = out
@@ -75,8 +83,6 @@ impl SumoProcess {
             .map_err(|e| Error::Spawn(format!("{}: {e}", log.display())))?;
         let child = Command::new(binary)
             .args(args)
-            .arg("--remote-port")
-            .arg(port.to_string())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -113,8 +119,14 @@ impl SumoProcess {
     }
 
     /// Wait for SUMO to exit on its own (after `close`), killing it after [`EXIT_TIMEOUT`].
-    pub fn wait(mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + EXIT_TIMEOUT;
+    pub fn wait(self) -> Result<(), Error> {
+        self.wait_for(EXIT_TIMEOUT)
+    }
+
+    /// Wait up to `timeout` for the process to exit by itself; an exit status other than
+    /// success is an error quoting its log, and after `timeout` it is killed (by `Drop`).
+    pub fn wait_for(mut self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) if status.success() => return Ok(()),
@@ -128,7 +140,12 @@ impl SumoProcess {
                     std::thread::sleep(Duration::from_millis(20))
                 }
                 // Drop kills and reaps
-                Ok(None) => return Err(Error::Io("SUMO did not exit after close".into())),
+                Ok(None) => {
+                    return Err(Error::Io(format!(
+                        "SUMO did not exit within {} s",
+                        timeout.as_secs()
+                    )))
+                }
                 Err(e) => return Err(Error::Io(format!("cannot wait for SUMO: {e}"))),
             }
         }

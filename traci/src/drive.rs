@@ -79,6 +79,9 @@ struct Light {
     links: usize,
     /// Per signal group (in the intersection's order): its link indices.
     group_links: Vec<Vec<usize>>,
+    /// Per signal group: the positions of the groups with a movement conflicting with one of
+    /// its own (greenwave's conflict list of the intersection).
+    foes: Vec<Vec<usize>>,
     last_sent: String,
 }
 
@@ -92,11 +95,20 @@ fn group_links(name: &str) -> Option<Vec<usize>> {
 
 /// The state string for one light: each group's lamp letter on its link indices; links of no
 /// group (pedestrian crossings, bicycle links greenwave does not model) stay red.
+///
+/// A permissive group (one SUMO's programme ever shows `g`) is sent as `G` while every group it
+/// conflicts with shows red: it then has no one to yield to (a left turn in its protected
+/// phase), and SUMO's `g` would make each vehicle slow down to look for foes, which SUMO's own
+/// programmes, showing `G` in that phase, do not. While any conflicting group is green or yellow
+/// it stays `g`, so a `G` never meets a moving foe.
 fn state_string(light: &Light, lamps: &[Indication]) -> String {
     let mut s = vec!['r'; light.links];
-    for (links, lamp) in light.group_links.iter().zip(lamps) {
+    for (k, (links, lamp)) in light.group_links.iter().zip(lamps).enumerate() {
+        let unopposed = *lamp == Indication::PermissiveGreen
+            && light.foes[k].iter().all(|&f| lamps[f] == Indication::Red);
+        let letter = if unopposed { 'G' } else { lamp.letter() };
         for &l in links {
-            s[l] = lamp.letter();
+            s[l] = letter;
         }
     }
     s.into_iter().collect()
@@ -277,10 +289,26 @@ fn run_loop(
                 })?;
             groups.push(links);
         }
+        let pos = |m: roadnet::MovementId| {
+            let g = net.movement(m).signal_group?;
+            i.signal_groups.iter().position(|x| *x == g)
+        };
+        let mut foes = vec![Vec::new(); i.signal_groups.len()];
+        for c in &i.conflicts {
+            if let (Some(a), Some(b)) = (pos(c.a), pos(c.b)) {
+                foes[a].push(b);
+                foes[b].push(a);
+            }
+        }
+        for f in &mut foes {
+            f.sort_unstable();
+            f.dedup();
+        }
         lights.push(Light {
             tl_id,
             links: current.len(),
             group_links: groups,
+            foes,
             last_sent: current,
         });
     }
@@ -541,8 +569,21 @@ mod tests {
             tl_id: "J".into(),
             links: 5,
             group_links: vec![vec![0, 1], vec![3]],
+            foes: vec![vec![1], vec![0]],
             last_sent: String::new(),
         }
+    }
+
+    #[test]
+    fn permissive_green_is_sent_as_g_only_while_a_foe_is_not_red() {
+        let l = light();
+        let pg = Indication::PermissiveGreen;
+        // the foe is red: nothing to yield to, sent as protected
+        assert_eq!(state_string(&l, &[pg, Indication::Red]), "GGrrr");
+        // the foe green, or still clearing on yellow: yields
+        assert_eq!(state_string(&l, &[pg, Indication::Green]), "ggrGr");
+        assert_eq!(state_string(&l, &[pg, Indication::Yellow]), "ggryr");
+        assert_eq!(state_string(&l, &[pg, pg]), "ggrgr");
     }
 
     #[test]

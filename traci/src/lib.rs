@@ -8,10 +8,13 @@
 //! - [`drive`] — the loop: subscriptions → [`roadnet::StepInput`] → any
 //!   [`roadnet::Controller`] → greenwave's own signal execution ([`sim::Signals`], with its
 //!   conflict monitor) → one `setRedYellowGreenState` per junction whose lamps changed.
+//! - [`baseline`] — SUMO on its own with its `static`, `actuated` or `delay_based` logic, on
+//!   the same inputs: what greenwave's controllers are compared against.
 //! - [`tripinfo`] — SUMO's `--tripinfo-output` summarised.
 //!
 //! Written from the protocol description on sumo.dlr.de (TraCI/Protocol), no bindings.
 
+pub mod baseline;
 pub mod client;
 pub mod codec;
 pub mod drive;
