@@ -73,8 +73,7 @@ fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     body.lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| {
-            l.starts_with(name)
-                && matches!(l.as_bytes().get(name.len()), Some(b'{') | Some(b' '))
+            l.starts_with(name) && matches!(l.as_bytes().get(name.len()), Some(b'{') | Some(b' '))
         })
         .find(|l| {
             labels
@@ -137,7 +136,11 @@ fn the_metrics_endpoint_counts_pushes_refusals_by_reason_and_round_trips() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let body = body.expect("the refusal shows on /metrics");
-    assert_eq!(sample(&body, "greenwave_refusals_total", &refusal), Some(1.0), "{body}");
+    assert_eq!(
+        sample(&body, "greenwave_refusals_total", &refusal),
+        Some(1.0),
+        "{body}"
+    );
     assert_eq!(
         sample(
             &body,
@@ -148,7 +151,11 @@ fn the_metrics_endpoint_counts_pushes_refusals_by_reason_and_round_trips() {
         "{body}"
     );
     assert_eq!(
-        sample(&body, "greenwave_plans_pushed_total", &[("intersection", "a")]),
+        sample(
+            &body,
+            "greenwave_plans_pushed_total",
+            &[("intersection", "a")]
+        ),
         None,
         "a's plan was refused, not pushed: {body}"
     );
@@ -179,6 +186,9 @@ fn the_metrics_endpoint_counts_pushes_refusals_by_reason_and_round_trips() {
     assert!(grew, "the round-trip count did not grow");
     // the refusal is counted once: the strategy asked once
     let later = scrape(addr).unwrap();
-    assert_eq!(sample(&later, "greenwave_refusals_total", &refusal), Some(1.0));
+    assert_eq!(
+        sample(&later, "greenwave_refusals_total", &refusal),
+        Some(1.0)
+    );
     drop(run);
 }

@@ -254,7 +254,10 @@ impl AuditLog {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(e)?;
         if mode != "wal" {
-            return Err(Self::err(path, format!("cannot use the WAL journal ({mode})")));
+            return Err(Self::err(
+                path,
+                format!("cannot use the WAL journal ({mode})"),
+            ));
         }
         c.execute_batch("PRAGMA synchronous = FULL; PRAGMA locking_mode = EXCLUSIVE;")
             .map_err(e)?;
@@ -320,7 +323,12 @@ impl AuditLog {
     }
 
     /// Complete an intent with the field's verdict (once; durably).
-    pub fn verdict(&self, id: i64, verdict: Verdict, reason: Option<&str>) -> Result<(), AuditError> {
+    pub fn verdict(
+        &self,
+        id: i64,
+        verdict: Verdict,
+        reason: Option<&str>,
+    ) -> Result<(), AuditError> {
         let n = self
             .conn
             .execute(
@@ -369,7 +377,10 @@ impl AuditLog {
         for row in rows {
             let (mut rec, body) = row.map_err(e)?;
             rec.body = serde_json::from_str(&body).map_err(|err| {
-                Self::err(&self.path, format!("record {}: body is not JSON: {err}", rec.id))
+                Self::err(
+                    &self.path,
+                    format!("record {}: body is not JSON: {err}", rec.id),
+                )
             })?;
             out.push(rec);
         }
@@ -404,7 +415,10 @@ impl AuditLog {
                 }
                 (None, Some(p)) => {
                     r.pending.push((rec.id, seq));
-                    after.entry(rec.intersection.clone()).or_default().push((seq, p));
+                    after
+                        .entry(rec.intersection.clone())
+                        .or_default()
+                        .push((seq, p));
                 }
                 (None, None) => r.pending.push((rec.id, seq)),
                 _ => {}
@@ -488,7 +502,10 @@ mod tests {
         let junk = path.with_file_name("junk.db");
         std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
         let e = AuditLog::open(&junk).unwrap_err().to_string();
-        assert!(e.contains("junk.db") && e.contains("not an audit log"), "{e}");
+        assert!(
+            e.contains("junk.db") && e.contains("not an audit log"),
+            "{e}"
+        );
         let foreign = path.with_file_name("foreign.db");
         Connection::open(&foreign)
             .unwrap()

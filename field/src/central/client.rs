@@ -552,7 +552,11 @@ impl FieldLink {
         standby: bool,
         journal: &mut dyn PushJournal,
     ) -> Result<PushReport, LinkError> {
-        let commit_register = if standby { hr::COMMIT_STANDBY } else { hr::COMMIT };
+        let commit_register = if standby {
+            hr::COMMIT_STANDBY
+        } else {
+            hr::COMMIT
+        };
         plan.validate(net)?;
         if !self.seq_synced {
             self.sync_seq().await?;
@@ -761,7 +765,9 @@ impl PushJournal for () {
 fn journal_area(journal: &mut dyn PushJournal, area: &[u16]) -> Result<(), LinkError> {
     let seq = join_u32(area[0], area[1]);
     let checksum = area[(hr::PLAN_CHECKSUM - hr::PLAN_BASE) as usize];
-    journal.before_write(seq, checksum).map_err(LinkError::Journal)
+    journal
+        .before_write(seq, checksum)
+        .map_err(LinkError::Journal)
 }
 
 fn check_len(v: Vec<u16>, cnt: u16) -> Result<Vec<u16>, LinkError> {

@@ -278,7 +278,15 @@ impl Daemon {
                 .first_status_ms
                 .get_or_insert(self.born.elapsed().as_millis() as u64);
             if let Some(r) = site.resume.take() {
-                settle_resume(name, site, r, &st, self.audit.as_ref(), &mut self.stats, self.born);
+                settle_resume(
+                    name,
+                    site,
+                    r,
+                    &st,
+                    self.audit.as_ref(),
+                    &mut self.stats,
+                    self.born,
+                );
             }
             if site.reachable == Some(false) {
                 tracing::info!(intersection = %name, "field controller reachable again");
@@ -334,7 +342,16 @@ impl Daemon {
                         seq
                     );
                     let plan = plan.clone();
-                    push(&net, link, &plan, site, &mut self.stats, self.audit.as_ref(), self.born).await;
+                    push(
+                        &net,
+                        link,
+                        &plan,
+                        site,
+                        &mut self.stats,
+                        self.audit.as_ref(),
+                        self.born,
+                    )
+                    .await;
                 }
             }
             self.signals.push(signal_state(&net, site, &st));
@@ -417,7 +434,16 @@ impl Daemon {
                         continue;
                     }
                     commanded.insert(site.id);
-                    push(&net, link, &plan, site, &mut self.stats, self.audit.as_ref(), self.born).await;
+                    push(
+                        &net,
+                        link,
+                        &plan,
+                        site,
+                        &mut self.stats,
+                        self.audit.as_ref(),
+                        self.born,
+                    )
+                    .await;
                 }
                 Command::StandbyPlan(plan) => {
                     // the field's fallback plan, kept current; counted with the pushed plans
@@ -555,7 +581,9 @@ async fn push(
         Ok(rep) => {
             stats.plans_pushed += 1;
             metrics::pushed(name, "plan");
-            stats.first_plan_ms.get_or_insert(born.elapsed().as_millis() as u64);
+            stats
+                .first_plan_ms
+                .get_or_insert(born.elapsed().as_millis() as u64);
             tracing::info!("{name}: plan {} accepted: {plan}", rep.seq);
             site.last_plan = Some(plan.clone());
             site.last_seq = Some(rep.seq);
@@ -598,7 +626,13 @@ impl PushJournal for Journal<'_> {
         }
         let id = self
             .log
-            .intent(self.kind, &self.target, Some(seq), Some(checksum), &self.body)
+            .intent(
+                self.kind,
+                &self.target,
+                Some(seq),
+                Some(checksum),
+                &self.body,
+            )
             .map_err(|e| e.to_string())?;
         self.ids.push(id);
         Ok(())
@@ -620,9 +654,7 @@ fn verdict_of<T>(r: &Result<T, LinkError>) -> (Verdict, Option<String>) {
         Err(e) if e.is_transport() => (Verdict::Unreachable, Some(e.to_string())),
         Err(
             e @ (LinkError::Invalid(_)
-            | LinkError::Device(
-                DeviceError::Rejected { .. } | DeviceError::Exception { .. },
-            )),
+            | LinkError::Device(DeviceError::Rejected { .. } | DeviceError::Exception { .. })),
         ) => (Verdict::Refused, Some(metrics::reason(e))),
         Err(e) => (Verdict::Failed, Some(e.to_string())),
     }
@@ -698,12 +730,18 @@ fn settle_resume(
     stats: &mut DaemonStats,
     born: Instant,
 ) {
-    if let Some((seq, plan)) = r.candidates.into_iter().find(|(s, _)| *s == st.committed_seq) {
+    if let Some((seq, plan)) = r
+        .candidates
+        .into_iter()
+        .find(|(s, _)| *s == st.committed_seq)
+    {
         tracing::info!(intersection = %name, "resumed: the field runs plan {seq} of the audit log");
         site.last_plan = Some(plan);
         site.last_seq = Some(seq);
         site.resumed = true;
-        stats.first_plan_ms.get_or_insert(born.elapsed().as_millis() as u64);
+        stats
+            .first_plan_ms
+            .get_or_insert(born.elapsed().as_millis() as u64);
     }
     let Some(log) = log else {
         return;

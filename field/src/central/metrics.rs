@@ -55,8 +55,11 @@ pub fn describe() {
 }
 
 pub(crate) fn link_up(intersection: &str, up: bool) {
-    metrics::gauge!(LINK_UP, "intersection" => intersection.to_string())
-        .set(if up { 1.0 } else { 0.0 });
+    metrics::gauge!(LINK_UP, "intersection" => intersection.to_string()).set(if up {
+        1.0
+    } else {
+        0.0
+    });
 }
 
 pub(crate) fn round_trip(addr: SocketAddr, took: Duration) {
@@ -91,8 +94,7 @@ pub(crate) fn fallback(intersection: &str) {
 }
 
 pub(crate) fn detector_faults(intersection: &str, faulty: usize) {
-    metrics::gauge!(DETECTOR_FAULTS, "intersection" => intersection.to_string())
-        .set(faulty as f64);
+    metrics::gauge!(DETECTOR_FAULTS, "intersection" => intersection.to_string()).set(faulty as f64);
 }
 
 /// A refusal's reason as a label value (and the audit log's reason): the field's reason code

@@ -13,7 +13,7 @@ pub mod client;
 pub mod daemon;
 pub mod metrics;
 
-pub use cameras::{CameraSource, CameraStats};
 pub use audit::AuditLog;
+pub use cameras::{CameraSource, CameraStats};
 pub use client::{ClientPool, EndpointPool, FieldLink, LinkConfig, PushJournal, PushReport};
 pub use daemon::{Daemon, DaemonConfig, DaemonStats};
