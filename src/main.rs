@@ -34,6 +34,8 @@ enum Command {
     Field(cmd::field::Args),
     /// Run the central controller daemon against the field controllers a network names.
     Run(cmd::run::Args),
+    /// Print the audit log `run` keeps: every plan and stage request sent, and the verdict.
+    Audit(cmd::audit::Args),
     /// Run several strategies on the same replay in parallel and compare them.
     Compare(cmd::compare::Args),
     /// Simulate a demand on a network under a controller and print the metrics.
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(a),
         Command::Field(a) => cmd::field::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Audit(a) => cmd::audit::run(a),
         Command::Compare(a) => cmd::compare::run(a, cli.quiet),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Corridor(a) => cmd::corridor::run(a),

@@ -6,13 +6,13 @@
 use super::common::{outln, parse};
 use super::tls::{TlsArgs, TlsChoice};
 use controller::baseline::{native_plans, FixedPlans};
-use field::central::Daemon;
+use field::central::{metrics, AuditLog, Daemon};
 use field::perception;
 use field::security::ClientTls;
 use field::{ClientPool, LinkConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -55,11 +55,25 @@ pub(crate) struct Args {
     /// Print the daemon's counters as one JSON object when it stops.
     #[arg(long)]
     pub json: bool,
+    /// Serve Prometheus metrics at `http://ADDR/metrics` (e.g. `127.0.0.1:9464`; names in
+    /// docs/operations.md). Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The durable audit log of every plan and stage request sent, and the field's verdict
+    /// (SQLite; read it with `greenwave audit PATH`). A restarted `run` resumes from it.
+    /// Default: `<config stem>.audit.db` next to the --config file.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_audit_log")]
+    pub audit_log: Option<PathBuf>,
+    /// Keep no audit log (and resume from none).
+    #[arg(long)]
+    pub no_audit_log: bool,
     #[command(flatten)]
     pub tls: TlsArgs,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    // what the resume figures (`first_status_ms`, `first_plan_ms`) count from
+    let started = Instant::now();
     let net = Arc::new(roadnet::load_network(&args.config)?);
     if args.control != "base-plan" {
         // a bad name fails before any connection is made
@@ -77,8 +91,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             None
         }
     };
+    // the log is opened (and locked) before any connection is made
+    let audit = match audit_path(&args) {
+        Some(path) => Some(AuditLog::open(&path)?),
+        None => None,
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
+        if let Some(addr) = args.metrics_listen {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .with_http_listener(addr)
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(metrics::ROUND_TRIP.into()),
+                    metrics::ROUND_TRIP_BUCKETS_S,
+                )?
+                .install()
+                .map_err(|e| anyhow::anyhow!("--metrics-listen {addr}: {e}"))?;
+            metrics::describe();
+            tracing::info!("Prometheus metrics at http://{addr}/metrics");
+        }
         let cfg = LinkConfig {
             request_timeout: Duration::from_millis(args.timeout_ms),
             ..LinkConfig::default()
@@ -94,7 +125,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         } else {
             controller::baseline::make_controller(&args.control, &net)?
         };
-        let mut daemon = Daemon::new(net.clone(), pool, ctl);
+        let mut daemon = Daemon::new(net.clone(), pool, ctl).started_at(started);
+        if let Some(log) = audit {
+            let path = log.path().display().to_string();
+            let (d, known) = daemon.with_audit(log)?;
+            daemon = d;
+            tracing::info!("audit log {path}: resuming {known} field controller(s)");
+        }
         if let Some(url) = &args.mqtt {
             daemon = daemon.with_cameras(Box::new(subscribe(&net, url, &args)?));
         }
@@ -109,13 +146,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             outln!("{}", serde_json::to_string(stats)?)?;
         } else {
             outln!(
-                "steps {}  status reads {}  polls ok {}  poll errors {}  plans pushed {}  rejected {}  push errors {}  stage requests {}  refused {}  fallbacks entered {}",
+                "steps {}  status reads {}  polls ok {}  poll errors {}  plans pushed {}  rejected {}  unchanged {}  push errors {}  stage requests {}  refused {}  fallbacks entered {}",
                 stats.steps,
                 stats.status_reads,
                 stats.polls_ok,
                 stats.poll_errors,
                 stats.plans_pushed,
                 stats.plans_rejected,
+                stats.plans_unchanged,
                 stats.push_errors,
                 stats.stage_requests,
                 stats.stage_requests_rejected,
@@ -133,6 +171,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// `--audit-log`, or `<config stem>.audit.db` beside the config; `None` with `--no-audit-log`.
+fn audit_path(args: &Args) -> Option<PathBuf> {
+    if args.no_audit_log {
+        return None;
+    }
+    Some(args.audit_log.clone().unwrap_or_else(|| {
+        let stem = args
+            .config
+            .file_stem()
+            .map_or("greenwave".into(), |s| s.to_string_lossy().into_owned());
+        args.config.with_file_name(format!("{stem}.audit.db"))
+    }))
 }
 
 /// The MQTT subscriber of `--mqtt`: frames stamped on the Unix clock, `time_s` counted from

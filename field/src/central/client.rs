@@ -21,6 +21,7 @@ use roadnet::{IntersectionId, RoadNet, SignalPlan};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -66,6 +67,8 @@ pub struct EndpointPool {
     /// Modbus/TCP Security: the central's TLS and the name the field's certificate must carry
     /// (the configured host); `None` for plain Modbus TCP.
     tls: Option<(ClientTls, ServerName<'static>)>,
+    /// Whether a connection was ever opened (every later one counts as a reconnect).
+    connected_once: AtomicBool,
 }
 
 impl std::fmt::Debug for EndpointPool {
@@ -96,6 +99,7 @@ impl EndpointPool {
             permits: Semaphore::new(cfg.max_connections_per_endpoint.max(1)),
             cfg,
             tls,
+            connected_once: AtomicBool::new(false),
         })
     }
 
@@ -150,10 +154,18 @@ impl EndpointPool {
         let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut ctx = match pooled {
             Some(c) => c,
-            None => self.connect().await?,
+            None => {
+                let ctx = self.connect().await?;
+                self.note_connected();
+                ctx
+            }
         };
         ctx.set_slave(Slave(unit));
+        let sent_at = Instant::now();
         let result = tokio::time::timeout(self.cfg.request_timeout, ctx.call(req)).await;
+        if matches!(result, Ok(Ok(_))) {
+            super::metrics::round_trip(self.addr, sent_at.elapsed());
+        }
         let give_back = |ctx| {
             self.idle
                 .lock()
@@ -185,6 +197,13 @@ impl EndpointPool {
                 give_back(ctx);
                 Ok(resp)
             }
+        }
+    }
+
+    /// Metrics: every connection after the first is a reconnect.
+    fn note_connected(&self) {
+        if self.connected_once.swap(true, Ordering::Relaxed) {
+            super::metrics::reconnect(self.addr);
         }
     }
 
@@ -242,6 +261,9 @@ pub struct FieldLink {
     retries: u32,
     next_seq: u32,
     seq_synced: bool,
+    /// The newest sequence number an earlier central run wrote here (its audit log): the next
+    /// push goes past it when the field's rule allows, so no number is used for two plans.
+    seq_floor: Option<u32>,
     heartbeat: u16,
     /// The field clock as last read, for command deadlines.
     clock: Mutex<Option<ClockFix>>,
@@ -289,6 +311,7 @@ impl FieldLink {
             retries,
             next_seq: 1,
             seq_synced: false,
+            seq_floor: None,
             heartbeat: 0,
             clock: Mutex::new(None),
             boot_epoch: None,
@@ -466,8 +489,25 @@ impl FieldLink {
         let st = self.status().await?;
         // the field's rule takes 1..=MAX_SEQUENCE_STEP past its last accepted number, wrapping
         self.next_seq = regmap::next_sequence(st.committed_seq);
+        if let Some(floor) = self.seq_floor {
+            // past the numbers an earlier run wrote (maybe never committed), if the rule allows
+            let past = regmap::next_sequence(floor);
+            if regmap::sequence_follows(past, st.committed_seq)
+                && past.wrapping_sub(st.committed_seq)
+                    > self.next_seq.wrapping_sub(st.committed_seq)
+            {
+                self.next_seq = past;
+            }
+        }
         self.seq_synced = true;
         Ok(())
+    }
+
+    /// Resume after an earlier central run whose newest sequence number here was `seq` (from
+    /// the audit log): pushes continue past it rather than reuse it.
+    pub fn resume_after(&mut self, seq: u32) {
+        self.seq_floor = Some(seq);
+        self.seq_synced = false;
     }
 
     /// Validate a plan centrally, then push it: write the plan area, read it back, commit, and
@@ -499,11 +539,30 @@ impl FieldLink {
         plan: &SignalPlan,
         commit_register: u16,
     ) -> Result<PushReport, LinkError> {
+        self.push_journaled(net, plan, commit_register == hr::COMMIT_STANDBY, &mut ())
+            .await
+    }
+
+    /// [`FieldLink::push_plan`] (`standby` false) or [`FieldLink::push_standby`] (true), telling
+    /// `journal` of each plan area (sequence number, checksum) before it is written.
+    pub async fn push_journaled(
+        &mut self,
+        net: &RoadNet,
+        plan: &SignalPlan,
+        standby: bool,
+        journal: &mut dyn PushJournal,
+    ) -> Result<PushReport, LinkError> {
+        let commit_register = if standby {
+            hr::COMMIT_STANDBY
+        } else {
+            hr::COMMIT
+        };
         plan.validate(net)?;
         if !self.seq_synced {
             self.sync_seq().await?;
         }
         let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
+        journal_area(journal, &regs.to_registers())?;
         match self
             .push_registers_to(&regs.to_registers(), commit_register)
             .await
@@ -513,6 +572,7 @@ impl FieldLink {
                 // number ahead: continue from the field's last accepted number, once
                 self.sync_seq().await?;
                 let regs = PlanRegisters::from_plan(net, self.next_seq, plan)?;
+                journal_area(journal, &regs.to_registers())?;
                 self.push_registers_to(&regs.to_registers(), commit_register)
                     .await
             }
@@ -687,6 +747,27 @@ impl FieldLink {
     pub fn detector_total(&self, i: usize) -> u64 {
         self.counts.get(i).map(|c| c.total()).unwrap_or(0)
     }
+}
+
+/// Told of every plan area just before it is written (the audit log's intent record): its
+/// sequence number and checksum. An error stops the push before anything is written.
+pub trait PushJournal {
+    fn before_write(&mut self, seq: u32, checksum: u16) -> Result<(), String>;
+}
+
+/// No journal.
+impl PushJournal for () {
+    fn before_write(&mut self, _: u32, _: u16) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn journal_area(journal: &mut dyn PushJournal, area: &[u16]) -> Result<(), LinkError> {
+    let seq = join_u32(area[0], area[1]);
+    let checksum = area[(hr::PLAN_CHECKSUM - hr::PLAN_BASE) as usize];
+    journal
+        .before_write(seq, checksum)
+        .map_err(LinkError::Journal)
 }
 
 fn check_len(v: Vec<u16>, cnt: u16) -> Result<Vec<u16>, LinkError> {

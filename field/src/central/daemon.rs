@@ -5,10 +5,12 @@
 //! ([`Daemon::run`]); the demo steps it in simulated time against emulated field controllers
 //! ([`Daemon::step_with_cameras`]) — the same code either way.
 
-use super::client::ClientPool;
+use super::audit::{self, AuditKind, AuditLog, Target, Verdict};
+use super::client::{ClientPool, FieldLink, PushJournal};
+use super::metrics;
 use crate::protocol::codec::{field_detectors, indications_from_masks, FieldStatus};
 use crate::protocol::regmap;
-use crate::protocol::LinkError;
+use crate::protocol::{DeviceError, LinkError};
 use roadnet::{
     CameraFrame, Command, Controller, DetectorId, DetectorReading, IntersectionId, Interval,
     RoadNet, SignalPlan, SignalState, StepInput,
@@ -54,6 +56,13 @@ pub struct DaemonStats {
     pub commands_unsupported: u64,
     /// Times a field controller was seen entering fallback (its local plan, central silent).
     pub fallbacks_entered: u64,
+    /// Plans not pushed because the field already runs them (resumed from the audit log).
+    pub plans_unchanged: u64,
+    /// Milliseconds from the daemon's start ([`Daemon::started_at`]) to the first status read
+    /// answered and to the first plan the field accepted (or found already running after a
+    /// restart): how long a restarted central takes to resume.
+    pub first_status_ms: Option<u64>,
+    pub first_plan_ms: Option<u64>,
     /// Exact actuations per detector since the daemon started.
     pub detector_counts: BTreeMap<String, u64>,
     /// Camera and radar frames received, handed on and dropped by reason (`with_cameras`).
@@ -74,6 +83,11 @@ struct Site {
     fallback: Option<bool>,
     /// When this field controller's next heartbeat is due.
     next_heartbeat_s: f64,
+    /// From the audit log, until the first status read settles it.
+    resume: Option<audit::Resume>,
+    /// `last_plan` came from the audit log and the field runs it: the same plan asked for
+    /// again is not pushed (no flap after a restart). Cleared by the next push.
+    resumed: bool,
 }
 
 /// The central loop over a [`ClientPool`].
@@ -92,6 +106,9 @@ pub struct Daemon {
     /// The signal state of every field controller whose status was read this step, as read.
     signals: Vec<SignalState>,
     cameras: Option<Box<dyn super::CameraSource>>,
+    audit: Option<AuditLog>,
+    /// What the resume figures count from (`started_at`; default: the daemon's creation).
+    born: Instant,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -134,6 +151,8 @@ impl Daemon {
                 reachable: None,
                 fallback: None,
                 next_heartbeat_s: f64::NEG_INFINITY,
+                resume: None,
+                resumed: false,
             })
             .collect();
         Daemon {
@@ -149,7 +168,37 @@ impl Daemon {
             last_poll_s: 0.0,
             signals: Vec::new(),
             cameras: None,
+            audit: None,
+            born: Instant::now(),
         }
+    }
+
+    /// Record every plan, standby plan and stage request in `log` (intent before the write,
+    /// then the verdict), after resuming from what it holds: the sequence numbers continue
+    /// past the newest written to each field controller, and a plan the field already runs is
+    /// not pushed again. Returns how many field controllers the log knew.
+    pub fn with_audit(mut self, log: AuditLog) -> Result<(Daemon, usize), audit::AuditError> {
+        let mut resume = log.resume()?;
+        let mut known = 0;
+        for site in &mut self.sites {
+            let name = &self.net.intersection(site.id).name;
+            let Some(r) = resume.remove(name) else {
+                continue;
+            };
+            known += 1;
+            if let (Some(seq), Some(link)) = (r.last_seq, self.pool.link(site.id)) {
+                link.resume_after(seq);
+            }
+            site.resume = Some(r);
+        }
+        self.audit = Some(log);
+        Ok((self, known))
+    }
+
+    /// Count the resume figures ([`DaemonStats::first_status_ms`]) from `t` (the process start).
+    pub fn started_at(mut self, t: Instant) -> Daemon {
+        self.born = t;
+        self
     }
 
     /// Feed the controller the frames of `source`, drained at every step.
@@ -215,6 +264,7 @@ impl Daemon {
                 Ok(st) => st,
                 Err(e) => {
                     self.stats.poll_errors += 1;
+                    metrics::link_up(name, false);
                     if site.reachable != Some(false) {
                         tracing::warn!(intersection = %name, "field controller unreachable: {e}");
                     }
@@ -223,6 +273,21 @@ impl Daemon {
                 }
             };
             self.stats.status_reads += 1;
+            metrics::link_up(name, true);
+            self.stats
+                .first_status_ms
+                .get_or_insert(self.born.elapsed().as_millis() as u64);
+            if let Some(r) = site.resume.take() {
+                settle_resume(
+                    name,
+                    site,
+                    r,
+                    &st,
+                    self.audit.as_ref(),
+                    &mut self.stats,
+                    self.born,
+                );
+            }
             if site.reachable == Some(false) {
                 tracing::info!(intersection = %name, "field controller reachable again");
             }
@@ -241,6 +306,7 @@ impl Daemon {
                 }
                 (Some(false), true) => {
                     self.stats.fallbacks_entered += 1;
+                    metrics::fallback(name);
                     tracing::warn!(
                         intersection = %name,
                         "field controller entered fallback: running its local plan"
@@ -276,7 +342,16 @@ impl Daemon {
                         seq
                     );
                     let plan = plan.clone();
-                    push(&net, link, &plan, site, &mut self.stats).await;
+                    push(
+                        &net,
+                        link,
+                        &plan,
+                        site,
+                        &mut self.stats,
+                        self.audit.as_ref(),
+                        self.born,
+                    )
+                    .await;
                 }
             }
             self.signals.push(signal_state(&net, site, &st));
@@ -287,6 +362,7 @@ impl Daemon {
             match link.poll_detectors().await {
                 Ok(deltas) => {
                     self.stats.polls_ok += 1;
+                    note_detector_health(name, &deltas);
                     for (i, d) in deltas.iter().enumerate() {
                         let Some(det) = site.detectors.get(i) else {
                             continue;
@@ -344,8 +420,30 @@ impl Daemon {
                     let Some(link) = self.pool.link(site.id) else {
                         continue;
                     };
+                    if site.resumed
+                        && site.last_plan.as_ref() == Some(&plan)
+                        && site.status.as_ref().map(|s| s.committed_seq) == site.last_seq
+                    {
+                        // the field runs exactly this plan since before the restart
+                        self.stats.plans_unchanged += 1;
+                        tracing::info!(
+                            intersection = %net.intersection(site.id).name,
+                            "plan {} unchanged since the restart: not pushed again",
+                            site.last_seq.unwrap_or(0)
+                        );
+                        continue;
+                    }
                     commanded.insert(site.id);
-                    push(&net, link, &plan, site, &mut self.stats).await;
+                    push(
+                        &net,
+                        link,
+                        &plan,
+                        site,
+                        &mut self.stats,
+                        self.audit.as_ref(),
+                        self.born,
+                    )
+                    .await;
                 }
                 Command::StandbyPlan(plan) => {
                     // the field's fallback plan, kept current; counted with the pushed plans
@@ -354,12 +452,16 @@ impl Daemon {
                         continue;
                     };
                     let name = &net.intersection(plan.intersection).name;
-                    match link.push_standby(&net, &plan).await {
-                        Ok(_) => self.stats.plans_pushed += 1,
+                    match push_audited(&net, link, &plan, true, self.audit.as_ref()).await {
+                        Ok(_) => {
+                            self.stats.plans_pushed += 1;
+                            metrics::pushed(name, "standby");
+                        }
                         Err(e)
                             if e.reject_code().is_some() || matches!(e, LinkError::Invalid(_)) =>
                         {
                             self.stats.plans_rejected += 1;
+                            metrics::refused(name, "standby", metrics::reason(&e));
                             tracing::warn!(intersection = %name, "standby plan refused: {e}");
                         }
                         Err(e) => {
@@ -384,14 +486,20 @@ impl Daemon {
                     };
                     let name = &net.intersection(intersection).name;
                     commanded.insert(intersection);
-                    match link.request_stage(number as u16 + 1).await {
-                        Ok(()) => self.stats.stage_requests += 1,
+                    match request_stage_audited(name, link, number as u16 + 1, self.audit.as_ref())
+                        .await
+                    {
+                        Ok(()) => {
+                            self.stats.stage_requests += 1;
+                            metrics::stage_request(name);
+                        }
                         Err(e) if e.is_transport() => {
                             self.stats.stage_request_errors += 1;
                             tracing::debug!("{name}: stage request: {e}");
                         }
                         Err(e) => {
                             self.stats.stage_requests_rejected += 1;
+                            metrics::refused(name, "stage", metrics::reason(&e));
                             tracing::warn!(
                                 intersection = %name,
                                 stage = number + 1,
@@ -464,22 +572,31 @@ async fn push(
     plan: &SignalPlan,
     site: &mut Site,
     stats: &mut DaemonStats,
+    audit: Option<&AuditLog>,
+    born: Instant,
 ) {
     let name = &net.intersection(plan.intersection).name;
-    match link.push_plan(net, plan).await {
+    site.resumed = false;
+    match push_audited(net, link, plan, false, audit).await {
         Ok(rep) => {
             stats.plans_pushed += 1;
+            metrics::pushed(name, "plan");
+            stats
+                .first_plan_ms
+                .get_or_insert(born.elapsed().as_millis() as u64);
             tracing::info!("{name}: plan {} accepted: {plan}", rep.seq);
             site.last_plan = Some(plan.clone());
             site.last_seq = Some(rep.seq);
         }
         Err(e) if e.reject_code().is_some() => {
             stats.plans_rejected += 1;
+            metrics::refused(name, "plan", metrics::reason(&e));
             let code = e.reject_code().map_or(0, |c| c.code());
             tracing::warn!(intersection = %name, reason_code = code, "plan refused by the field: {e}");
         }
         Err(e @ LinkError::Invalid(_)) => {
             stats.plans_rejected += 1;
+            metrics::refused(name, "plan", metrics::reason(&e));
             tracing::warn!(intersection = %name, "plan refused by the central validator: {e}");
         }
         Err(e) => {
@@ -487,6 +604,179 @@ async fn push(
             tracing::warn!("{name}: plan push failed: {e}");
         }
     }
+}
+
+/// The audit log's side of one plan push: an intent record before each plan area is written
+/// (a push refused as stale is written again under a new number: the first record is then
+/// completed as refused `stale_sequence`).
+struct Journal<'a> {
+    log: &'a AuditLog,
+    kind: AuditKind,
+    target: Target<'a>,
+    body: serde_json::Value,
+    ids: Vec<i64>,
+}
+
+impl PushJournal for Journal<'_> {
+    fn before_write(&mut self, seq: u32, checksum: u16) -> Result<(), String> {
+        if let Some(prev) = self.ids.last() {
+            self.log
+                .verdict(*prev, Verdict::Refused, Some("stale_sequence"))
+                .map_err(|e| e.to_string())?;
+        }
+        let id = self
+            .log
+            .intent(
+                self.kind,
+                &self.target,
+                Some(seq),
+                Some(checksum),
+                &self.body,
+            )
+            .map_err(|e| e.to_string())?;
+        self.ids.push(id);
+        Ok(())
+    }
+}
+
+fn target<'a>(name: &'a str, link: &FieldLink) -> Target<'a> {
+    Target {
+        intersection: name,
+        endpoint: link.pool().addr().to_string(),
+        unit: link.unit(),
+    }
+}
+
+/// The audit verdict of a finished request.
+fn verdict_of<T>(r: &Result<T, LinkError>) -> (Verdict, Option<String>) {
+    match r {
+        Ok(_) => (Verdict::Accepted, None),
+        Err(e) if e.is_transport() => (Verdict::Unreachable, Some(e.to_string())),
+        Err(
+            e @ (LinkError::Invalid(_)
+            | LinkError::Device(DeviceError::Rejected { .. } | DeviceError::Exception { .. })),
+        ) => (Verdict::Refused, Some(metrics::reason(e))),
+        Err(e) => (Verdict::Failed, Some(e.to_string())),
+    }
+}
+
+/// Complete record `id` with the outcome `r`; a log that cannot be written is an error line
+/// (the write already went out).
+fn complete<T>(log: &AuditLog, id: i64, r: &Result<T, LinkError>) {
+    let (verdict, reason) = verdict_of(r);
+    if let Err(e) = log.verdict(id, verdict, reason.as_deref()) {
+        tracing::error!("{e}");
+    }
+}
+
+/// A plan (or standby plan) push, recorded in the audit log when there is one.
+async fn push_audited(
+    net: &RoadNet,
+    link: &mut FieldLink,
+    plan: &SignalPlan,
+    standby: bool,
+    audit: Option<&AuditLog>,
+) -> Result<super::PushReport, LinkError> {
+    let Some(log) = audit else {
+        return link.push_journaled(net, plan, standby, &mut ()).await;
+    };
+    let name = &net.intersection(plan.intersection).name;
+    let mut journal = Journal {
+        log,
+        kind: if standby {
+            AuditKind::Standby
+        } else {
+            AuditKind::Plan
+        },
+        target: target(name, link),
+        body: serde_json::to_value(plan).unwrap_or_default(),
+        ids: Vec::new(),
+    };
+    let r = link.push_journaled(net, plan, standby, &mut journal).await;
+    if let Some(id) = journal.ids.last() {
+        complete(log, *id, &r);
+    }
+    r
+}
+
+/// A stage request, recorded in the audit log when there is one (not sent if the intent
+/// cannot be written).
+async fn request_stage_audited(
+    name: &str,
+    link: &mut FieldLink,
+    number: u16,
+    audit: Option<&AuditLog>,
+) -> Result<(), LinkError> {
+    let Some(log) = audit else {
+        return link.request_stage(number).await;
+    };
+    let body = serde_json::json!({ "stage": number });
+    let id = log
+        .intent(AuditKind::Stage, &target(name, link), None, None, &body)
+        .map_err(|e| LinkError::Journal(e.to_string()))?;
+    let r = link.request_stage(number).await;
+    complete(log, id, &r);
+    r
+}
+
+/// At the first status read after a restart: which logged plan the field runs (its committed
+/// sequence number says), and the verdict of every intent the previous run left open.
+fn settle_resume(
+    name: &str,
+    site: &mut Site,
+    r: audit::Resume,
+    st: &FieldStatus,
+    log: Option<&AuditLog>,
+    stats: &mut DaemonStats,
+    born: Instant,
+) {
+    if let Some((seq, plan)) = r
+        .candidates
+        .into_iter()
+        .find(|(s, _)| *s == st.committed_seq)
+    {
+        tracing::info!(intersection = %name, "resumed: the field runs plan {seq} of the audit log");
+        site.last_plan = Some(plan);
+        site.last_seq = Some(seq);
+        site.resumed = true;
+        stats
+            .first_plan_ms
+            .get_or_insert(born.elapsed().as_millis() as u64);
+    }
+    let Some(log) = log else {
+        return;
+    };
+    for (id, seq) in r.pending {
+        let res = if seq == st.committed_seq {
+            log.verdict(
+                id,
+                Verdict::Accepted,
+                Some("confirmed after a restart: the field's committed sequence number"),
+            )
+        } else {
+            log.verdict(
+                id,
+                Verdict::Failed,
+                Some("no verdict before the central stopped; the field does not run it"),
+            )
+        };
+        if let Err(e) = res {
+            tracing::error!("{e}");
+        }
+    }
+}
+
+/// Metrics: how many of the field controller's detectors do not report OK.
+fn note_detector_health(name: &str, deltas: &[super::client::DetectorDelta]) {
+    let bad = regmap::health::STUCK_ON
+        | regmap::health::STUCK_OFF
+        | regmap::health::CHATTERING
+        | regmap::health::FAULT;
+    let faulty = deltas
+        .iter()
+        .filter(|d| d.health & regmap::health::OK == 0 || d.health & bad != 0)
+        .count();
+    metrics::detector_faults(name, faulty);
 }
 
 /// A field status in the road model's vocabulary.

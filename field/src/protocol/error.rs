@@ -63,6 +63,9 @@ pub enum LinkError {
     Codec(#[from] CodecError),
     #[error("plan refused by the central validator: {0}")]
     Invalid(#[from] PlanError),
+    /// The central could not record the push in its audit log, so it did not send it.
+    #[error("not sent: {0}")]
+    Journal(String),
 }
 
 impl LinkError {
