@@ -20,11 +20,16 @@ pub struct CorridorParams {
     pub inbound_weight: Option<f64>,
     /// How far above the Webster cycle the common cycle may go to buy band, seconds.
     pub cycle_search_s: f64,
-    /// Progression speed range as factors of the corridor's design speed. The default keeps
-    /// the design speed: the time-space diagram and the drivers' advisory speed are that one.
+    /// Progression speed range per link as factors of the corridor's design speed (MAXBAND's
+    /// per-link speed variables). Default 0.9–1.1: a platoon at ±10 % of the design speed is
+    /// what an arterial's drivers actually run, and it is the range signal-timing practice
+    /// allows a green wave (never above the roads' speed limit: the top is capped at the
+    /// lowest limit along the corridor).
     pub speed_factor_min: f64,
     pub speed_factor_max: f64,
-    /// Largest change of inverse progression speed between consecutive links, s/m.
+    /// Largest change of inverse progression speed between consecutive links, s/m (MAXBAND's
+    /// speed-change limit). Default 0.008 s/m: at 12.5 m/s about a 10 % change from one link
+    /// to the next, so the band never asks a platoon to speed up or slow down abruptly.
     pub max_inverse_speed_change_s_m: Option<f64>,
 }
 
@@ -34,9 +39,9 @@ impl Default for CorridorParams {
             timing: TimingParams::default(),
             inbound_weight: None,
             cycle_search_s: 30.0,
-            speed_factor_min: 1.0,
-            speed_factor_max: 1.0,
-            max_inverse_speed_change_s_m: None,
+            speed_factor_min: 0.9,
+            speed_factor_max: 1.1,
+            max_inverse_speed_change_s_m: Some(0.008),
         }
     }
 }
@@ -77,6 +82,28 @@ pub struct CorridorPlan {
     pub inbound_weight: f64,
     /// Total wait of the leading vehicles of platoons released at each green start, seconds.
     pub platoon_delay_s: f64,
+}
+
+/// The progression speed range of a corridor, m/s: the design speed times the parameters'
+/// factors, the top capped at the lowest speed limit of the corridor's roads (both ways), the
+/// bottom never above the top.
+pub fn speed_range_m_s(net: &RoadNet, c: &Corridor, p: &CorridorParams) -> (f64, f64) {
+    let v = c.design_speed_m_s.max(0.1);
+    let limit_m_s = c
+        .intersections
+        .windows(2)
+        .flat_map(|w| [net.road_between(w[0], w[1]), net.road_between(w[1], w[0])])
+        .flatten()
+        .flat_map(|r| {
+            net.road(r)
+                .lanes
+                .iter()
+                .map(|l| net.lane(*l).speed_limit_m_s)
+        })
+        .fold(f64::INFINITY, f64::min);
+    let hi = (v * p.speed_factor_max.max(p.speed_factor_min)).min(limit_m_s);
+    let lo = (v * p.speed_factor_min.min(p.speed_factor_max)).min(hi);
+    (lo, hi)
 }
 
 /// Positions along the corridor from the roads' centre lines.
@@ -457,12 +484,13 @@ pub fn plan_corridor(
             1.0
         }
     });
+    let (speed_min_m_s, speed_max_m_s) = speed_range_m_s(net, c, p);
     let mb_problem = |w: &Windows, lo: f64, hi: f64| MaxbandProblem {
         signals: maxband_signals(&xs, &w.out_w, &w.in_w, lo),
         cycle_min_s: lo,
         cycle_max_s: hi,
-        speed_min_m_s: v * p.speed_factor_min.min(p.speed_factor_max),
-        speed_max_m_s: v * p.speed_factor_max.max(p.speed_factor_min),
+        speed_min_m_s,
+        speed_max_m_s,
         max_inverse_speed_change_s_m: p.max_inverse_speed_change_s_m,
         inbound_weight: k_in,
     };
