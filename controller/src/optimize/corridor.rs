@@ -24,8 +24,9 @@ pub struct CorridorParams {
     /// per-link speed variables), the top capped at the lowest speed limit along the
     /// corridor. The default keeps the design speed: with [`CorridorParams::speed_range`]'s
     /// ±10 % the band optimizer prefers a cycle near Webster's (74 s on the Main Street PM
-    /// peak instead of 100 s), and the `tod` day ran into gridlock at those cycles (see
-    /// docs/corridor.md), so the wider range is opt-in until the cycle choice weighs capacity.
+    /// peak instead of 100 s), and the `tod` day with it as the default ended in gridlock
+    /// (13,856 of 60,870 trips completed; 60,841 at the design speed, see docs/corridor.md),
+    /// so the wider range is opt-in until the cycle choice weighs capacity.
     pub speed_factor_min: f64,
     pub speed_factor_max: f64,
     /// Largest change of inverse progression speed between consecutive links, s/m (MAXBAND's
@@ -809,7 +810,7 @@ mod tests {
         cp
     }
 
-    /// The default speed range (0.9–1.1 × the design speed, speed-change limit) lets MAXBAND
+    /// [`CorridorParams::speed_range`] (0.9–1.1 × the design speed, speed-change limit) lets MAXBAND
     /// fit the band at a cycle near Webster's: measured 74 s, 27.2 % outbound, 18.4 % inbound
     /// (was 100 s, 15.4 % / 10.4 % at the design speed alone). Inbound is `k` = 0.68 of
     /// outbound by MAXBAND's directional constraint.
