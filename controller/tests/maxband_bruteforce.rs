@@ -1,9 +1,16 @@
 //! The MAXBAND program is exact: on random 3- and 4-signal corridors at a fixed cycle and
 //! fixed stage order, its objective matches a brute-force enumeration of every offset on a
 //! 0.5 s grid (evaluated with the independent arc-intersection `bands`), and its own offsets
-//! achieve the bands it claims.
+//! achieve the bands it claims. With MAXBAND's other degrees of freedom — a left-turn
+//! sequence choice per signal (alternative inbound green windows) and a progression speed
+//! range per link — the program is checked the same way: against every sequence combination
+//! (two-sided, as above), and against every combination of the range's end speeds per link
+//! (one-sided: no enumerated speed choice beats it; its own speeds lie in the range and its
+//! offsets achieve its bands on them).
 
-use controller::optimize::corridor::{bands, maxband_offsets, BandProblem, Window};
+use controller::optimize::corridor::{
+    bands, maxband_offsets, maxband_offsets_choosing, BandProblem, Window,
+};
 use proptest::prelude::*;
 
 const STEP_S: f64 = 0.5;
@@ -24,14 +31,19 @@ fn value(k: f64, bo: f64, bi: f64) -> f64 {
 /// Best value over the grid with the first offset at 0 (a common shift changes no band):
 /// (best over offsets where both bands exist — the program's feasible set —, best overall).
 fn brute_force(p: &BandProblem) -> (Option<f64>, f64) {
+    brute_force_step(p, STEP_S)
+}
+
+/// [`brute_force`] on a grid of `step_s`.
+fn brute_force_step(p: &BandProblem, step_s: f64) -> (Option<f64>, f64) {
     let n = p.out_windows.len();
-    let steps = (p.cycle_s / STEP_S).round() as usize;
+    let steps = (p.cycle_s / step_s).round() as usize;
     let mut idx = vec![0usize; n - 1];
     let mut o = vec![0.0; n];
     let (mut both, mut any) = (None::<f64>, 0.0f64);
     loop {
         for (j, i) in idx.iter().enumerate() {
-            o[j + 1] = *i as f64 * STEP_S;
+            o[j + 1] = *i as f64 * step_s;
         }
         let (bo, _, bi, _) = bands(p, &o);
         let v = value(p.inbound_weight, bo, bi);
@@ -164,5 +176,197 @@ proptest! {
         k in weight(),
     ) {
         check(&corridor(cycle as f64, &spacings, speed, &g, k))?;
+    }
+}
+
+/// Best of two options, either may be missing.
+fn best(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Sequence choice: signal `i` offers its generated inbound window and the same window
+/// shifted by `shifts[i]` of the cycle (what moving a left turn from lead to lag does to the
+/// inbound through). The program must match the best over every combination, two-sided.
+fn check_sequences(p: &BandProblem, shifts: &[f64], step_s: f64) -> Result<(), TestCaseError> {
+    let n = p.in_windows.len();
+    let c = p.cycle_s;
+    let options: Vec<Vec<Vec<Window>>> = (0..n)
+        .map(|i| {
+            let w = p.in_windows[i][0];
+            let moved = Window {
+                start_s: (w.start_s + (shifts[i] * c).round()).rem_euclid(c),
+                ..w
+            };
+            vec![vec![w], vec![moved]]
+        })
+        .collect();
+    let (mut both, mut any) = (None::<f64>, 0.0f64);
+    for combo in 0..(1usize << n) {
+        let q = BandProblem {
+            in_windows: (0..n)
+                .map(|i| options[i][(combo >> i) & 1].clone())
+                .collect(),
+            ..p.clone()
+        };
+        let (b, a) = brute_force_step(&q, step_s);
+        both = best(both, b);
+        any = any.max(a);
+    }
+    let k = p.inbound_weight;
+    match maxband_offsets_choosing(p, &options, (1.0, 1.0)) {
+        Ok((o, chosen, s)) => {
+            for i in 0..n {
+                prop_assert_eq!(&chosen.in_windows[i], &options[i][s.sequence[i]]);
+            }
+            let (bo, _, bi, _) = bands(&chosen, &o);
+            prop_assert!(bo >= s.band_out_s - 1e-6, "out {bo} < {}", s.band_out_s);
+            prop_assert!(bi >= s.band_in_s - 1e-6, "in {bi} < {}", s.band_in_s);
+            let milp_s = (s.band_out_s + k * s.band_in_s).max(0.0);
+            if let Some(bf) = both {
+                prop_assert!(milp_s >= bf - 1e-6, "MILP {milp_s} < brute force {bf}");
+            }
+            let tol = step_s * (1.0 + k + 1.0 / k + k * k) + 1e-6;
+            prop_assert!(
+                milp_s <= any + tol,
+                "MILP {milp_s} > brute force {any} + {tol}"
+            );
+        }
+        Err(e) => prop_assert!(both.is_none(), "MILP failed ({e}) but brute force {both:?}"),
+    }
+    Ok(())
+}
+
+/// Speed range: per link a progression speed between `lo` and `hi` times the base one. The
+/// program's speeds stay in the range, its offsets achieve its bands on its speeds, and no
+/// combination of end-of-range speeds (per link and direction when `per_direction`, else per
+/// link) on the offset grid beats it.
+fn check_speed_range(
+    p: &BandProblem,
+    (lo, hi): (f64, f64),
+    per_direction: bool,
+    step_s: f64,
+) -> Result<(), TestCaseError> {
+    let n = p.t_out_s.len();
+    let base: Vec<f64> = p.t_out_s.windows(2).map(|w| w[1] - w[0]).collect();
+    let k = p.inbound_weight;
+    let fixed = maxband_offsets(p).ok().map(|(_, s)| s.objective);
+    let solved = maxband_offsets_choosing(p, &[], (lo, hi));
+    let (o, chosen, s) = match solved {
+        Ok(x) => x,
+        Err(e) => {
+            prop_assert!(
+                fixed.is_none(),
+                "infeasible ({e}) with the range, not without"
+            );
+            return Ok(());
+        }
+    };
+    // a range containing the base speed never does worse than the base speed
+    if let Some(f) = fixed {
+        prop_assert!(s.objective >= f - 1e-6, "range {} < fixed {f}", s.objective);
+    }
+    for (i, d) in base.iter().enumerate() {
+        for t in [s.travel_out_s[i], s.travel_in_s[i]] {
+            prop_assert!(t >= d / hi - 1e-6 && t <= d / lo + 1e-6, "link {i}: {t} s");
+        }
+    }
+    let (bo, _, bi, _) = bands(&chosen, &o);
+    prop_assert!(bo >= s.band_out_s - 1e-6, "out {bo} < {}", s.band_out_s);
+    prop_assert!(bi >= s.band_in_s - 1e-6, "in {bi} < {}", s.band_in_s);
+    prop_assert!((1.0 - k) * (s.band_in_s - k * s.band_out_s) >= -1e-6);
+    let milp_s = (s.band_out_s + k * s.band_in_s).max(0.0);
+    let links = n - 1;
+    let bits = if per_direction { 2 * links } else { links };
+    for combo in 0..(1usize << bits) {
+        let f = |b: usize| if (combo >> b) & 1 == 1 { hi } else { lo };
+        let (mut t_out, mut t_in) = (vec![0.0], vec![0.0]);
+        for (i, d) in base.iter().enumerate() {
+            t_out.push(t_out[i] + d / f(i));
+        }
+        for i in (0..links).rev() {
+            let fi = if per_direction { f(links + i) } else { f(i) };
+            t_in.push(t_in.last().copied().unwrap_or(0.0) + base[i] / fi);
+        }
+        t_in.reverse();
+        let q = BandProblem {
+            t_out_s: t_out,
+            t_in_s: t_in,
+            ..p.clone()
+        };
+        if let (Some(bf), _) = brute_force_step(&q, step_s) {
+            prop_assert!(
+                milp_s >= bf - 1e-6,
+                "MILP {milp_s} < brute force {bf} ({combo:b})"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn shifts(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(-0.3..0.3f64, n)
+}
+
+fn range() -> impl Strategy<Value = (f64, f64)> {
+    (0.8..1.0f64, 1.0..1.2f64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn three_signals_choose_the_sequence(
+        cycle in 50u32..90,
+        spacings in prop::collection::vec(200.0..600.0f64, 2),
+        speed in 10.0..16.0f64,
+        g in greens(3),
+        k in weight(),
+        sh in shifts(3),
+    ) {
+        check_sequences(&corridor(cycle as f64, &spacings, speed, &g, k), &sh, STEP_S)?;
+    }
+
+    #[test]
+    fn three_signals_with_a_speed_range(
+        cycle in 50u32..90,
+        spacings in prop::collection::vec(200.0..600.0f64, 2),
+        speed in 10.0..16.0f64,
+        g in greens(3),
+        k in weight(),
+        r in range(),
+    ) {
+        check_speed_range(&corridor(cycle as f64, &spacings, speed, &g, k), r, true, 1.0)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    #[test]
+    fn four_signals_choose_the_sequence(
+        cycle in 40u32..56,
+        spacings in prop::collection::vec(200.0..600.0f64, 3),
+        speed in 10.0..16.0f64,
+        g in greens(4),
+        k in weight(),
+        sh in shifts(4),
+    ) {
+        check_sequences(&corridor(cycle as f64, &spacings, speed, &g, k), &sh, 1.0)?;
+    }
+
+    #[test]
+    fn four_signals_with_a_speed_range(
+        cycle in 40u32..56,
+        spacings in prop::collection::vec(200.0..600.0f64, 3),
+        speed in 10.0..16.0f64,
+        g in greens(4),
+        k in weight(),
+        r in range(),
+    ) {
+        check_speed_range(&corridor(cycle as f64, &spacings, speed, &g, k), r, false, 1.0)?;
     }
 }

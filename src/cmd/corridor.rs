@@ -31,6 +31,10 @@ pub(crate) struct Args {
     /// Print the plan as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Let the progression speed vary per link within 0.9–1.1 × the design speed (capped at
+    /// the speed limit, at most ≈ 10 % change between links) instead of the design speed.
+    #[arg(long)]
+    pub speed_range: bool,
 }
 
 /// Movement flows, veh/s: from counts (one interval or the day's mean), else from the base
@@ -106,7 +110,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             }
         );
     };
-    let params = CorridorParams::default();
+    let params = if args.speed_range {
+        CorridorParams::speed_range()
+    } else {
+        CorridorParams::default()
+    };
     let sat = 0.5;
     let state = TrafficState::from_movement_flows(&net, &flows(&net, &args, sat)?, sat);
     let cp = plan_corridor(&net, c, &state, &params, None);
