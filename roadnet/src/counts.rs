@@ -169,8 +169,9 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
     let mut total_vehicles: u64 = 0;
     for record in records {
         let (line, fields) = record?;
-        // a row with more fields than the header names is a misaligned row, not extra data
-        if fields.len() > cols.len() {
+        // a row with more (non-empty) fields than the header names is a misaligned row, not
+        // extra data; empty ones are a spreadsheet's trailing commas
+        if fields.iter().skip(cols.len()).any(|f| !f.is_empty()) {
             return Err(err(
                 line,
                 ErrorKind::Syntax,
