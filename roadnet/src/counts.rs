@@ -10,6 +10,7 @@
 
 use crate::demand::MAX_VEHICLES;
 use crate::demand::{Demand, Trip, VehicleParams};
+use crate::error::clip;
 use crate::error::{ErrorKind, LoadError};
 use crate::ids::*;
 use crate::model::{IntersectionKind, RoadNet};
@@ -145,7 +146,7 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
             ErrorKind::Syntax,
             format!(
                 "header must name the columns start, interval_s, count and movement or detector; got '{}'",
-                cols.join(",")
+                clip(&cols.join(","))
             ),
         ));
     };
@@ -168,6 +169,19 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
     let mut total_vehicles: u64 = 0;
     for record in records {
         let (line, fields) = record?;
+        // a row with more (non-empty) fields than the header names is a misaligned row, not
+        // extra data; empty ones are a spreadsheet's trailing commas
+        if fields.iter().skip(cols.len()).any(|f| !f.is_empty()) {
+            return Err(err(
+                line,
+                ErrorKind::Syntax,
+                format!(
+                    "{} fields, but the header names {} columns",
+                    fields.len(),
+                    cols.len()
+                ),
+            ));
+        }
         let field = |c: Option<usize>| c.and_then(|c| fields.get(c)).filter(|v| !v.is_empty());
         let get = |c: usize, name: &str| -> Result<&str> {
             field(Some(c))
@@ -178,7 +192,10 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
             err(
                 line,
                 ErrorKind::BadValue,
-                format!("start '{start}' is not a time of day HH:MM[:SS] or seconds in [0, 48:00)"),
+                format!(
+                    "start '{}' is not a time of day HH:MM[:SS] or seconds in [0, 48:00)",
+                    clip(start)
+                ),
             )
         })?;
         let interval = get(c_interval, "interval_s")?;
@@ -190,7 +207,10 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                 err(
                     line,
                     ErrorKind::BadValue,
-                    format!("interval_s '{interval}' is not a number of seconds in (0, {MAX_INTERVAL_S}]"),
+                    format!(
+                        "interval_s '{}' is not a number of seconds in (0, {MAX_INTERVAL_S}]",
+                        clip(interval)
+                    ),
                 )
             })?;
         let count_text = get(c_count, "count")?;
@@ -198,7 +218,7 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
             err(
                 line,
                 ErrorKind::BadValue,
-                format!("count '{count_text}' is not a whole number ≥ 0"),
+                format!("count '{}' is not a whole number ≥ 0", clip(count_text)),
             )
         })?;
         let (target, lanes) = match (field(c_movement), field(c_detector)) {
@@ -220,7 +240,10 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                     err(
                         line,
                         ErrorKind::UnknownReference,
-                        format!("unknown movement '{m}' (write '<approach road>:<L|T|R|U>')"),
+                        format!(
+                            "unknown movement '{}' (write '<approach road>:<L|T|R|U>')",
+                            clip(m)
+                        ),
                     )
                 })?;
                 (CountTarget::Movement(id), net.lanes_feeding(id).len())
@@ -230,7 +253,7 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
                     err(
                         line,
                         ErrorKind::UnknownReference,
-                        format!("unknown detector '{d}'"),
+                        format!("unknown detector '{}'", clip(d)),
                     )
                 })?;
                 if net.detectors[id.index()].kind != crate::sensors::DetectorKind::StopBar {

@@ -120,3 +120,13 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         + 1;
     (line, column)
 }
+
+/// A value quoted in an error message, cut to its first 40 characters (then `…`), so that a
+/// huge value from a file (a 1 MiB name) is never echoed whole into the one error line.
+pub(crate) fn clip(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}

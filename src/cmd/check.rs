@@ -12,6 +12,8 @@ pub(crate) struct Args {
     pub json: bool,
 }
 
+use anyhow::Context as _;
+
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let (net, notes) = roadnet::load_network_with_notes(&args.network)?;
     // What `greenwave field` and `run` would refuse, refused here with the same message: the
@@ -20,7 +22,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let net = std::sync::Arc::new(net);
     if net.signalized().any(|i| i.controller.is_some()) {
         let clock: std::sync::Arc<dyn field::Clock> = field::ManualClock::new(0);
-        field::FieldEmulator::new(net.clone(), clock, |_| Box::new(field::IdleSource))?;
+        field::FieldEmulator::new(net.clone(), clock, |_| Box::new(field::IdleSource))
+            .with_context(|| args.network.display().to_string())?;
     }
     let summary = roadnet::Summary::of(&net);
     if args.json {

@@ -61,8 +61,9 @@ struct Inputs {
 /// additional files (comma-separated) are passed to SUMO as they are; greenwave reads the first
 /// additional file and compares against its own simulator only with exactly one route file.
 fn read_sumocfg(path: &Path) -> anyhow::Result<Inputs> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // the one input reader: a regular file only (a FIFO or /dev/zero would hang or stream
+    // forever), at most 1 MiB (a .sumocfg lists a few file names), UTF-8
+    let text = roadnet::input::read_text(path, 1 << 20, "a .sumocfg names its input files")?;
     let doc = roxmltree::Document::parse(&text)
         .with_context(|| format!("{}: not XML", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new("."));
