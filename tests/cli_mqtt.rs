@@ -22,6 +22,8 @@ fn a_bad_broker_url_is_one_line_before_anything_connects() {
         ("mqtt://host:0", "port '0' is not in 1..=65535"),
         ("mqtt://host:99999", "not in 1..=65535"),
         ("mqtt://", "want mqtt://host[:port]"),
+        ("not a url", "want mqtt://host[:port]"),
+        ("mqtt://broker\u{7}.local:1883", "want mqtt://host[:port]"),
     ] {
         let out = greenwave(&[
             "run",

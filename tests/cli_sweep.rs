@@ -288,6 +288,38 @@ fn networks(s: &mut Sweep) {
         let p = s.file(&format!("num_{i}.toml"), toml.replacen(from, to, 1));
         s.check(&format!("intersections.toml {label}"), &p);
     }
+    // [defaults] that every entry overrides are still checked where they are written
+    let defaults: &[(&str, &str, &str)] = &[
+        (
+            "min_green_s = 7.0",
+            "min_green_s = -7.0",
+            "min green negative",
+        ),
+        ("yellow_s = 4.0", "yellow_s = 1.0", "yellow 1 s"),
+        ("all_red_s = 2.0", "all_red_s = inf", "all-red infinite"),
+        (
+            "lane_width_m = 3.5",
+            "lane_width_m = 350.0",
+            "lane width 350 m",
+        ),
+        (
+            "speed_limit_m_s = 13.89",
+            "speed_limit_m_s = -13.89",
+            "speed limit negative",
+        ),
+    ];
+    for (i, (from, to, label)) in defaults.iter().enumerate() {
+        let at = toml
+            .find("[defaults]")
+            .expect("intersections.toml has [defaults]");
+        let (head, tail) = toml.split_at(at);
+        assert!(tail.contains(from), "[defaults] has no '{from}'");
+        let p = s.file(
+            &format!("defaults_{i}.toml"),
+            format!("{head}{}", tail.replacen(from, to, 1)),
+        );
+        s.check(&format!("[defaults] {label}"), &p);
+    }
     // a stage's own times (the bundled file's stages override [defaults] for these)
     let stage: &[(&str, &str, &str)] = &[
         (
@@ -601,6 +633,8 @@ fn scenarios(s: &mut Sweep) {
         ("lane 99", format!("{base}[[lanes]]\nroad = \"main_eb_elm\"\nlanes = [99]\naction = \"close\"\nfrom = \"09:00\"\nto = \"15:00\"\n")),
         ("an unknown action", format!("{base}[[lanes]]\nroad = \"main_eb_elm\"\nlanes = [1]\naction = \"explode\"\nfrom = \"09:00\"\nto = \"15:00\"\n")),
         ("an unknown origin", format!("{base}[[demand]]\nfactor = 1.1\norigin = \"atlantis\"\nfrom = \"16:00\"\nto = \"19:00\"\n")),
+        ("an empty file", String::new()),
+        ("only a comment", "# nothing here\n".into()),
     ];
     for (i, (label, text)) in list.iter().enumerate() {
         let p = s.file(&format!("scenario_{i}.toml"), text);
@@ -799,6 +833,20 @@ fn flags(s: &mut Sweep) {
         ),
         (
             with(&["run", "--config", &net], &["--region", "x"]),
+            "--mqtt",
+        ),
+        (
+            with(
+                &[
+                    "run",
+                    "--config",
+                    &net,
+                    "--insecure-plain",
+                    "--duration",
+                    "1",
+                ],
+                &["--mqtt", "not a url"],
+            ),
             "--mqtt",
         ),
         (

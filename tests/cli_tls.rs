@@ -91,6 +91,10 @@ fn run_with(cfg: &Path, pki: &Path, who: &str) -> std::process::Output {
         .arg(pki.join(format!("{who}.pem")))
         .arg("--key")
         .arg(pki.join(format!("{who}.key")))
+        // each role is a central of its own: a shared log would have the second resume from
+        // the first one's pushes (and rightly push nothing the field already runs)
+        .arg("--audit-log")
+        .arg(pki.join(format!("{who}.audit.db")))
         .output()
         .expect("run")
 }

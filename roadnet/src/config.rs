@@ -19,8 +19,10 @@ type Result<T> = std::result::Result<T, LoadError>;
 struct File {
     #[serde(default)]
     name: Option<String>,
+    /// Spanned so that a nonsensical default is refused where it is written, even when every
+    /// entry overrides it.
     #[serde(default)]
-    defaults: Defaults,
+    defaults: Option<Spanned<Defaults>>,
     #[serde(default)]
     intersection: Vec<IntersectionCfg>,
     #[serde(default)]
@@ -247,6 +249,76 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
+    /// `[defaults]` passes the checks a stage or lane using them would: the same timing
+    /// limits (one message for both) and physical ranges.
+    fn check_defaults(&self, d: &Spanned<Defaults>) -> Result<()> {
+        let o = self.at(d);
+        let v = d.get_ref();
+        let limits = crate::signal::StageLimits {
+            min_green_s: v.min_green_s,
+            max_green_s: v.max_green_s,
+            yellow_s: v.yellow_s,
+            all_red_s: v.all_red_s,
+            ped_walk_s: v.ped_walk_s,
+            ped_clearance_s: v.ped_clearance_s,
+        };
+        if let Some((rule, msg)) = crate::signal::check_limits(&limits) {
+            let kind = match rule {
+                crate::signal::PlanRule::YellowTooShort => ErrorKind::YellowTooShort,
+                _ => ErrorKind::BadValue,
+            };
+            return Err(LoadError::new(kind, format!("[defaults]: {msg}")).at(&o));
+        }
+        for (value, (lo, hi), what, unit) in [
+            (
+                v.green_s,
+                (0.0, crate::signal::MAX_GREEN_LIMIT_S),
+                "green_s",
+                "s",
+            ),
+            (
+                v.lane_width_m,
+                crate::builder::sense::LANE_WIDTH_M,
+                "lane_width_m",
+                "m",
+            ),
+            (
+                v.speed_limit_m_s,
+                crate::builder::sense::SPEED_M_S,
+                "speed_limit_m_s",
+                "m/s",
+            ),
+            (
+                v.intersection_width_m,
+                crate::builder::sense::LENGTH_M,
+                "intersection_width_m",
+                "m",
+            ),
+            (
+                v.detector_length_m,
+                crate::builder::sense::LENGTH_M,
+                "detector_length_m",
+                "m",
+            ),
+        ] {
+            // lo itself is allowed only for the green (0 = no base green given)
+            let ok = value.is_finite()
+                && value <= hi
+                && (value > lo || (what == "green_s" && value == lo));
+            if !ok {
+                return Err(LoadError::new(
+                    ErrorKind::BadValue,
+                    format!(
+                        "[defaults]: {what} must be in ({lo}, {hi}] {unit}, got {}",
+                        crate::signal::short_number(value)
+                    ),
+                )
+                .at(&o));
+            }
+        }
+        Ok(())
+    }
+
     fn at<T>(&self, s: &Spanned<T>) -> Origin {
         Origin {
             line_col: Some(line_col(self.text, s.span().start)),
@@ -279,7 +351,14 @@ impl Loader<'_> {
     }
 
     fn build(&self, doc: File) -> Result<RoadNet> {
-        let d = &doc.defaults;
+        let defaults = match &doc.defaults {
+            Some(d) => {
+                self.check_defaults(d)?;
+                d.get_ref().clone()
+            }
+            None => Defaults::default(),
+        };
+        let d = &defaults;
         let mut b = Builder::new(doc.name.clone().unwrap_or_else(|| "network".into()));
         let mut seen = BTreeMap::new();
         let mut inter_ids: BTreeMap<String, IntersectionId> = BTreeMap::new();

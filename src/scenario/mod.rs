@@ -299,6 +299,13 @@ pub(crate) fn parse(text: &str, file: &str, default_name: &str, net: &RoadNet) -
     if counts.iter().any(|n| *n > MAX_EDITS) {
         return Err(format!("{file}: more than {MAX_EDITS} edits of one kind"));
     }
+    // An empty file is a wrong path or a truncated copy far more often than a deliberate
+    // baseline; the baseline names itself (scenarios/baseline.toml).
+    if doc.name.is_none() && doc.description.is_none() && counts.iter().all(|n| *n == 0) {
+        return Err(format!(
+            "{file}: no name and no edits: a scenario without edits (the baseline) still gives `name`"
+        ));
+    }
     let name = match &doc.name {
         Some(n) if n.get_ref().trim().is_empty() => return ctx.err(n.span(), "name", "is empty"),
         Some(n) => n.get_ref().trim().to_string(),

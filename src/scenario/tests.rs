@@ -211,7 +211,13 @@ fn a_banned_turn_carries_no_vehicle() {
         movement: Some(mv),
         ..Greens::default()
     };
-    run(&scenario(&net, ""), &m, "fixed-time", 1800.0, &mut on);
+    run(
+        &scenario(&net, "name = \"baseline\""),
+        &m,
+        "fixed-time",
+        1800.0,
+        &mut on,
+    );
     assert!(on.on_movement > 0, "the turn is used without the ban");
     let mut off = Greens {
         movement: Some(mv),
@@ -284,7 +290,7 @@ fn lane_edits_become_closures_with_open_windows_cut_out() {
     };
     assert_eq!(count(&s, 1790.0), 0, "no one through elm while closed");
     assert!(count(&s, 3600.0) > 0);
-    assert!(count(&scenario(&net, ""), 1790.0) > 0);
+    assert!(count(&scenario(&net, "name = \"baseline\""), 1790.0) > 0);
 }
 
 #[test]
@@ -303,7 +309,7 @@ fn a_min_green_change_shows_in_the_greens_run() {
         run(s, &m, "adaptive", 3600.0, &mut g);
         g.lengths.get(&(pine, side)).cloned().unwrap_or_default()
     };
-    let before = greens(&scenario(&net, ""));
+    let before = greens(&scenario(&net, "name = \"baseline\""));
     assert!(
         before.iter().any(|g| *g < 34.0),
         "the adaptive controller ends some side greens early: {before:?}"
@@ -326,7 +332,9 @@ fn a_min_green_change_shows_in_the_greens_run() {
 fn a_corridor_cycle_range_bounds_the_adaptive_plans() {
     let net = bundled();
     let m = morning(&net);
-    assert!(scenario(&net, "").adaptive_params().is_none());
+    assert!(scenario(&net, "name = \"baseline\"")
+        .adaptive_params()
+        .is_none());
     // the corridor cycle the adaptive controller plans, coordinated, after the morning hour
     let cycle = |s: &Scenario, p: controller::adaptive::AdaptiveParams| -> (f64, Vec<f64>) {
         let cfg = SimConfig {

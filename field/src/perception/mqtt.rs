@@ -50,7 +50,17 @@ impl BrokerAddr {
             ),
             None => (rest, 1883),
         };
-        if host.is_empty() || host.contains(['/', '@', '?']) {
+        // a host name or an IPv4 address; an IPv6 address in brackets
+        let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'))
+        {
+            inner.parse::<std::net::Ipv6Addr>().is_ok()
+        } else {
+            host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        };
+        if host.is_empty() || !host_ok {
             return Err(format!("--mqtt {url}: want mqtt://host[:port]"));
         }
         Ok(BrokerAddr {
