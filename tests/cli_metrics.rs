@@ -5,54 +5,18 @@
 //! carries that reason, the push counter counts b's plan, both links are up and the
 //! round-trip histogram has samples.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
+use support::{free_port, greenwave, Running as Kill};
 
-fn greenwave() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_greenwave"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_BACKTRACE", "1");
-    c
-}
+mod support;
 
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// `greenwave field`, plain Modbus.
 fn start_field(cfg: &Path) -> Kill {
-    let mut child = greenwave()
-        .args(["--quiet", "field", "--insecure-plain", "--config"])
-        .arg(cfg)
-        .args(["--duration", "120"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("field");
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let listening = out
-        .lines()
-        .map_while(Result::ok)
-        .filter(|l| l.starts_with("listening"))
-        .take(2)
-        .count();
-    assert_eq!(listening, 2, "greenwave field did not start");
-    Kill(child)
+    support::start_field(cfg, &["--insecure-plain".as_ref()], 120)
 }
 
 /// GET /metrics over plain HTTP/1.0 (no client library: the exporter is the peer under test).

@@ -20,43 +20,19 @@ use roadnet::{RoadNet, SignalPlan};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::{greenwave, small_on_free_ports as config_on_free_ports};
 
-fn greenwave() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_greenwave"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_BACKTRACE", "1");
-    c
-}
+mod support;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "greenwave-cli-restart-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    support::scratch("cli-restart", name)
 }
 
-/// tests/fixtures/small.toml with its two controllers on two ports free right now.
-fn config_on_free_ports() -> String {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/small.toml"
-    ))
-    .unwrap();
-    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    text.replace(
-        "port = 5101",
-        &format!("port = {}", a.local_addr().unwrap().port()),
-    )
-    .replace(
-        "port = 5102",
-        &format!("port = {}", b.local_addr().unwrap().port()),
-    )
+/// `greenwave field`, plain Modbus.
+fn start_field(cfg: &Path) -> support::Running {
+    support::start_field(cfg, &["--insecure-plain".as_ref()], 3600)
 }
 
 /// The central's configuration for plan variant `v`: the base green of stage `ns` of both
@@ -69,36 +45,6 @@ fn variant(dir: &Path, base: &str, v: u32) -> PathBuf {
     let path = dir.join(format!("central-{v}.toml"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-struct Field(Child);
-
-impl Drop for Field {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `greenwave field`, plain Modbus, once it printed both `listening` lines.
-fn start_field(cfg: &Path) -> Field {
-    let mut child = greenwave()
-        .args(["--quiet", "field", "--insecure-plain", "--config"])
-        .arg(cfg)
-        .args(["--duration", "3600"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("field");
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let listening = out
-        .lines()
-        .map_while(Result::ok)
-        .filter(|l| l.starts_with("listening"))
-        .take(2)
-        .count();
-    assert_eq!(listening, 2, "greenwave field did not start");
-    Field(child)
 }
 
 fn run_cmd(cfg: &Path, audit: &Path, duration_s: &str) -> Command {

@@ -4,15 +4,38 @@
 //! TLS files or `--insecure-plain` both refuse to start, and a bad PEM file is one line naming
 //! it.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
 
-fn greenwave() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_greenwave"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_BACKTRACE", "1");
-    c
+use std::path::{Path, PathBuf};
+use support::{greenwave, small_on_free_ports};
+
+fn scratch(name: &str) -> PathBuf {
+    support::scratch("cli-tls", name)
+}
+
+/// The fixture on free ports, written into `dir`.
+fn config_on_free_ports(dir: &Path) -> PathBuf {
+    let cfg = dir.join("net.toml");
+    std::fs::write(&cfg, small_on_free_ports()).unwrap();
+    cfg
+}
+
+/// `greenwave field` over TLS with its server certificate.
+fn start_field(cfg: &Path, pki: &Path) -> support::Running {
+    let (ca, cert, key) = (
+        pki.join("ca.pem"),
+        pki.join("server.pem"),
+        pki.join("server.key"),
+    );
+    let tls = [
+        "--ca".as_ref(),
+        ca.as_os_str(),
+        "--cert".as_ref(),
+        cert.as_os_str(),
+        "--key".as_ref(),
+        key.as_os_str(),
+    ];
+    support::start_field(cfg, &tls, 60)
 }
 
 fn one_line_error(out: &std::process::Output, phrase: &str) {
@@ -22,63 +45,6 @@ fn one_line_error(out: &std::process::Output, phrase: &str) {
     assert!(stderr.starts_with("error"), "{stderr}");
     assert!(stderr.contains(phrase), "'{phrase}' missing: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("greenwave-cli-tls-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// tests/fixtures/small.toml with its two controllers on two ports free right now.
-fn config_on_free_ports(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/small.toml"
-    ))
-    .unwrap();
-    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let text = text
-        .replace(
-            "port = 5101",
-            &format!("port = {}", a.local_addr().unwrap().port()),
-        )
-        .replace(
-            "port = 5102",
-            &format!("port = {}", b.local_addr().unwrap().port()),
-        );
-    let cfg = dir.join("net.toml");
-    std::fs::write(&cfg, text).unwrap();
-    cfg
-}
-
-/// `greenwave field` over TLS, once it printed both `listening` lines.
-fn start_field(cfg: &Path, pki: &Path) -> Child {
-    let mut child = greenwave()
-        .args(["--quiet", "field", "--config"])
-        .arg(cfg)
-        .arg("--ca")
-        .arg(pki.join("ca.pem"))
-        .arg("--cert")
-        .arg(pki.join("server.pem"))
-        .arg("--key")
-        .arg(pki.join("server.key"))
-        .args(["--duration", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("field");
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let listening = out
-        .lines()
-        .map_while(Result::ok)
-        .filter(|l| l.starts_with("listening"))
-        .take(2)
-        .count();
-    assert_eq!(listening, 2, "greenwave field did not start");
-    child
 }
 
 fn run_with(cfg: &Path, pki: &Path, who: &str) -> std::process::Output {
@@ -124,7 +90,7 @@ fn run_pushes_over_tls_with_the_operator_certificate_only() {
         "{}",
         String::from_utf8_lossy(&gen.stderr)
     );
-    let mut field = start_field(&cfg, &pki);
+    let field = start_field(&cfg, &pki);
 
     let op = run_with(&cfg, &pki, "operator");
     assert!(
@@ -144,8 +110,7 @@ fn run_pushes_over_tls_with_the_operator_certificate_only() {
     let stderr = String::from_utf8_lossy(&mon.stderr);
     assert!(stderr.contains("IllegalFunction"), "{stderr}");
 
-    let _ = field.kill();
-    let _ = field.wait();
+    drop(field);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
