@@ -15,26 +15,15 @@
 //! prints a `skipped: …` line straight to stderr and returns; with `GREENWAVE_REQUIRE_SUMO=1`
 //! (CI) a missing SUMO fails the test instead.
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::sumo_or_skip;
 
 const FIXTURES: &str = "roadnet/tests/fixtures/sumo";
 const SEED: u64 = 42;
-
-fn sumo_or_skip(test: &str) -> Option<PathBuf> {
-    if let Some(p) = traci::client::find_sumo() {
-        return Some(p);
-    }
-    let line =
-        format!("skipped: {test}: needs SUMO (pip install eclipse-sumo) — no sumo binary found via SUMO_BINARY, SUMO_HOME or PATH");
-    if std::env::var("GREENWAVE_REQUIRE_SUMO").is_ok_and(|v| v == "1") {
-        panic!("{line} (GREENWAVE_REQUIRE_SUMO=1, so a missing SUMO is a failure)");
-    }
-    // straight to stderr: libtest captures eprintln! of passing tests, and a skip must be seen
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-    None
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,27 +4,15 @@
 //! `skipped: …` line straight to stderr and returns; with `GREENWAVE_REQUIRE_SUMO=1` (CI) a
 //! missing SUMO fails the test instead.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
+use support::sumo_or_skip;
 
 const FIXTURES: &str = "roadnet/tests/fixtures/sumo";
 /// Simulated seconds per run: long enough for trips to cross the arterial (1.75 km) and for
 /// every strategy to switch stages many times.
 const DURATION_S: f64 = 300.0;
-
-fn sumo_or_skip(test: &str) -> Option<PathBuf> {
-    if let Some(p) = traci::client::find_sumo() {
-        return Some(p);
-    }
-    let line =
-        format!("skipped: {test}: needs SUMO (pip install eclipse-sumo) — no sumo binary found via SUMO_BINARY, SUMO_HOME or PATH");
-    if std::env::var("GREENWAVE_REQUIRE_SUMO").is_ok_and(|v| v == "1") {
-        panic!("{line} (GREENWAVE_REQUIRE_SUMO=1, so a missing SUMO is a failure)");
-    }
-    // straight to stderr: libtest captures eprintln! of passing tests, and a skip must be seen
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-    None
-}
 
 fn run(strategy: &str) -> Option<traci::DriveOutcome> {
     let sumo = sumo_or_skip(&format!("sumo_traci::{strategy}"))?;
