@@ -173,6 +173,21 @@ fn adaptive_beats_sumo_actuated_and_delay_based_on_grid4_pockets() {
     );
 }
 
+/// The grid's streams at half their peak rates (2413 vehicles): no spill-back from the
+/// pockets, so every control runs without a teleport. Measured 2026-11-30: greenwave adaptive
+/// 159.92 s mean trip duration, SUMO actuated 193.60 s, delay_based 197.51 s (47 s of wall
+/// time for the three runs). At 0.6 of the peak (not a fixture) adaptive lost to actuated
+/// (288.96 s with 1 teleport against 242.69 s) — docs/sumo.md.
+#[test]
+fn adaptive_beats_sumo_actuated_and_delay_based_on_grid4_pockets_at_half_demand() {
+    adaptive_against_sumo_logics(
+        "grid4_pockets_half",
+        "grid4_pockets.net.xml",
+        "grid4_pockets_half.rou.xml",
+        "grid4_pockets.add.xml",
+    );
+}
+
 /// The same fixed plan (the network's own static programmes, run by greenwave's signal engine
 /// in both simulators) on `arterial6` with its 1200 random trips. SUMO's Krauss model dawdles
 /// (`sigma` 0.5 by default: a random deceleration of up to half its acceleration each step),

@@ -169,6 +169,9 @@ PYTHONPATH="$SUMO_HOME/tools" python3 tools/sumo_peak_demand.py arterial "$OUT/a
   "$OUT/arterial6_peak.rou.xml" 13
 PYTHONPATH="$SUMO_HOME/tools" python3 tools/sumo_peak_demand.py grid "$OUT/grid4_pockets.net.xml" \
   "$OUT/grid4_pockets_peak.rou.xml" 13
+# the same streams at half their peak rates: the grid without spill-back from the pockets
+PYTHONPATH="$SUMO_HOME/tools" python3 tools/sumo_peak_demand.py grid "$OUT/grid4_pockets.net.xml" \
+  "$OUT/grid4_pockets_half.rou.xml" 13 0.5
 # Detectors on every lane entering a traffic light (tools/sumo_detectors.py): a stop-bar loop 5 m
 # and an advance loop 40 m before the stop line, and a lane-area detector (camera) over the last
 # 50 m. For the grid, and for the arterial as arterial6_full.add.xml (arterial6.add.xml, with

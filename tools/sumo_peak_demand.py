@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One hour of time-varying peak demand for a SUMO fixture, as explicit vehicles (seeded).
 
-Usage: sumo_peak_demand.py arterial|grid NET.net.xml OUT.rou.xml SEED
+Usage: sumo_peak_demand.py arterial|grid NET.net.xml OUT.rou.xml SEED [SCALE]
+
+SCALE (default 1) multiplies every stream's peak rate.
 
 Called by tools/gen_sumo_fixtures.sh (needs sumolib on PYTHONPATH: $SUMO_HOME/tools).
 
@@ -83,9 +85,11 @@ def grid(net, rng):
 
 def main():
     kind, net_path, out, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    scale = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
     net = sumolib.net.readNet(net_path)
     rng = random.Random(seed)
-    streams = {"arterial": arterial, "grid": grid}[kind](net, rng)
+    streams = [(peak * scale, edges)
+               for peak, edges in {"arterial": arterial, "grid": grid}[kind](net, rng)]
     vehicles = []
     for k, (peak, edges) in enumerate(streams):
         for e in edges:
