@@ -170,30 +170,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
     #[test]
     fn any_demand_gives_a_safe_lamp_sequence(seed in 0u64..1_000, vehicles in 100usize..600) {
-        let (net, demand) = grid(&GridSpec {
-            nx: 2,
-            ny: 2,
-            spacing_m: 300.0,
-            vehicles,
-            departure_window_s: 600.0,
-            seed,
-        })
-        .expect("grid builds");
-        // the same grid with a camera over the whole of every road into a signal
-        let mut text = grid_toml(2, 2, 300.0);
-        for r in &net.roads {
-            if !net.intersection(r.to).is_signalized() {
-                continue;
-            }
-            let lanes: Vec<String> =
-                (0..r.lanes.len()).map(|k| format!("\"{}:{k}\"", r.name)).collect();
-            text += &format!(
-                "[[camera]]\nid = \"cam_{}\"\nlanes = [{}]\nzone_near_m = 0.0\nzone_far_m = 400.0\n\n",
-                r.name,
-                lanes.join(", ")
-            );
-        }
-        let net = roadnet::config::parse_toml(&text, "grid.toml").expect("grid with cameras");
+        // the grid with a camera over the whole of every road into a signal
+        let (net, demand) = camera_grid(seed, vehicles);
         let cfg = SimConfig {
             track_vehicles: true,
             duration_s: 900.0,
