@@ -2,8 +2,10 @@
 //! Main Street corridor to an `.rrd` file, open the file again with the Rerun SDK's decoder and
 //! check that every logged entity is there, on the `sim_time` timeline.
 //!
-//! Run with `cargo test --features rerun --test rerun_record` (a separate `CARGO_TARGET_DIR`
-//! keeps the long cold build of the SDK out of the way of the default build).
+//! Run with `CARGO_TARGET_DIR=target-rerun cargo test --profile rerun-ci --features rerun --test
+//! rerun_record` as `.ci/run` does (a separate target dir keeps the long cold build of the SDK out
+//! of the way of the default build; the `rerun-ci` profile skips debug info and dependency
+//! optimisation).
 #![cfg(feature = "rerun")]
 
 // The binary crate has no library target, so the module is compiled into this test directly.
