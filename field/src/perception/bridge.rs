@@ -85,6 +85,12 @@ impl CameraBridge {
     /// Publish one step's frames (stamped `time_s`, the simulated clock) as one batch and wait
     /// until the subscriber has handled it.
     pub async fn send(&mut self, time_s: f64, frames: &[CameraFrame]) -> Result<(), String> {
+        self.publish(time_s, frames).await?;
+        self.wait().await
+    }
+
+    /// The first half of [`CameraBridge::send`]: the step's batch handed to the MQTT client.
+    pub async fn publish(&mut self, time_s: f64, frames: &[CameraFrame]) -> Result<(), String> {
         let t_ms = (time_s * 1000.0).round().max(0.0) as u64;
         self.now_ms.store(t_ms, Ordering::Relaxed);
         if !frames.is_empty() {
@@ -94,6 +100,12 @@ impl CameraBridge {
             self.messages += 1;
             self.published += frames.len() as u64;
         }
+        Ok(())
+    }
+
+    /// The second half of [`CameraBridge::send`]: wait until the subscriber has handled every
+    /// batch published so far.
+    pub async fn wait(&mut self) -> Result<(), String> {
         let got = self.progress.wait_handled(self.messages, STEP_WAIT).await;
         if got.handled < self.messages {
             return Err(format!(
