@@ -6,8 +6,9 @@ mod perception_support;
 
 use field::central::CameraSource;
 use field::perception::{
-    frame_topic, DropReason, EmbeddedBroker, Ingest, IngestConfig, Publisher, SensorDirectory,
-    SensorKind, Subscriber, SubscriberConfig, MAX_PAYLOAD_BYTES,
+    batch_topic, frame_topic, parse_batch_topic, DropReason, EmbeddedBroker, Ingest, IngestConfig,
+    Publisher, SensorDirectory, SensorKind, Subscriber, SubscriberConfig, MAX_BATCH_FRAMES,
+    MAX_BATCH_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES,
 };
 use perception_support::{bundled_net, frame, Hostile, NOW_MS};
 use std::collections::BTreeMap;
@@ -309,4 +310,147 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
             .collect::<Vec<_>>()
     );
     publ.disconnect().await;
+}
+
+/// A batch payload (`docs/perception.md`, "Batches") of raw JSON frames.
+fn batch(source: &str, frames: &[serde_json::Value]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schema": 1, "kind": "batch", "source": source, "frames": frames
+    }))
+    .expect("json")
+}
+
+fn value(
+    dir: &SensorDirectory,
+    f: &roadnet::CameraFrame,
+    seq: u64,
+    t_ms: u64,
+) -> serde_json::Value {
+    serde_json::from_slice(&payload(dir, f, seq, t_ms)).expect("json")
+}
+
+fn offered(
+    ing: &mut Ingest,
+    topic: &str,
+    payload: &[u8],
+) -> Vec<Result<roadnet::CameraFrame, field::perception::Rejected>> {
+    let mut out = Vec::new();
+    ing.offer_message(topic, payload, NOW_MS, &mut out);
+    out
+}
+
+#[test]
+fn a_batch_carries_frames_each_checked_and_counted_as_a_single_one() {
+    let net = bundled_net();
+    let dir = Arc::new(SensorDirectory::new(&net));
+    let frames: Vec<_> = (0..3).map(|k| frame(&net, k, 0.0)).collect();
+    let topic = batch_topic("r1", "gw_oak");
+    assert_eq!(parse_batch_topic(&topic), Some(("r1", "gw_oak")));
+    // a batch of three gives what three single frames give, in order
+    let mut by_batch = Ingest::new(dir.clone(), cfg());
+    let mut single = Ingest::new(dir.clone(), cfg());
+    let values: Vec<_> = frames
+        .iter()
+        .map(|f| value(&dir, f, 1, NOW_MS - 250))
+        .collect();
+    let got = offered(&mut by_batch, &topic, &batch("gw_oak", &values));
+    assert_eq!(got.len(), 3);
+    for (f, g) in frames.iter().zip(&got) {
+        let t = frame_topic(
+            "r1",
+            SensorKind::Camera,
+            dir.sensor_name(f.camera).expect("named"),
+        );
+        let want = single.offer(&t, &payload(&dir, f, 1, NOW_MS - 250), NOW_MS);
+        assert_eq!(g, &want);
+        let g = g.as_ref().expect("accepted");
+        assert_eq!((g.camera, g.time_s), (f.camera, 59.75));
+    }
+    let s = by_batch.stats(NOW_MS);
+    assert_eq!((s.received, s.accepted, s.dropped_total()), (3, 3, 0));
+
+    // one bad frame costs only itself: a duplicate, another schema, not a frame, a stranger
+    let mut unknown = value(&dir, &frames[2], 9, NOW_MS);
+    unknown["sensor"] = "nobody".into();
+    let mut v2 = value(&dir, &frames[1], 2, NOW_MS);
+    v2["schema"] = 2.into();
+    let mixed = [
+        value(&dir, &frames[0], 1, NOW_MS),
+        value(&dir, &frames[0], 2, NOW_MS),
+        v2,
+        serde_json::json!({"x": 1}),
+        unknown,
+        value(&dir, &frames[2], 2, NOW_MS),
+    ];
+    let reasons: Vec<_> = offered(&mut by_batch, &topic, &batch("gw_oak", &mixed))
+        .into_iter()
+        .map(|r| r.err().map(|e| e.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            Some(DropReason::Duplicate),
+            None,
+            Some(DropReason::Schema),
+            Some(DropReason::Malformed),
+            Some(DropReason::UnknownCamera),
+            None
+        ]
+    );
+    let s = by_batch.stats(NOW_MS);
+    assert_eq!((s.received, s.accepted, s.dropped_total()), (9, 5, 4));
+
+    // refused as a whole: one received, one drop each
+    let ok = [value(&dir, &frames[1], 3, NOW_MS)];
+    let mut whole = |payload: Vec<u8>, topic: &str| {
+        let r = offered(&mut by_batch, topic, &payload);
+        assert_eq!(r.len(), 1);
+        r[0].as_ref().err().map(|e| e.reason)
+    };
+    assert_eq!(
+        whole(batch("gw_elm", &ok), &topic),
+        Some(DropReason::TopicMismatch)
+    );
+    let mut not_batch = serde_json::from_slice::<serde_json::Value>(&batch("gw_oak", &ok)).unwrap();
+    not_batch["kind"] = "camera".into();
+    assert_eq!(
+        whole(serde_json::to_vec(&not_batch).unwrap(), &topic),
+        Some(DropReason::Malformed)
+    );
+    // a single frame is not a batch, on a batch topic
+    assert_eq!(
+        whole(payload(&dir, &frames[1], 3, NOW_MS), &topic),
+        Some(DropReason::Malformed)
+    );
+    assert_eq!(whole(b"[1,2".to_vec(), &topic), Some(DropReason::Malformed));
+    let mut v2 = serde_json::from_slice::<serde_json::Value>(&batch("gw_oak", &ok)).unwrap();
+    v2["schema"] = 2.into();
+    assert_eq!(
+        whole(serde_json::to_vec(&v2).unwrap(), &topic),
+        Some(DropReason::Schema)
+    );
+    let many = vec![serde_json::json!({}); MAX_BATCH_FRAMES + 1];
+    assert_eq!(
+        whole(batch("gw_oak", &many), &topic),
+        Some(DropReason::Oversized)
+    );
+    assert_eq!(
+        whole(vec![b' '; MAX_BATCH_PAYLOAD_BYTES + 1], &topic),
+        Some(DropReason::Oversized)
+    );
+    // a batch topic with a bad level is no batch topic: refused as a frame topic
+    assert_eq!(parse_batch_topic("greenwave/v1/r1/batch/+"), None);
+    assert_eq!(parse_batch_topic("greenwave/v1/r1/batch/a/b"), None);
+    assert_eq!(
+        whole(batch("gw_oak", &ok), "greenwave/v1/r1/batch/a/b"),
+        Some(DropReason::BadTopic)
+    );
+    let s = by_batch.stats(NOW_MS);
+    assert_eq!((s.received, s.accepted), (17, 5));
+    assert_eq!(s.dropped["topic_mismatch"], 1);
+    assert_eq!(s.dropped["malformed"], 4);
+    assert_eq!(s.dropped["schema"], 2);
+    assert_eq!(s.dropped["oversized"], 2);
+    assert_eq!(s.dropped["bad_topic"], 1);
+    assert_eq!(s.dropped_total(), 12);
 }

@@ -11,10 +11,12 @@
 //!    registers (what the cabinet's detector cards count — the field side, written directly);
 //! 3. the field clock moves to t (the field units time their lamps themselves);
 //! 4. the simulator's camera frames are published through an embedded MQTT broker and the
-//!    daemon's subscriber receives them (`field::perception::CameraBridge`); `Daemon::step_with_cameras(t)`:
-//!    over Modbus it reads each field controller's status, heartbeats, polls the detectors when
-//!    an interval closed, runs the controller on what it read and on the camera frames its
-//!    subscriber received, pushes its plans and requests its stages;
+//!    daemon's subscriber receives them (`field::perception::CameraBridge`, one batch message
+//!    per step); meanwhile `Daemon::read_field(t)` reads over Modbus each field controller's
+//!    status, heartbeats, polls the detectors when an interval closed; once the batch is in,
+//!    `Daemon::decide_and_act` runs the controller on what it read and on the camera frames its
+//!    subscriber received, pushes its plans and requests its stages (the two halves of
+//!    `Daemon::step_with_cameras`, which `greenwave run` calls);
 //! 5. the simulator's signal heads follow the field's lamps **as the daemon read them** (status
 //!    registers: interval, current and next stage, lamp masks): whenever a field controller is
 //!    seen heading to another stage, the simulator is told to do the same, and runs the same
@@ -219,11 +221,17 @@ impl Controller for FieldLoop {
         // the central's daemon over Modbus; a frame that does not come back is counted, not
         // fatal: the estimator falls back to the loops
         let (cameras, daemon) = (&mut self.cameras, &mut self.daemon);
+        // The batch crosses the broker's threads while the daemon reads the field (both wait
+        // on sockets of this one thread), and the controller decides once both are in.
         self.rt.block_on(async {
-            if let Err(e) = cameras.send(input.time_s, input.cameras).await {
+            if let Err(e) = cameras.publish(input.time_s, input.cameras).await {
                 tracing::warn!("{e}");
             }
-            daemon.step_with_cameras(input.time_s, &[]).await
+            let (arrived, ()) = tokio::join!(cameras.wait(), daemon.read_field(input.time_s));
+            if let Err(e) = arrived {
+                tracing::warn!("{e}");
+            }
+            daemon.decide_and_act(&[]).await
         });
         // 5. the simulator's signal heads follow the field's lamps as read
         self.lamps.record(self.daemon.signals());

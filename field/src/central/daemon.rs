@@ -109,6 +109,16 @@ pub struct Daemon {
     audit: Option<AuditLog>,
     /// What the resume figures count from (`started_at`; default: the daemon's creation).
     born: Instant,
+    /// What [`Daemon::read_field`] read, until [`Daemon::decide_and_act`] uses it.
+    pending: Option<FieldRead>,
+}
+
+/// One step's field readings between the two halves of a step.
+#[derive(Debug)]
+struct FieldRead {
+    time_s: f64,
+    dt_s: f64,
+    readings: Vec<DetectorReading>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -170,6 +180,7 @@ impl Daemon {
             cameras: None,
             audit: None,
             born: Instant::now(),
+            pending: None,
         }
     }
 
@@ -233,6 +244,16 @@ impl Daemon {
     /// stage it asked for is requested, and the status of each field controller so commanded is
     /// read back (into [`Daemon::signals`]).
     pub async fn step_with_cameras(&mut self, time_s: f64, cameras: &[CameraFrame]) {
+        self.read_field(time_s).await;
+        self.decide_and_act(cameras).await;
+    }
+
+    /// The first half of [`Daemon::step_with_cameras`]: everything read from the field at
+    /// `time_s` (status, heartbeat when due, detectors when due), held for
+    /// [`Daemon::decide_and_act`]. Split so that a caller can wait for something else at the
+    /// same time — the demo waits for the step's camera batch to cross the broker while the
+    /// field is read — instead of one after the other.
+    pub async fn read_field(&mut self, time_s: f64) {
         let dt_s = (time_s - self.last_step_s).max(0.0);
         self.last_step_s = time_s;
         self.stats.steps += 1;
@@ -393,6 +414,27 @@ impl Daemon {
             }
         }
         readings.sort_by_key(|r| r.detector);
+        self.pending = Some(FieldRead {
+            time_s,
+            dt_s,
+            readings,
+        });
+    }
+
+    /// The second half of [`Daemon::step_with_cameras`]: one controller step on what
+    /// [`Daemon::read_field`] read, the camera source's frames and `cameras`; its plans pushed,
+    /// its stages requested, the commanded field controllers read back. Without a
+    /// `read_field` since the last call, nothing happens.
+    pub async fn decide_and_act(&mut self, cameras: &[CameraFrame]) {
+        let Some(FieldRead {
+            time_s,
+            dt_s,
+            readings,
+        }) = self.pending.take()
+        else {
+            return;
+        };
+        let net = self.net.clone();
         // frames from the camera source (MQTT) since the last step, after any passed in
         let mut frames = cameras.to_vec();
         if let Some(src) = &mut self.cameras {

@@ -8,7 +8,8 @@
 //! bridge.send(input.time_s, input.cameras).await?;          // publish, wait until ingested
 //! ```
 //!
-//! Each step waits until the subscriber has handled every frame it published, so the daemon
+//! Each step's frames travel as one batch message (`docs/perception.md`, "Batches"). Each step
+//! waits until the subscriber has handled every message it published, so the daemon
 //! sees this step's frames at this step, as the direct run does.
 
 use super::broker::EmbeddedBroker;
@@ -21,6 +22,10 @@ use std::time::Duration;
 
 /// The region every camera of the demo publishes under.
 pub const DEMO_REGION: &str = "demo";
+/// The demo's perception gateway: the simulator sends each step's frames of every camera of
+/// the region as one batch (`docs/perception.md`, "Batches"), as a region's video-analytics
+/// server would — one MQTT message per step instead of one per camera.
+pub const DEMO_GATEWAY: &str = "sim";
 /// How long one step waits for its frames before giving up on them (they are then counted by
 /// the ingest when they arrive, as late).
 const STEP_WAIT: Duration = Duration::from_secs(10);
@@ -33,7 +38,9 @@ pub struct CameraBridge {
     progress: ProgressWatch,
     /// Simulated time, ms: the sensors' and the ingest's clock.
     now_ms: Arc<AtomicU64>,
+    /// Frames and messages (one batch per step with frames) published so far.
     published: u64,
+    messages: u64,
 }
 
 impl CameraBridge {
@@ -69,28 +76,42 @@ impl CameraBridge {
                 progress,
                 now_ms,
                 published: 0,
+                messages: 0,
             },
             sub,
         ))
     }
 
-    /// Publish one step's frames (stamped `time_s`, the simulated clock) and wait until the
-    /// subscriber has handled them all.
+    /// Publish one step's frames (stamped `time_s`, the simulated clock) as one batch and wait
+    /// until the subscriber has handled it.
     pub async fn send(&mut self, time_s: f64, frames: &[CameraFrame]) -> Result<(), String> {
+        self.publish(time_s, frames).await?;
+        self.wait().await
+    }
+
+    /// The first half of [`CameraBridge::send`]: the step's batch handed to the MQTT client.
+    pub async fn publish(&mut self, time_s: f64, frames: &[CameraFrame]) -> Result<(), String> {
         let t_ms = (time_s * 1000.0).round().max(0.0) as u64;
         self.now_ms.store(t_ms, Ordering::Relaxed);
-        for f in frames {
+        if !frames.is_empty() {
             self.publisher
-                .publish(DEMO_REGION, SensorKind::Camera, f, t_ms)
+                .publish_batch(DEMO_REGION, DEMO_GATEWAY, frames, SensorKind::Camera, t_ms)
                 .await?;
-            self.published += 1;
+            self.messages += 1;
+            self.published += frames.len() as u64;
         }
-        let got = self.progress.wait_handled(self.published, STEP_WAIT).await;
-        if got.handled < self.published {
+        Ok(())
+    }
+
+    /// The second half of [`CameraBridge::send`]: wait until the subscriber has handled every
+    /// batch published so far.
+    pub async fn wait(&mut self) -> Result<(), String> {
+        let got = self.progress.wait_handled(self.messages, STEP_WAIT).await;
+        if got.handled < self.messages {
             return Err(format!(
-                "demo cameras: {} of {} frames came back within {} s",
+                "demo cameras: {} of {} batches came back within {} s",
                 got.handled,
-                self.published,
+                self.messages,
                 STEP_WAIT.as_secs()
             ));
         }

@@ -82,6 +82,29 @@ pub struct WireFrame {
     pub vehicles: Vec<WireVehicle>,
 }
 
+/// The largest batch message (`docs/perception.md`, "Batches"), bytes: room for a region's
+/// frames of one instant, below the client's packet limit
+/// ([`super::mqtt::CLIENT_MAX_PACKET_BYTES`]) so that an oversized batch is received and
+/// counted, never a broken connection.
+pub const MAX_BATCH_PAYLOAD_BYTES: usize = 512 * 1024;
+/// The most frames one batch carries.
+pub const MAX_BATCH_FRAMES: usize = 256;
+
+/// Several sensors' frames of one instant in one message, sent by a perception gateway (an
+/// intersection's edge unit, a region's video-analytics server) on
+/// `greenwave/v1/<region>/batch/<source-id>`. Each frame is checked exactly as a single one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireBatch<F> {
+    /// [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// Always `"batch"`.
+    pub kind: String,
+    /// The gateway's id (the topic's last level).
+    pub source: String,
+    pub frames: Vec<F>,
+}
+
 /// Why a message did not become a frame for the controller (one counter each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -308,6 +331,63 @@ impl SensorDirectory {
         }
         serde_json::from_slice(payload)
             .map_err(|e| Rejected::new(DropReason::Malformed, e.to_string()))
+    }
+
+    /// Parse a batch payload: size, shape, schema version and frame count; the frames stay
+    /// unparsed JSON values (each is parsed with [`SensorDirectory::parse_value`], so one bad
+    /// frame costs only itself).
+    pub fn parse_batch(&self, payload: &[u8]) -> Result<WireBatch<serde_json::Value>, Rejected> {
+        if payload.len() > MAX_BATCH_PAYLOAD_BYTES {
+            return Err(Rejected::new(
+                DropReason::Oversized,
+                format!(
+                    "batch of {} bytes > {MAX_BATCH_PAYLOAD_BYTES}",
+                    payload.len()
+                ),
+            ));
+        }
+        #[derive(Deserialize)]
+        struct Version {
+            schema: u32,
+        }
+        match serde_json::from_slice::<Version>(payload) {
+            Ok(v) if v.schema != SCHEMA_VERSION => {
+                return Err(Rejected::new(
+                    DropReason::Schema,
+                    format!("schema {} (this build reads {SCHEMA_VERSION})", v.schema),
+                ))
+            }
+            _ => {}
+        }
+        let b: WireBatch<serde_json::Value> = serde_json::from_slice(payload)
+            .map_err(|e| Rejected::new(DropReason::Malformed, format!("batch: {e}")))?;
+        if b.kind != "batch" {
+            return Err(Rejected::new(
+                DropReason::Malformed,
+                format!("batch: kind '{}', want 'batch'", truncate(&b.kind)),
+            ));
+        }
+        if b.frames.len() > MAX_BATCH_FRAMES {
+            return Err(Rejected::new(
+                DropReason::Oversized,
+                format!("batch of {} frames > {MAX_BATCH_FRAMES}", b.frames.len()),
+            ));
+        }
+        Ok(b)
+    }
+
+    /// One frame of a batch: its JSON shape and schema version, as [`SensorDirectory::parse`].
+    pub fn parse_value(&self, v: serde_json::Value) -> Result<WireFrame, Rejected> {
+        match v.get("schema").and_then(|s| s.as_u64()) {
+            Some(n) if n != SCHEMA_VERSION as u64 => {
+                return Err(Rejected::new(
+                    DropReason::Schema,
+                    format!("schema {n} (this build reads {SCHEMA_VERSION})"),
+                ))
+            }
+            _ => {}
+        }
+        serde_json::from_value(v).map_err(|e| Rejected::new(DropReason::Malformed, e.to_string()))
     }
 
     /// Check a parsed frame against the network and turn it into the controller's

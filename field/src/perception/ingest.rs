@@ -2,8 +2,8 @@
 //! ([`SensorDirectory`]), then the sensor's sequence and clock, and either returns the frame or
 //! counts the drop under its [`DropReason`]. It never panics on what arrives.
 
-use super::codec::{DropReason, Rejected, SensorDirectory, MAX_PAYLOAD_BYTES};
-use super::topic::Topic;
+use super::codec::{DropReason, Rejected, SensorDirectory, WireFrame, MAX_PAYLOAD_BYTES};
+use super::topic::{parse_batch_topic, Topic};
 use crate::central::CameraStats;
 use roadnet::CameraFrame;
 use std::sync::Arc;
@@ -86,6 +86,54 @@ impl Ingest {
         r
     }
 
+    /// One message, a single frame or a batch (`greenwave/v1/<region>/batch/<source>`): every
+    /// frame it carries, accepted or refused, in order. Each frame of a batch counts as one
+    /// received and passes the same checks as a single frame; a batch refused as a whole (too
+    /// large, not a batch, its `source` not the topic's) counts as one received and one drop.
+    pub fn offer_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        now_ms: u64,
+        out: &mut Vec<Result<CameraFrame, Rejected>>,
+    ) {
+        let Some((_, source)) = parse_batch_topic(topic) else {
+            out.push(self.offer(topic, payload, now_ms));
+            return;
+        };
+        let batch = match self.dir.parse_batch(payload) {
+            Ok(b) if b.source == source => b,
+            Ok(b) => {
+                let rej = Rejected {
+                    reason: DropReason::TopicMismatch,
+                    detail: format!(
+                        "topic names batch source '{source}', payload '{}'",
+                        b.source.chars().take(64).collect::<String>()
+                    ),
+                };
+                self.stats.received += 1;
+                self.count_drop(rej.reason);
+                out.push(Err(rej));
+                return;
+            }
+            Err(rej) => {
+                self.stats.received += 1;
+                self.count_drop(rej.reason);
+                out.push(Err(rej));
+                return;
+            }
+        };
+        for v in batch.frames {
+            self.stats.received += 1;
+            let r = self.dir.parse_value(v).and_then(|w| self.admit(&w, now_ms));
+            match &r {
+                Ok(_) => self.stats.accepted += 1,
+                Err(rej) => self.count_drop(rej.reason),
+            }
+            out.push(r);
+        }
+    }
+
     /// Count a drop decided outside the ingest (the daemon's queue was full).
     pub fn count_drop(&mut self, reason: DropReason) {
         *self
@@ -134,7 +182,13 @@ impl Ingest {
                 ),
             });
         }
-        let frame = self.dir.validate(&w, self.cfg.origin_ms)?;
+        self.admit(&w, now_ms)
+    }
+
+    /// The checks after a frame's shape and topic: against the network, then the sensor's
+    /// sequence and clock.
+    fn admit(&mut self, w: &WireFrame, now_ms: u64) -> Result<CameraFrame, Rejected> {
+        let frame = self.dir.validate(w, self.cfg.origin_ms)?;
         let k = frame.camera.index();
         let prev = self.last.get(k).copied().flatten();
         let mut restarted = false;

@@ -23,14 +23,15 @@ pub mod bridge;
 pub mod broker;
 
 pub use codec::{
-    DropReason, Rejected, SensorDirectory, SensorKind, WireFrame, MAX_PAYLOAD_BYTES, SCHEMA_VERSION,
+    DropReason, Rejected, SensorDirectory, SensorKind, WireBatch, WireFrame, MAX_BATCH_FRAMES,
+    MAX_BATCH_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES, SCHEMA_VERSION,
 };
 pub use ingest::{Ingest, IngestConfig};
 pub use mqtt::{
     system_clock_ms, BrokerAddr, ClockMs, Progress, ProgressWatch, Publisher, Subscriber,
     SubscriberConfig,
 };
-pub use topic::{frame_topic, region_filter};
+pub use topic::{batch_topic, frame_topic, parse_batch_topic, region_filter};
 
 #[cfg(feature = "broker")]
 pub use bridge::CameraBridge;

@@ -43,6 +43,24 @@ impl<'a> Topic<'a> {
     }
 }
 
+/// The level naming a batch of several sensors' frames (`docs/perception.md`, "Batches").
+pub const BATCH_LEVEL: &str = "batch";
+
+/// `greenwave/v1/<region>/batch/<source-id>`: the region and the gateway's id; `None` for any
+/// other topic (a frame topic, or one [`Topic::parse`] refuses).
+pub fn parse_batch_topic(topic: &str) -> Option<(&str, &str)> {
+    let rest = topic.strip_prefix(PREFIX)?.strip_prefix('/')?;
+    let mut parts = rest.split('/');
+    let (region, kind, source) = (parts.next()?, parts.next()?, parts.next()?);
+    (parts.next().is_none() && kind == BATCH_LEVEL && valid_level(region) && valid_level(source))
+        .then_some((region, source))
+}
+
+/// The topic a gateway publishes its batches on.
+pub fn batch_topic(region: &str, source: &str) -> String {
+    format!("{PREFIX}/{region}/{BATCH_LEVEL}/{source}")
+}
+
 /// A topic level a region or sensor id may use: non-empty, no wildcard or separator.
 pub fn valid_level(s: &str) -> bool {
     !s.is_empty() && !s.contains(['/', '+', '#']) && !s.starts_with('$')
