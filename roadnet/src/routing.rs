@@ -422,4 +422,99 @@ mod tests {
             Some(3)
         );
     }
+
+    /// An independent oracle: the least free-flow time from `from` to `to` in µs by
+    /// Bellman-Ford over the network's movements, with the same rules (no avoided movement,
+    /// no avoided road entered unless it is `to`).
+    fn oracle_us(
+        net: &RoadNet,
+        r: &Router,
+        from: RoadId,
+        to: RoadId,
+        avoid: &Avoid,
+    ) -> Option<u64> {
+        let mut best = vec![None::<u64>; net.roads.len()];
+        best[from.index()] = Some(r.free_flow_us[from.index()]);
+        for _ in 0..net.roads.len() {
+            let mut changed = false;
+            for m in &net.movements {
+                if m.links.is_empty()
+                    || avoid.movements.contains(&m.id)
+                    || (m.to_road != to && avoid.roads.contains(&m.to_road))
+                {
+                    continue;
+                }
+                if let Some(d) = best[m.from_road.index()] {
+                    let nd = d + r.free_flow_us[m.to_road.index()];
+                    if best[m.to_road.index()].is_none_or(|x| nd < x) {
+                        best[m.to_road.index()] = Some(nd);
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        best[to.index()]
+    }
+
+    fn bundled() -> RoadNet {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../intersections.toml");
+        crate::config::load_toml(&p).expect("the bundled network")
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Random bans and closures on the bundled corridor and on a 3×3 grid: every route
+        /// found is connected through allowed, unbanned movements from `from` to `to`, takes
+        /// exactly the least free-flow time (the oracle's), never less than the unbanned
+        /// shortest; and there is no route exactly when the oracle finds none.
+        #[test]
+        fn routes_are_connected_allowed_and_shortest(
+            which in 0..2usize,
+            picks in proptest::collection::vec(0..10_000usize, 2..12),
+            closures in proptest::collection::vec(0..10_000usize, 0..3),
+            ends in (0..10_000usize, 0..10_000usize),
+        ) {
+            let net = if which == 0 { bundled() } else { grid(3, 3) };
+            let r = Router::new(&net);
+            let banned: Vec<MovementId> =
+                picks.iter().map(|k| net.movements[k % net.movements.len()].id).collect();
+            let closed: Vec<RoadId> =
+                closures.iter().map(|k| net.roads[k % net.roads.len()].id).collect();
+            // trips start on a road leaving a boundary node and end on one entering a boundary
+            let starts: Vec<RoadId> = net.roads.iter().filter(|x| {
+                net.intersection(x.from).kind == crate::IntersectionKind::Boundary
+            }).map(|x| x.id).collect();
+            let ends_: Vec<RoadId> = net.roads.iter().filter(|x| {
+                net.intersection(x.to).kind == crate::IntersectionKind::Boundary
+            }).map(|x| x.id).collect();
+            let (from, to) = (starts[ends.0 % starts.len()], ends_[ends.1 % ends_.len()]);
+            let avoid = Avoid::new(banned, closed);
+            let got = r.shortest_route(from, to, &avoid);
+            let want = oracle_us(&net, &r, from, to, &avoid);
+            let free = r.shortest_route(from, to, &Avoid::NOTHING);
+            proptest::prop_assert_eq!(got.is_some(), want.is_some());
+            if let Some(route) = got {
+                proptest::prop_assert_eq!(route.first(), Some(&from));
+                proptest::prop_assert_eq!(route.last(), Some(&to));
+                for w in route.windows(2) {
+                    let m = net.movement_between(w[0], w[1]);
+                    proptest::prop_assert!(m.is_some(), "{:?} not joined", w);
+                    let m = m.unwrap();
+                    proptest::prop_assert!(!avoid.movements.contains(&m));
+                    proptest::prop_assert!(!net.movement(m).links.is_empty());
+                }
+                for x in &route[1..route.len() - 1] {
+                    proptest::prop_assert!(!avoid.roads.contains(x));
+                }
+                proptest::prop_assert!(r.is_allowed(&route, &avoid));
+                let us: u64 = route.iter().map(|x| r.free_flow_us[x.index()]).sum();
+                proptest::prop_assert_eq!(Some(us), want);
+                let free = free.expect("a route avoiding something exists without it");
+                proptest::prop_assert!(r.route_free_flow_s(&route) >= r.route_free_flow_s(&free));
+            }
+        }
+    }
 }
