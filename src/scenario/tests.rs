@@ -570,3 +570,90 @@ fn a_fixed_plan_is_what_its_intersection_runs() {
         );
     }
 }
+
+/// The bundled network and its morning hour, built once for the proptest's cases.
+static MORNING: std::sync::LazyLock<(RoadNet, Demand)> = std::sync::LazyLock::new(|| {
+    let net = bundled();
+    let m = morning(&net);
+    (net, m)
+});
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Random bans (movements and windows) on the bundled corridor's morning hour and on the
+    /// grid with random trips: every trip that comes out has a connected route through
+    /// movements not banned at its departure, from its origin road to its destination road,
+    /// no faster than the free-flow shortest route; a rerouted trip's route is exactly as fast
+    /// as the shortest allowed one; the trips that took a banned turn are the rerouted plus
+    /// the dropped ones, and only those are dropped.
+    #[test]
+    fn rerouted_demand_is_connected_unbanned_and_shortest(
+        on_grid in proptest::bool::ANY,
+        bans in proptest::collection::vec((0..10_000usize, 0..60u32, 1..60u32), 1..8),
+        trip_picks in proptest::collection::vec((0..10_000usize, 0..10_000usize, 0..3600u32), 30),
+    ) {
+        let grid_net;
+        let (net, base): (&RoadNet, Demand) = if on_grid {
+            grid_net = grid();
+            let r = Router::new(&grid_net);
+            let ins: Vec<RoadId> = grid_net.roads.iter()
+                .filter(|x| grid_net.intersection(x.from).kind == IntersectionKind::Boundary)
+                .map(|x| x.id).collect();
+            let outs: Vec<RoadId> = grid_net.roads.iter()
+                .filter(|x| grid_net.intersection(x.to).kind == IntersectionKind::Boundary)
+                .map(|x| x.id).collect();
+            let trips = trip_picks.iter().filter_map(|(a, b, t)| {
+                let route = r.shortest_route(ins[a % ins.len()], outs[b % outs.len()], &Avoid::NOTHING)?;
+                Some(roadnet::Trip { departure_s: *t as f64, route, params: VehicleParams::default() })
+            }).collect();
+            (&grid_net, Demand::new(trips))
+        } else {
+            (&MORNING.0, MORNING.1.clone())
+        };
+        let mut text = String::from("name = \"bans\"\n");
+        for (k, from_min, len_min) in &bans {
+            let m = net.movement(net.movements[k % net.movements.len()].id);
+            text += &format!(
+                "[[turn]]\nmovement = \"{}:{}\"\naction = \"ban\"\nfrom = \"00:{:02}\"\nto = \"{:02}:{:02}\"\n",
+                net.road(m.from_road).name, m.turn.letter(), from_min,
+                (from_min + len_min) / 60, (from_min + len_min) % 60
+            );
+        }
+        let s = scenario(net, &text);
+        let takes_ban = |t: &roadnet::Trip| {
+            let banned = s.banned_at(t.departure_s);
+            t.route.windows(2).any(|w| net.movement_between(w[0], w[1])
+                .is_some_and(|m| banned.contains(&m)))
+        };
+        let used = base.trips.iter().filter(|t| takes_ban(t)).count();
+        let (d, ch) = s.apply_demand(&base, 7);
+        proptest::prop_assert_eq!(ch.rerouted_banned + ch.dropped_no_route, used);
+        proptest::prop_assert_eq!(d.trips.len(), base.trips.len() - ch.dropped_no_route);
+        proptest::prop_assert_eq!(ch.rerouted_closed, 0);
+        let r = Router::new(net);
+        // the trips that did not take a banned turn come out unchanged, in order
+        let kept: Vec<&roadnet::Trip> = base.trips.iter().filter(|t| !takes_ban(t)).collect();
+        let unchanged: Vec<&roadnet::Trip> = d.trips.iter().filter(|t| {
+            base.trips.iter().any(|b| b == *t && !takes_ban(b))
+        }).collect();
+        proptest::prop_assert_eq!(unchanged.len(), kept.len());
+        let mut rerouted = 0;
+        for t in &d.trips {
+            proptest::prop_assert!(!takes_ban(t), "a banned turn left in {:?}", t.route);
+            let (from, to) = (t.route[0], *t.route.last().unwrap());
+            for w in t.route.windows(2) {
+                proptest::prop_assert!(net.movement_between(w[0], w[1]).is_some());
+            }
+            let free = r.shortest_route(from, to, &Avoid::NOTHING).unwrap();
+            proptest::prop_assert!(r.route_free_flow_s(&t.route) >= r.route_free_flow_s(&free));
+            if !base.trips.iter().any(|b| b == t) {
+                rerouted += 1;
+                let best = r
+                    .shortest_route(from, to, &Avoid::new(s.banned_at(t.departure_s), vec![]))
+                    .unwrap();
+                proptest::prop_assert_eq!(r.route_free_flow_s(&t.route), r.route_free_flow_s(&best));
+            }
+        }
+        proptest::prop_assert!(rerouted <= ch.rerouted_banned);
+    }
+}
