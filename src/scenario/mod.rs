@@ -216,6 +216,9 @@ pub(crate) struct DemandChange {
 
 type Res<T> = Result<T, String>;
 
+/// Routes already searched: (what is avoided, origin road, destination road) → the route.
+type RouteCache = BTreeMap<(Avoid, RoadId, RoadId), Option<Vec<RoadId>>>;
+
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
@@ -921,8 +924,7 @@ impl Scenario {
         };
         if !self.turns.is_empty() || !self.road_closures.is_empty() {
             // one search per (what is avoided, origin, destination): the day repeats them
-            let mut routes: BTreeMap<(Avoid, RoadId, RoadId), Option<Vec<RoadId>>> =
-                BTreeMap::new();
+            let mut routes: RouteCache = BTreeMap::new();
             let mut search = |avoid: &Avoid, from: RoadId, to: RoadId| {
                 routes
                     .entry((avoid.clone(), from, to))
