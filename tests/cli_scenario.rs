@@ -204,3 +204,59 @@ fn two_scenarios_three_seeds_end_to_end() {
         "same inputs, byte-identical JSON and CSV"
     );
 }
+
+#[test]
+fn a_banned_turn_on_a_grid_reroutes_its_trips_in_the_json_and_csv() {
+    // the SUMO 4x4 grid fixture and its half-peak hour: 161 trips take the left from the
+    // west entry at A1 (counted in the route file); banned, each goes another way
+    let out_dir = scratch("grid_ban");
+    let sumo = "roadnet/tests/fixtures/sumo";
+    let out = greenwave(&[
+        "compare",
+        "--network",
+        &format!("{sumo}/grid4_pockets.net.xml"),
+        "--demand",
+        &format!("{sumo}/grid4_pockets_half.rou.xml"),
+        "--scenario",
+        "scenarios/baseline.toml",
+        "--scenario",
+        "scenarios/grid4_ban_left.toml",
+        "--controls",
+        "fixed-time",
+        "--seeds",
+        "2",
+        "--duration",
+        "120",
+        "--json",
+        "--quiet",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for seed in 0..2 {
+        let t = &json["scenarios"][1]["trips"][seed];
+        assert_eq!(t["before"], 2413);
+        assert_eq!(t["after"], 2413);
+        assert_eq!(t["rerouted_banned_turn"], 161);
+        assert_eq!(t["rerouted_closed_road"], 0);
+        assert_eq!(t["dropped_no_route"], 0);
+        assert_eq!(
+            json["scenarios"][0]["trips"][seed]["rerouted_banned_turn"],
+            0
+        );
+    }
+    let csv = std::fs::read_to_string(out_dir.join("runs.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with(
+        "scenario,strategy,seed,trips,rerouted_banned_turn,rerouted_closed_road,dropped_no_route,"
+    ));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows[2].starts_with("A1 left from the west banned,fixed-time,0,2413,161,0,0,"),
+        "{}",
+        rows[2]
+    );
+}

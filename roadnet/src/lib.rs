@@ -41,7 +41,7 @@
 //! [`ids`] typed ids · [`geometry`] · [`model`] the network ([`RoadNet`]) and its queries ·
 //! [`signal`] stages, plans and the plan validator ([`SignalPlan::validate`]) · [`sensors`]
 //! detector/camera config and observations · [`control`] the [`Controller`] trait both the
-//! simulator and the field link drive · [`timing`] the one signal-timing engine · [`demand`] trips to replay · [`counts`] count-CSV replay · [`config`]
+//! simulator and the field link drive · [`timing`] the one signal-timing engine · [`demand`] trips to replay · [`counts`] count-CSV replay · [`routing`] free-flow routes avoiding banned turns and closed roads · [`config`]
 //! `intersections.toml` · [`cityflow`] CityFlow JSON · [`sumo`] SUMO `.net.xml` · [`error`].
 //!
 //! ## SUMO terms (see [`sumo`] and `docs/sumo.md`)
@@ -66,6 +66,7 @@ pub mod ids;
 pub mod input;
 pub mod model;
 pub mod rng;
+pub mod routing;
 pub mod sensors;
 pub mod signal;
 pub mod summary;

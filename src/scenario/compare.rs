@@ -99,7 +99,9 @@ struct TripsJson {
     seed: u64,
     before: usize,
     after: usize,
-    dropped_banned_turn: usize,
+    rerouted_banned_turn: usize,
+    rerouted_closed_road: usize,
+    dropped_no_route: usize,
 }
 
 #[derive(Serialize)]
@@ -256,7 +258,9 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                         seed: *seed,
                         before: ch.trips_before,
                         after: ch.trips_after,
-                        dropped_banned_turn: ch.dropped_banned,
+                        rerouted_banned_turn: ch.rerouted_banned,
+                        rerouted_closed_road: ch.rerouted_closed,
+                        dropped_no_route: ch.dropped_no_route,
                     })
                     .collect(),
             })
@@ -376,16 +380,30 @@ fn render(r: &Report<'_>) -> String {
             s.trips.iter().map(|t| t.after as f64).sum::<f64>() / s.trips.len().max(1) as f64;
         let mean_before =
             s.trips.iter().map(|t| t.before as f64).sum::<f64>() / s.trips.len().max(1) as f64;
-        let dropped: usize = s.trips.iter().map(|t| t.dropped_banned_turn).sum();
+        let rerouted: usize = s.trips.iter().map(|t| t.rerouted_banned_turn).sum();
+        let around: usize = s.trips.iter().map(|t| t.rerouted_closed_road).sum();
+        let dropped: usize = s.trips.iter().map(|t| t.dropped_no_route).sum();
+        let mut routing = Vec::new();
+        if rerouted > 0 {
+            routing.push(format!("{rerouted} rerouted for a banned turn"));
+        }
+        if around > 0 {
+            routing.push(format!("{around} rerouted around a closed road"));
+        }
+        if dropped > 0 {
+            routing.push(format!(
+                "{dropped} dropped with no route without a banned turn"
+            ));
+        }
         let _ = writeln!(
             o,
             "scenario '{}' ({}): {edits}; trips per seed {mean_before:.0} → {mean_after:.0} (mean){}",
             s.name,
             s.file,
-            if dropped > 0 {
-                format!(", {dropped} dropped over all seeds for a banned turn")
-            } else {
+            if routing.is_empty() {
                 String::new()
+            } else {
+                format!(", over all seeds {}", routing.join(", "))
             }
         );
     }
@@ -510,7 +528,9 @@ fn write_folder<'r>(
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     };
     write("summary.json", &format!("{json_text}\n"))?;
-    let mut csv = String::from("scenario,strategy,seed,trips,dropped_banned_turn");
+    let mut csv = String::from(
+        "scenario,strategy,seed,trips,rerouted_banned_turn,rerouted_closed_road,dropped_no_route",
+    );
     for m in &METRICS {
         let _ = write!(csv, ",{}", m.key);
     }
@@ -522,11 +542,13 @@ fn write_folder<'r>(
                 let ch = &demands[k][j].1;
                 let _ = write!(
                     csv,
-                    "{},{},{seed},{},{}",
+                    "{},{},{seed},{},{},{},{}",
                     csv_field(&s.name),
                     csv_field(name),
                     ch.trips_after,
-                    ch.dropped_banned
+                    ch.rerouted_banned,
+                    ch.rerouted_closed,
+                    ch.dropped_no_route
                 );
                 for metric in &METRICS {
                     let _ = write!(csv, ",{}", (metric.get)(m));

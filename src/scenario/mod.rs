@@ -12,12 +12,14 @@ mod tests;
 
 use roadnet::error::line_col;
 use roadnet::rng::SplitMix64;
+use roadnet::routing::{Avoid, Router};
 use roadnet::{
     Command, Controller, Demand, IntersectionId, IntersectionKind, LaneId, MovementId, RoadId,
     RoadNet, SignalPlan, StageId, StageSplit, StepInput, TurnKind,
 };
 use serde::Deserialize;
 use sim::LaneClosure;
+use std::collections::BTreeMap;
 use std::path::Path;
 use toml::Spanned;
 
@@ -182,7 +184,12 @@ pub(crate) struct Scenario {
     pub demand: Vec<DemandEdit>,
     /// Lanes closed, with their windows, after every close and open edit.
     pub closures: Vec<LaneClosure>,
+    /// Roads with every lane closed, and when: the windows common to all their lanes'
+    /// closures, sorted by road then time. Trips route around them (see `apply_demand`).
+    pub road_closures: Vec<(RoadId, Window)>,
     pub turns: Vec<TurnEdit>,
+    /// The road/movement graph trips are rerouted on.
+    router: Router,
     /// The network with the stage edits applied.
     pub net: RoadNet,
     pub cycle_range: Option<CycleRange>,
@@ -197,11 +204,20 @@ pub(crate) struct Scenario {
 pub(crate) struct DemandChange {
     pub trips_before: usize,
     pub trips_after: usize,
-    /// Trips dropped because their route took a banned turn.
-    pub dropped_banned: usize,
+    /// Trips whose route took a turn banned at their departure, given the fastest route
+    /// without it (and around roads closed then).
+    pub rerouted_banned: usize,
+    /// Trips whose route crossed a road with every lane closed at their departure, given the
+    /// fastest route around it (no banned turn involved).
+    pub rerouted_closed: usize,
+    /// Trips whose route took a banned turn and that have no route without one: dropped.
+    pub dropped_no_route: usize,
 }
 
 type Res<T> = Result<T, String>;
+
+/// Routes already searched: (what is avoided, origin road, destination road) → the route.
+type RouteCache = BTreeMap<(Avoid, RoadId, RoadId), Option<Vec<RoadId>>>;
 
 struct Ctx<'a> {
     file: &'a str,
@@ -420,13 +436,29 @@ pub(crate) fn parse(text: &str, file: &str, default_name: &str, net: &RoadNet) -
         }
     }
     let mut closures = Vec::new();
-    for (lane, ws) in lane_windows.iter().enumerate() {
-        for w in merge(ws.clone()) {
+    for (lane, ws) in lane_windows.iter_mut().enumerate() {
+        *ws = merge(std::mem::take(ws));
+        for w in ws.iter() {
             closures.push(LaneClosure {
                 lane: LaneId(lane as u32),
                 from_s: w.from_s,
                 to_s: w.to_s,
             });
+        }
+    }
+    // a road is closed while every one of its lanes is
+    let mut road_closures = Vec::new();
+    for road in &net.roads {
+        let mut common: Option<Vec<Window>> = None;
+        for lane in &road.lanes {
+            let ws = &lane_windows[lane.index()];
+            common = Some(match common {
+                None => ws.clone(),
+                Some(c) => intersect(&c, ws),
+            });
+        }
+        for w in common.unwrap_or_default() {
+            road_closures.push((road.id, w));
         }
     }
 
@@ -681,7 +713,9 @@ pub(crate) fn parse(text: &str, file: &str, default_name: &str, net: &RoadNet) -
         description: doc.description,
         demand,
         closures,
+        road_closures,
         turns,
+        router: Router::new(&edited),
         net: edited,
         cycle_range,
         plans,
@@ -710,6 +744,25 @@ fn subtract(a: Window, b: Window) -> Vec<Window> {
         });
     }
     out.retain(|w| w.to_s > w.from_s);
+    out
+}
+
+/// The times in both of two sorted, disjoint window lists.
+fn intersect(a: &[Window], b: &[Window]) -> Vec<Window> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let from_s = a[i].from_s.max(b[j].from_s);
+        let to_s = a[i].to_s.min(b[j].to_s);
+        if to_s > from_s {
+            out.push(Window { from_s, to_s });
+        }
+        if a[i].to_s < b[j].to_s {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
     out
 }
 
@@ -796,8 +849,13 @@ impl Scenario {
     /// The seed's demand with this scenario's demand and turn edits applied, in file order:
     /// each scaling edit keeps round(factor × n) of the n trips it matches (a seeded choice of
     /// which to drop, or of which to copy, a copy leaving up to 30 s before or after its
-    /// original, within the window and not after the base demand's last departure); then every trip whose route takes a turn banned at its
-    /// departure time is dropped and counted.
+    /// original, within the window and not after the base demand's last departure). Then
+    /// every trip whose route takes a turn banned at its departure time, or crosses a road with
+    /// every lane closed then, gets the fastest free-flow route from its first road to its last
+    /// that avoids every such turn and road ([`Router::shortest_route`]); a trip with no route
+    /// without the banned turns is dropped (`dropped_no_route`), one with no way round a
+    /// closure keeps its route and waits, as before. Everything is judged at the departure
+    /// time, and deterministic: no seed enters the rerouting.
     pub(crate) fn apply_demand(&self, base: &Demand, seed: u64) -> (Demand, DemandChange) {
         let mut trips = base.trips.clone();
         for (k, e) in self.demand.iter().enumerate() {
@@ -860,32 +918,101 @@ impl Scenario {
                 }
             }
         }
-        let before = trips.len();
-        let banned: Vec<&TurnEdit> = self.turns.iter().collect();
-        if !banned.is_empty() {
-            trips.retain(|t| {
-                !t.route.windows(2).any(|w| {
-                    let Some(m) = self.net.movement_between(w[0], w[1]) else {
-                        return false;
-                    };
-                    // the last edit for this movement whose window holds the departure wins
-                    banned
+        let mut change = DemandChange {
+            trips_before: base.trips.len(),
+            ..DemandChange::default()
+        };
+        if !self.turns.is_empty() || !self.road_closures.is_empty() {
+            // one search per (what is avoided, origin, destination): the day repeats them
+            let mut routes: RouteCache = BTreeMap::new();
+            let mut search = |avoid: &Avoid, from: RoadId, to: RoadId| {
+                routes
+                    .entry((avoid.clone(), from, to))
+                    .or_insert_with(|| self.router.shortest_route(from, to, avoid))
+                    .clone()
+            };
+            trips.retain_mut(|t| {
+                let (Some(&from), Some(&to)) = (t.route.first(), t.route.last()) else {
+                    return true;
+                };
+                let banned = self.banned_at(t.departure_s);
+                let closed = self.closed_at(t.departure_s, from, to);
+                let takes_ban = t.route.windows(2).any(|w| {
+                    self.net
+                        .movement_between(w[0], w[1])
+                        .is_some_and(|m| banned.binary_search(&m).is_ok())
+                });
+                let crosses_closed = t.route.len() > 2
+                    && t.route[1..t.route.len() - 1]
                         .iter()
-                        .rev()
-                        .find(|e| e.movement == m && e.window.contains(t.departure_s))
-                        .is_some_and(|e| e.ban)
-                })
+                        .any(|r| closed.binary_search(r).is_ok());
+                if !takes_ban && !crosses_closed {
+                    return true;
+                }
+                let avoid = Avoid::new(banned.clone(), closed.clone());
+                if let Some(route) = search(&avoid, from, to) {
+                    t.route = route;
+                    if takes_ban {
+                        change.rerouted_banned += 1;
+                    } else {
+                        change.rerouted_closed += 1;
+                    }
+                    return true;
+                }
+                if !takes_ban {
+                    // no way round the closure: the trip keeps its route and waits for the
+                    // road to open, as the simulator holds it
+                    return true;
+                }
+                // no way round both: avoid the ban and wait at the closure
+                if !closed.is_empty() {
+                    if let Some(route) = search(&Avoid::new(banned, Vec::new()), from, to) {
+                        t.route = route;
+                        change.rerouted_banned += 1;
+                        return true;
+                    }
+                }
+                change.dropped_no_route += 1;
+                false
             });
         }
-        let after = trips.len();
-        (
-            Demand::new(trips),
-            DemandChange {
-                trips_before: base.trips.len(),
-                trips_after: after,
-                dropped_banned: before - after,
-            },
-        )
+        change.trips_after = trips.len();
+        (Demand::new(trips), change)
+    }
+
+    /// The movements banned at time `t`, sorted: for each movement, the last turn edit whose
+    /// window holds `t` decides (`allow` after `ban` lifts the ban for its window).
+    fn banned_at(&self, t: f64) -> Vec<MovementId> {
+        let mut v: Vec<MovementId> = self
+            .turns
+            .iter()
+            .filter(|e| e.ban && e.window.contains(t))
+            .map(|e| e.movement)
+            .filter(|m| {
+                self.turns
+                    .iter()
+                    .rev()
+                    .find(|e| e.movement == *m && e.window.contains(t))
+                    .is_some_and(|e| e.ban)
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The roads with every lane closed at time `t`, sorted, except a trip's own origin and
+    /// destination roads (a trip cannot avoid those; it waits, as the simulator holds it).
+    fn closed_at(&self, t: f64, from: RoadId, to: RoadId) -> Vec<RoadId> {
+        let mut v: Vec<RoadId> = self
+            .road_closures
+            .iter()
+            .filter(|(r, w)| w.contains(t) && *r != from && *r != to)
+            .map(|(r, _)| *r)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// The adaptive controller's parameters when the scenario sets a corridor cycle range:
