@@ -114,6 +114,24 @@ green_s = 30.0
 yellow_s = 3.5              # 40 km/h side street
 ped_walk_s = 7.0
 ped_clearance_s = {ped_clear_main}.0
+# Lead-lag stages (NEMA dual ring: a through runs on with its own protected left while the
+# opposing through is red). Not in the base plan; the corridor planner may run the sequence
+# eb_through_left -> main_through -> wb_through_left -> side (eastbound left leading) or its
+# mirror instead of main_left, which lengthens each direction's through green by its left.
+[[intersection.stage]]
+id = "eb_through_left"
+groups = ["EB_TR", "EB_L"]
+min_green_s = 5.0
+max_green_s = 25.0
+green_s = 10.0
+in_base_plan = false
+[[intersection.stage]]
+id = "wb_through_left"
+groups = ["WB_TR", "WB_L"]
+min_green_s = 5.0
+max_green_s = 25.0
+green_s = 10.0
+in_base_plan = false
 """)
 
 def lanes_main():
