@@ -384,6 +384,40 @@ mod tests {
         assert!((free.objective - 1.0).abs() < 1e-6, "{free:?}");
     }
 
+    /// A sequence with longer through greens (lead-lag: each through runs on with its own
+    /// left). Same two signals at 60 s, link 1/3 cycle; A red half the cycle both ways, B
+    /// offers reds 0.5/0.5 (sequence 0) or 0.3/0.3 (sequence 1), Δ = 0 either way. The loop
+    /// constraint's red terms cancel ((r_B − r_A)/2 + (r̄_A − r̄_B)/2 = 0), so with m = −1 it
+    /// needs w_0 − w̄_0 + w̄_1 − w_1 = 1/3, and with b = b̄ = β: w_0, w̄_0 ≤ 1/2 − β,
+    /// w_1, w̄_1 ≤ 1 − r_B − β. Sequence 0: 1 − 2β ≥ 1/3 → β = 1/3, b + b̄ = 2/3.
+    /// Sequence 1: 1.2 − 2β ≥ 1/3 → β = 13/30, b + b̄ = 13/15 (with k = 1 any split of the
+    /// sum within A's half-cycle greens does as well). The program takes sequence 1.
+    #[test]
+    fn a_sequence_with_longer_greens_is_chosen() {
+        let mut signals = vec![sig(0.0, 0.5, 0.5, 0.0), sig(300.0, 0.5, 0.5, 0.0)];
+        signals[1].sequences = [0.5, 0.3]
+            .map(|r| MaxbandSequence {
+                red_out: r,
+                red_in: r,
+                inbound_red_shift: 0.0,
+            })
+            .to_vec();
+        let s = solve(&MaxbandProblem {
+            signals,
+            cycle_min_s: 60.0,
+            cycle_max_s: 60.0,
+            speed_min_m_s: 15.0,
+            speed_max_m_s: 15.0,
+            max_inverse_speed_change_s_m: None,
+            inbound_weight: 1.0,
+        })
+        .expect("solves");
+        assert_eq!(s.sequence[1], 1);
+        assert!((s.objective - 26.0 / 30.0).abs() < 1e-6, "{s:?}");
+        // any split of the sum is optimal at k = 1; each band within A's half-cycle green
+        assert!(s.efficiency_out <= 0.5 + 1e-9 && s.efficiency_in <= 0.5 + 1e-9);
+    }
+
     #[test]
     fn left_turn_shifts_are_symmetric() {
         let s = left_turn_shifts(0.1, 0.2);
