@@ -858,9 +858,9 @@ impl Builder {
                 if net.movement(m).signal_group.is_none() {
                     continue;
                 }
-                let served = plan_stages.iter().any(|s| {
-                    net.stage(**s).in_base_plan && net.stage_movements(**s).contains(&m)
-                });
+                let served = plan_stages
+                    .iter()
+                    .any(|s| net.stage(**s).in_base_plan && net.stage_movements(**s).contains(&m));
                 let served_anywhere = inter
                     .stages
                     .iter()

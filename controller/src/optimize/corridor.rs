@@ -401,9 +401,8 @@ pub fn maxband_offsets_choosing(
     options: &[Vec<SequenceWindows>],
     speed_factor: (f64, f64),
 ) -> Result<(Vec<f64>, BandProblem, maxband::MaxbandSolution), maxband::MaxbandError> {
-    let options = |i: usize| -> Option<&Vec<SequenceWindows>> {
-        options.get(i).filter(|o| !o.is_empty())
-    };
+    let options =
+        |i: usize| -> Option<&Vec<SequenceWindows>> { options.get(i).filter(|o| !o.is_empty()) };
     // positions in "metres" at 1 m/s are the travel times themselves
     let signals: Vec<MaxbandSignal> = (0..p.out_windows.len())
         .map(|i| MaxbandSignal {
@@ -597,9 +596,7 @@ fn plans_at(
                             if cycle_s < lo - 1e-9 || cycle_s > hi + 1e-9 {
                                 return None;
                             }
-                            intersection::lead_lag_plan(
-                                net, at, state, ll, cycle_s, 0.0, &p.timing,
-                            )
+                            intersection::lead_lag_plan(net, at, state, ll, cycle_s, 0.0, &p.timing)
                         }
                     };
                     Some(Candidate {
@@ -728,7 +725,10 @@ pub fn plan_corridor(
         .into_iter()
         .enumerate()
         .map(|(k, mut v)| {
-            let j = solved.as_ref().map_or(0, |s| s.sequence[k]).min(v.len() - 1);
+            let j = solved
+                .as_ref()
+                .map_or(0, |s| s.sequence[k])
+                .min(v.len() - 1);
             v.swap_remove(j)
         })
         .collect();
@@ -980,7 +980,11 @@ mod tests {
         let lead_lag: Vec<&SignalPlan> = cp.plans.iter().filter(|p| p.stages.len() == 4).collect();
         assert!(lead_lag.len() >= 4, "{} lead-lag plans", lead_lag.len());
         for (k, p) in cp.plans.iter().enumerate() {
-            assert_eq!(name(p, 0), "main_through", "the coordinated stage leads the plan");
+            assert_eq!(
+                name(p, 0),
+                "main_through",
+                "the coordinated stage leads the plan"
+            );
             if p.stages.len() != 4 {
                 continue;
             }
@@ -1002,7 +1006,10 @@ mod tests {
             } else {
                 p.stages[0].split_s + p.stages[1].green_s(&net)
             };
-            assert!((eb - expected).abs() < 1e-6, "{k}: window {eb} ≠ {expected}");
+            assert!(
+                (eb - expected).abs() < 1e-6,
+                "{k}: window {eb} ≠ {expected}"
+            );
         }
     }
 

@@ -417,16 +417,17 @@ pub fn lead_lag_plan(
         net.stage(ll.through).limits.change_s(),
         net.stage(ll.lead).limits.change_s(),
     );
-    let share = |y: f64, other: f64| if y + other > 0.0 { y / (y + other) } else { 0.0 };
+    let share = |y: f64, other: f64| {
+        if y + other > 0.0 {
+            y / (y + other)
+        } else {
+            0.0
+        }
+    };
     let g_lead = (main_g + c_through) * share(lead_left, lag_thr);
     let g_lag = (main_g + c_lead) * share(lag_left, lead_thr);
     let target = [(main_g - g_lead - g_lag).max(0.0), g_lag, g_lead];
-    let fitted = fit_greens(
-        &target,
-        &main.map(|i| lo[i]),
-        &main.map(|i| hi[i]),
-        main_g,
-    );
+    let fitted = fit_greens(&target, &main.map(|i| lo[i]), &main.map(|i| hi[i]), main_g);
     let mut greens = vec![0.0; n];
     for (j, &i) in main.iter().enumerate() {
         greens[i] = fitted[j];
