@@ -369,8 +369,8 @@ impl LeadLag {
 
 /// Greens of a [`LeadLag`] sequence at `cycle_s`, in [`LeadLag::stages`] order: the arterial
 /// barrier (lead + through + lag) shares the cycle with the rest in proportion to its
-/// critical flow ratio, the larger ring sum `max(y_lead left + y_lag through, y_lead through
-/// + y_lag left)`; within it each left gets its ring's share (equal degrees of saturation on
+/// critical flow ratio, the larger ring sum
+/// `max(y_lead left + y_lag through, y_lead through + y_lag left)`; within it each left gets its ring's share (equal degrees of saturation on
 /// each ring: ring A runs the lead left then the lag through, ring B the lead through then
 /// the lag left), the through stage the rest; everything within the stages' green bounds.
 /// The cycle is pulled into the sequence's feasible range.
@@ -432,9 +432,8 @@ pub fn lead_lag_plan(
     for (j, &i) in main.iter().enumerate() {
         greens[i] = fitted[j];
     }
-    for k in 0..ll.rest.len() {
-        greens[2 + k] = units[1 + k];
-    }
+    let r = ll.rest.len();
+    greens[2..2 + r].copy_from_slice(&units[1..1 + r]);
     SignalPlan {
         intersection: at,
         cycle_s,
