@@ -2,7 +2,14 @@
 """Generate the bundled default deployment, intersections.toml: Main Street, an east-west
 arterial of seven signalized intersections, with its side streets, detectors, cameras and
 field controllers. Run from the repository root: python3 tools/gen_intersections.py > intersections.toml
+With --lead-lag it adds each intersection's two lead-lag stages (outside the base plan), the
+opt-in network data/main_street_lead_lag.toml:
+python3 tools/gen_intersections.py --lead-lag > data/main_street_lead_lag.toml
 The output is deterministic; edit this script rather than the generated file."""
+
+import sys
+
+LEAD_LAG = "--lead-lag" in sys.argv[1:]
 
 CROSS = [  # (cross street, x position along Main St in metres, side-street crossing width m)
     ("oak", 0.0, 14.0),
@@ -114,6 +121,26 @@ green_s = 30.0
 yellow_s = 3.5              # 40 km/h side street
 ped_walk_s = 7.0
 ped_clearance_s = {ped_clear_main}.0
+""")
+    if LEAD_LAG:
+        w(f"""# Lead-lag stages (NEMA dual ring: a through runs on with its own protected left while the
+# opposing through is red). Not in the base plan; the corridor planner may run the sequence
+# eb_through_left -> main_through -> wb_through_left -> side (eastbound left leading) or its
+# mirror instead of main_left, which lengthens each direction's through green by its left.
+[[intersection.stage]]
+id = "eb_through_left"
+groups = ["EB_TR", "EB_L"]
+min_green_s = 5.0
+max_green_s = 25.0
+green_s = 10.0
+in_base_plan = false
+[[intersection.stage]]
+id = "wb_through_left"
+groups = ["WB_TR", "WB_L"]
+min_green_s = 5.0
+max_green_s = 25.0
+green_s = 10.0
+in_base_plan = false
 """)
 
 def lanes_main():

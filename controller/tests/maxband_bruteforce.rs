@@ -2,14 +2,14 @@
 //! fixed stage order, its objective matches a brute-force enumeration of every offset on a
 //! 0.5 s grid (evaluated with the independent arc-intersection `bands`), and its own offsets
 //! achieve the bands it claims. With MAXBAND's other degrees of freedom — a left-turn
-//! sequence choice per signal (alternative inbound green windows) and a progression speed
-//! range per link — the program is checked the same way: against every sequence combination
-//! (two-sided, as above), and against every combination of the range's end speeds per link
+//! sequence choice per signal (alternative inbound green windows, or a lead-lag sequence that
+//! lengthens both through greens) and a progression speed range per link — the program is
+//! checked the same way: against every sequence combination (two-sided, as above), and against every combination of the range's end speeds per link
 //! (one-sided: no enumerated speed choice beats it; its own speeds lie in the range and its
 //! offsets achieve its bands on them).
 
 use controller::optimize::corridor::{
-    bands, maxband_offsets, maxband_offsets_choosing, BandProblem, Window,
+    bands, maxband_offsets, maxband_offsets_choosing, BandProblem, SequenceWindows, Window,
 };
 use proptest::prelude::*;
 
@@ -188,28 +188,62 @@ fn best(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
-/// Sequence choice: signal `i` offers its generated inbound window and the same window
+/// Sequence choice: signal `i` offers its generated windows and the same inbound window
 /// shifted by `shifts[i]` of the cycle (what moving a left turn from lead to lag does to the
-/// inbound through). The program must match the best over every combination, two-sided.
-fn check_sequences(p: &BandProblem, shifts: &[f64], step_s: f64) -> Result<(), TestCaseError> {
-    let n = p.in_windows.len();
+/// inbound through).
+fn shifted_options(p: &BandProblem, shifts: &[f64]) -> Vec<Vec<SequenceWindows>> {
     let c = p.cycle_s;
-    let options: Vec<Vec<Vec<Window>>> = (0..n)
+    (0..p.in_windows.len())
         .map(|i| {
             let w = p.in_windows[i][0];
             let moved = Window {
                 start_s: (w.start_s + (shifts[i] * c).round()).rem_euclid(c),
                 ..w
             };
-            vec![vec![w], vec![moved]]
+            let out = p.out_windows[i].clone();
+            vec![(out.clone(), vec![w]), (out, vec![moved])]
         })
-        .collect();
+        .collect()
+}
+
+/// Lead-lag choice: signal `i` offers its generated windows, or a lead-lag sequence whose
+/// outbound through starts `ext[i].0` of the cycle earlier (it runs with its leading left)
+/// and whose inbound through ends `ext[i].1` later (it runs on with its lagging left): both
+/// reds change, not just their relative position.
+fn lead_lag_options(p: &BandProblem, ext: &[(f64, f64)]) -> Vec<Vec<SequenceWindows>> {
+    let c = p.cycle_s;
+    (0..p.in_windows.len())
+        .map(|i| {
+            let (o, w) = (p.out_windows[i][0], p.in_windows[i][0]);
+            let (eo, ei) = ((ext[i].0 * c).round(), (ext[i].1 * c).round());
+            let out = Window {
+                start_s: (o.start_s - eo).rem_euclid(c),
+                green_s: (o.green_s + eo).min(c - 1.0),
+                ..o
+            };
+            let inn = Window {
+                green_s: (w.green_s + ei).min(c - 1.0),
+                ..w
+            };
+            vec![(vec![o], vec![w]), (vec![out], vec![inn])]
+        })
+        .collect()
+}
+
+/// The program offered two sequences per signal (`options`) must match the best over every
+/// combination, two-sided.
+fn check_sequences(
+    p: &BandProblem,
+    options: &[Vec<SequenceWindows>],
+    step_s: f64,
+) -> Result<(), TestCaseError> {
+    let n = p.in_windows.len();
     let (mut both, mut any) = (None::<f64>, 0.0f64);
     for combo in 0..(1usize << n) {
+        let pick = |i: usize| &options[i][(combo >> i) & 1];
         let q = BandProblem {
-            in_windows: (0..n)
-                .map(|i| options[i][(combo >> i) & 1].clone())
-                .collect(),
+            out_windows: (0..n).map(|i| pick(i).0.clone()).collect(),
+            in_windows: (0..n).map(|i| pick(i).1.clone()).collect(),
             ..p.clone()
         };
         let (b, a) = brute_force_step(&q, step_s);
@@ -217,10 +251,11 @@ fn check_sequences(p: &BandProblem, shifts: &[f64], step_s: f64) -> Result<(), T
         any = any.max(a);
     }
     let k = p.inbound_weight;
-    match maxband_offsets_choosing(p, &options, (1.0, 1.0)) {
+    match maxband_offsets_choosing(p, options, (1.0, 1.0)) {
         Ok((o, chosen, s)) => {
             for i in 0..n {
-                prop_assert_eq!(&chosen.in_windows[i], &options[i][s.sequence[i]]);
+                prop_assert_eq!(&chosen.out_windows[i], &options[i][s.sequence[i]].0);
+                prop_assert_eq!(&chosen.in_windows[i], &options[i][s.sequence[i]].1);
             }
             let (bo, _, bi, _) = bands(&chosen, &o);
             prop_assert!(bo >= s.band_out_s - 1e-6, "out {bo} < {}", s.band_out_s);
@@ -311,6 +346,10 @@ fn shifts(n: usize) -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec(-0.3..0.3f64, n)
 }
 
+fn extensions(n: usize) -> impl Strategy<Value = Vec<(f64, f64)>> {
+    prop::collection::vec((0.05..0.2f64, 0.05..0.2f64), n)
+}
+
 fn range() -> impl Strategy<Value = (f64, f64)> {
     (0.8..1.0f64, 1.0..1.2f64)
 }
@@ -327,7 +366,21 @@ proptest! {
         k in weight(),
         sh in shifts(3),
     ) {
-        check_sequences(&corridor(cycle as f64, &spacings, speed, &g, k), &sh, STEP_S)?;
+        let p = corridor(cycle as f64, &spacings, speed, &g, k);
+        check_sequences(&p, &shifted_options(&p, &sh), STEP_S)?;
+    }
+
+    #[test]
+    fn three_signals_choose_lead_lag(
+        cycle in 50u32..90,
+        spacings in prop::collection::vec(200.0..600.0f64, 2),
+        speed in 10.0..16.0f64,
+        g in greens(3),
+        k in weight(),
+        e in extensions(3),
+    ) {
+        let p = corridor(cycle as f64, &spacings, speed, &g, k);
+        check_sequences(&p, &lead_lag_options(&p, &e), STEP_S)?;
     }
 
     #[test]
@@ -355,7 +408,21 @@ proptest! {
         k in weight(),
         sh in shifts(4),
     ) {
-        check_sequences(&corridor(cycle as f64, &spacings, speed, &g, k), &sh, 1.0)?;
+        let p = corridor(cycle as f64, &spacings, speed, &g, k);
+        check_sequences(&p, &shifted_options(&p, &sh), 1.0)?;
+    }
+
+    #[test]
+    fn four_signals_choose_lead_lag(
+        cycle in 40u32..56,
+        spacings in prop::collection::vec(200.0..600.0f64, 3),
+        speed in 10.0..16.0f64,
+        g in greens(4),
+        k in weight(),
+        e in extensions(4),
+    ) {
+        let p = corridor(cycle as f64, &spacings, speed, &g, k);
+        check_sequences(&p, &lead_lag_options(&p, &e), 1.0)?;
     }
 
     #[test]

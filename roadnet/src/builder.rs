@@ -633,6 +633,7 @@ impl Builder {
             limits,
             base_green_s,
             clearance,
+            in_base_plan: true,
         });
         let inter = &mut self.intersections[intersection.index()];
         inter.stages.push(id);
@@ -640,6 +641,11 @@ impl Builder {
             inter.clearance_stage = Some(id);
         }
         Ok(id)
+    }
+
+    /// Keep a stage out of the base plan (see [`Stage::in_base_plan`]).
+    pub(crate) fn set_in_base_plan(&mut self, stage: StageId, in_base_plan: bool) {
+        self.stages[stage.index()].in_base_plan = in_base_plan;
     }
 
     pub(crate) fn add_detector(
@@ -845,6 +851,31 @@ impl Builder {
                     format!("signalized intersection '{}' has no stage", inter.name),
                 )
                 .at(&origin("intersection", inter.id.index())));
+            }
+            // the base plan (the field's fallback) runs only the base stages: they alone must
+            // serve every movement, or the fallback would starve one
+            for &m in &inter.movements {
+                if net.movement(m).signal_group.is_none() {
+                    continue;
+                }
+                let served = plan_stages
+                    .iter()
+                    .any(|s| net.stage(**s).in_base_plan && net.stage_movements(**s).contains(&m));
+                let served_anywhere = inter
+                    .stages
+                    .iter()
+                    .any(|s| net.stage_movements(*s).contains(&m));
+                if served_anywhere && !served {
+                    return Err(LoadError::new(
+                        ErrorKind::MovementNeverServed,
+                        format!(
+                            "movement {} at '{}' is green in no stage of the base plan (every stage serving it has in_base_plan = false)",
+                            net.movement_label(m),
+                            inter.name
+                        ),
+                    )
+                    .at(&origin("intersection", inter.id.index())));
+                }
             }
             for &s in &inter.stages {
                 if let Some((a, b)) = stage_conflict(&net, s) {

@@ -119,6 +119,13 @@ struct StageCfg {
     all_red_s: Option<f64>,
     ped_walk_s: Option<f64>,
     ped_clearance_s: Option<f64>,
+    /// `false`: the stage is left out of the base plan (an alternative sequence's stage).
+    #[serde(default = "yes")]
+    in_base_plan: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -573,7 +580,7 @@ impl Loader<'_> {
                         .max(limits.shortest_green_s())
                         .min(limits.max_green_s),
                 );
-                b.add_stage(
+                let id = b.add_stage(
                     at,
                     s.id.get_ref().clone(),
                     gs,
@@ -582,6 +589,7 @@ impl Loader<'_> {
                     false,
                     self.at(&s.id),
                 )?;
+                b.set_in_base_plan(id, s.in_base_plan);
             }
             for c in &i.conflict {
                 let list = c.movements.get_ref();

@@ -108,6 +108,16 @@ pub struct Stage {
     pub base_green_s: f64,
     /// A clearance stage (CityFlow's phase 0) is shown only between other stages.
     pub clearance: bool,
+    /// Part of the base (local, fallback) plan and of the default stage cover. `false` for a
+    /// stage that only alternative sequences use — e.g. a through running on with its own
+    /// protected left (`EB_TR` + `EB_L`), which a lead-lag plan shows instead of the base
+    /// plan's lefts-together stage.
+    #[serde(default = "in_base_plan_default")]
+    pub in_base_plan: bool,
+}
+
+fn in_base_plan_default() -> bool {
+    true
 }
 
 /// One stage's share of a plan's cycle.

@@ -76,13 +76,16 @@ impl Controller for FixedPlans {
     }
 }
 
-/// Non-clearance stages of an intersection in native order.
+/// The base plan's stages of an intersection in native order: non-clearance, `in_base_plan`.
 pub fn plan_stages(net: &RoadNet, i: IntersectionId) -> Vec<StageId> {
     net.intersection(i)
         .stages
         .iter()
         .copied()
-        .filter(|s| !net.stage(*s).clearance)
+        .filter(|s| {
+            let st = net.stage(*s);
+            !st.clearance && st.in_base_plan
+        })
         .collect()
 }
 

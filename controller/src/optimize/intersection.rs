@@ -137,7 +137,7 @@ pub fn stage_demands(
         .collect()
 }
 
-/// Stage skipping: keep, in base order, each stage that serves a movement with demand not yet
+/// Stage skipping: keep, in base order (base-plan stages only), each stage that serves a movement with demand not yet
 /// served by a kept stage; then, since a plan may starve no movement (the validator refuses
 /// it), each stage still needed to serve a movement without demand (it gets only its shortest
 /// green, having no flow ratio). With no demand anywhere this is a plain cover of every
@@ -152,7 +152,9 @@ pub fn select_stages(
     let mut keep = vec![false; demands.len()];
     for pass_demanded in [true, false] {
         for (k, d) in demands.iter().enumerate() {
-            if keep[k] || (pass_demanded && !demanded(d)) {
+            // stages outside the base plan belong to alternative sequences (lead-lag), which
+            // the corridor planner builds itself
+            if keep[k] || (pass_demanded && !demanded(d)) || !net.stage(d.stage).in_base_plan {
                 continue;
             }
             let mvs = net.stage_movements(d.stage);
@@ -163,7 +165,11 @@ pub fn select_stages(
         }
     }
     if !keep.iter().any(|k| *k) {
-        if let Some(k) = keep.first_mut() {
+        if let Some(k) = demands
+            .iter()
+            .position(|d| net.stage(d.stage).in_base_plan)
+            .and_then(|k| keep.get_mut(k))
+        {
             *k = true;
         }
     }
@@ -335,4 +341,103 @@ pub fn plan_intersection(
     let selected = select_stages(net, at, &demands);
     let c = webster_cycle_s(net, &selected, p);
     plan_for_cycle(net, at, &selected, c, 0.0, p)
+}
+
+/// A lead-lag stage sequence (NEMA dual ring on the arterial): `through` serves both arterial
+/// throughs; `lag` runs right after it (one through running on with its own protected left),
+/// then the `rest` of the plan (the side street), then `lead` (the other through with its
+/// left), which runs on into `through` at the next cycle. Each through is green over two
+/// stages — its own left's and the shared one — where a lefts-together stage would cut it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadLag {
+    pub through: StageId,
+    pub lag: StageId,
+    pub rest: Vec<StageDemand>,
+    pub lead: StageId,
+}
+
+impl LeadLag {
+    /// The plan's stage order: `through` first (the coordinated stage, as in every plan the
+    /// planners build), `lag`, the rest, `lead`.
+    pub fn stages(&self) -> Vec<StageId> {
+        let mut v = vec![self.through, self.lag];
+        v.extend(self.rest.iter().map(|d| d.stage));
+        v.push(self.lead);
+        v
+    }
+}
+
+/// Greens of a [`LeadLag`] sequence at `cycle_s`, in [`LeadLag::stages`] order: the arterial
+/// barrier (lead + through + lag) shares the cycle with the rest in proportion to its
+/// critical flow ratio, the larger ring sum
+/// `max(y_lead left + y_lag through, y_lead through + y_lag left)`; within it each left gets its ring's share (equal degrees of saturation on
+/// each ring: ring A runs the lead left then the lag through, ring B the lead through then
+/// the lag left), the through stage the rest; everything within the stages' green bounds.
+/// The cycle is pulled into the sequence's feasible range.
+pub fn lead_lag_plan(
+    net: &RoadNet,
+    at: IntersectionId,
+    state: &TrafficState,
+    ll: &LeadLag,
+    cycle_s: f64,
+    offset_s: f64,
+    p: &TimingParams,
+) -> SignalPlan {
+    let free = always_served(net, at);
+    let through_mvs = net.stage_movements(ll.through);
+    let ratio = |stage: StageId, shared: bool| -> f64 {
+        net.stage_movements(stage)
+            .into_iter()
+            .filter(|m| !free.contains(m) && through_mvs.contains(m) == shared)
+            .map(|m| movement_ratio(net, state, m, p).0)
+            .fold(0.0, f64::max)
+    };
+    let (lead_left, lead_thr) = (ratio(ll.lead, false), ratio(ll.lead, true));
+    let (lag_left, lag_thr) = (ratio(ll.lag, false), ratio(ll.lag, true));
+    let stages = ll.stages();
+    let (lo_c, hi_c) = cycle_range_s(net, &stages, p);
+    let cycle_s = cycle_s.clamp(lo_c, hi_c.max(lo_c));
+    let change = change_sum_s(net, &stages);
+    let (lo, hi) = green_bounds(net, &stages);
+    let n = stages.len();
+    // the arterial barrier as one unit against the rest
+    let main = [0, 1, n - 1];
+    let sum_at = |v: &[f64]| main.iter().map(|&i| v[i]).sum::<f64>();
+    let mut w = vec![(lead_left + lag_thr).max(lead_thr + lag_left)];
+    let mut unit_lo = vec![sum_at(&lo)];
+    let mut unit_hi = vec![sum_at(&hi)];
+    for (k, d) in ll.rest.iter().enumerate() {
+        w.push(d.flow_ratio);
+        unit_lo.push(lo[2 + k]);
+        unit_hi.push(hi[2 + k]);
+    }
+    let units = fit_greens(&w, &unit_lo, &unit_hi, cycle_s - change);
+    let main_g = units[0];
+    let (c_through, c_lead) = (
+        net.stage(ll.through).limits.change_s(),
+        net.stage(ll.lead).limits.change_s(),
+    );
+    let share = |y: f64, other: f64| {
+        if y + other > 0.0 {
+            y / (y + other)
+        } else {
+            0.0
+        }
+    };
+    let g_lead = (main_g + c_through) * share(lead_left, lag_thr);
+    let g_lag = (main_g + c_lead) * share(lag_left, lead_thr);
+    let target = [(main_g - g_lead - g_lag).max(0.0), g_lag, g_lead];
+    let fitted = fit_greens(&target, &main.map(|i| lo[i]), &main.map(|i| hi[i]), main_g);
+    let mut greens = vec![0.0; n];
+    for (j, &i) in main.iter().enumerate() {
+        greens[i] = fitted[j];
+    }
+    let r = ll.rest.len();
+    greens[2..2 + r].copy_from_slice(&units[1..1 + r]);
+    SignalPlan {
+        intersection: at,
+        cycle_s,
+        offset_s: offset_s.rem_euclid(cycle_s),
+        stages: splits_for(net, &stages, &greens, cycle_s),
+    }
 }

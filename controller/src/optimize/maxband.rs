@@ -4,7 +4,8 @@
 //! Time is measured in cycles (MAXBAND's convention), so a band in cycles *is* its band
 //! efficiency. Per signal `i` (ordered outbound), with red fractions `r_i` (outbound through)
 //! and `r̄_i` (inbound through) and `Δ_i` the position of the inbound red's centre after the
-//! outbound red's centre:
+//! outbound red's centre — each of the three given per candidate stage sequence
+//! ([`MaxbandSequence`]):
 //!
 //! - `z ∈ [1/C_max, 1/C_min]` — inverse cycle (the cycle is a variable);
 //! - `b, b̄ ≥ 0` — outbound / inbound band;
@@ -15,9 +16,12 @@
 //! - `m_i` integer — the loop constraint around each link's two-way "loop":
 //!   `w_i − w_{i+1} + w̄_{i+1} − w̄_i + t_i + t̄_i + m_i
 //!      = Δ_i − Δ_{i+1} + (r_{i+1} − r_i)/2 + (r̄_i − r̄_{i+1})/2`;
-//! - `δ_ij` binary, `Σ_j δ_ij = 1`, `Δ_i = Σ_j δ_ij·Δ_ij` — the left-turn sequence (lead-lead,
-//!   lag-lag, lead-lag, lag-lead: [`left_turn_shifts`]) where a signal has protected lefts;
-//!   a signal with one candidate has its sequence fixed.
+//! - `δ_ij` binary, `Σ_j δ_ij = 1`, `Δ_i = Σ_j δ_ij·Δ_ij`, `r_i = Σ_j δ_ij·r_ij`,
+//!   `r̄_i = Σ_j δ_ij·r̄_ij` — the left-turn sequence (lead-lead, lag-lag, lead-lag, lag-lead:
+//!   [`left_turn_shifts`]) where a signal has protected lefts. A lead-lag sequence also
+//!   changes the through reds (each through runs on with its own left), so the reds are per
+//!   sequence too; all three enter the constraints linearly. A signal with one candidate has
+//!   its sequence fixed.
 //!
 //! Objective: maximise `b + k·b̄` subject to MAXBAND's directional constraint
 //! `(1 − k)·b̄ ≥ (1 − k)·k·b`, plus a 10⁻⁴-scale preference for the shorter cycle among ties.
@@ -31,18 +35,25 @@ use good_lp::{
     constraint, microlp, variable, variables, Expression, Solution, SolverModel, Variable,
 };
 
+/// One candidate stage sequence of a signal: its through reds and their relative position.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MaxbandSequence {
+    /// Red of the outbound through movement, fraction of the cycle.
+    pub red_out: f64,
+    /// Red of the inbound through movement, fraction of the cycle.
+    pub red_in: f64,
+    /// Position of the inbound red's centre after the outbound red's centre, fraction of the
+    /// cycle.
+    pub inbound_red_shift: f64,
+}
+
 /// One signal of the corridor, as the program sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MaxbandSignal {
     /// Distance from the corridor's first signal, metres.
     pub position_m: f64,
-    /// Red of the outbound through movement, fraction of the cycle.
-    pub red_out: f64,
-    /// Red of the inbound through movement, fraction of the cycle.
-    pub red_in: f64,
-    /// Candidate positions of the inbound red's centre after the outbound red's centre,
-    /// fractions of the cycle: one per allowed left-turn sequence (one = fixed sequence).
-    pub inbound_red_shift: Vec<f64>,
+    /// The allowed stage (left-turn) sequences; one = the sequence is fixed.
+    pub sequences: Vec<MaxbandSequence>,
 }
 
 /// The bandwidth problem.
@@ -75,7 +86,7 @@ pub struct MaxbandSolution {
     /// Time of the centre of each signal's outbound red, seconds within the cycle, signal 0's
     /// at 0 (only differences matter).
     pub red_centre_out_s: Vec<f64>,
-    /// Chosen index into each signal's `inbound_red_shift`.
+    /// Chosen index into each signal's `sequences`.
     pub sequence: Vec<usize>,
     /// Progression travel times per link (signal i → i+1 and back), seconds.
     pub travel_out_s: Vec<f64>,
@@ -127,8 +138,13 @@ pub fn solve(p: &MaxbandProblem) -> Result<MaxbandSolution, MaxbandError> {
     if !(p.inbound_weight > 0.0 && p.inbound_weight.is_finite()) {
         return Err(MaxbandError::Input("inbound weight"));
     }
-    if p.signals.iter().any(|s| s.inbound_red_shift.is_empty()) {
+    if p.signals.iter().any(|s| s.sequences.is_empty()) {
         return Err(MaxbandError::Input("a signal without a left-turn sequence"));
+    }
+    if p.signals.iter().flat_map(|s| &s.sequences).any(|q| {
+        !(q.red_out.is_finite() && q.red_in.is_finite() && q.inbound_red_shift.is_finite())
+    }) {
+        return Err(MaxbandError::Input("a red or shift that is not finite"));
     }
     let k = p.inbound_weight;
     let d: Vec<f64> = p
@@ -163,8 +179,8 @@ pub fn solve(p: &MaxbandProblem) -> Result<MaxbandSolution, MaxbandError> {
         .signals
         .iter()
         .map(|s| {
-            if s.inbound_red_shift.len() > 1 {
-                s.inbound_red_shift
+            if s.sequences.len() > 1 {
+                s.sequences
                     .iter()
                     .map(|_| vars.add(variable().binary()))
                     .collect()
@@ -178,33 +194,37 @@ pub fn solve(p: &MaxbandProblem) -> Result<MaxbandSolution, MaxbandError> {
     let mut model = vars.maximise(objective).using(microlp);
     // MAXBAND's directional constraint: the lighter direction gets at least its share
     model = model.with(constraint!((1.0 - k) * bb >= (1.0 - k) * k * b));
-    for (i, s) in p.signals.iter().enumerate() {
-        model = model.with(constraint!(w[i] + b <= 1.0 - s.red_out));
-        model = model.with(constraint!(ww[i] + bb <= 1.0 - s.red_in));
+    // a per-sequence constant as an expression: itself for a fixed sequence, Σ δ·x otherwise
+    let pick = |i: usize, f: fn(&MaxbandSequence) -> f64| -> Expression {
+        let s = &p.signals[i].sequences;
+        if delta[i].is_empty() {
+            Expression::from(f(&s[0]))
+        } else {
+            delta[i].iter().zip(s).map(|(v, q)| f(q) * *v).sum()
+        }
+    };
+    let red_out = |i: usize| pick(i, |q| q.red_out);
+    let red_in = |i: usize| pick(i, |q| q.red_in);
+    let shift = |i: usize| pick(i, |q| q.inbound_red_shift);
+    for i in 0..n {
+        model = model.with(constraint!(w[i] + b + red_out(i) <= 1.0));
+        model = model.with(constraint!(ww[i] + bb + red_in(i) <= 1.0));
         if !delta[i].is_empty() {
             let sum: Expression = delta[i].iter().map(|v| Expression::from(*v)).sum();
             model = model.with(constraint!(sum == 1.0));
         }
     }
-    // Δ_i as an expression: a constant for a fixed sequence, Σ δ·Δ otherwise
-    let shift = |i: usize| -> Expression {
-        let s = &p.signals[i].inbound_red_shift;
-        if delta[i].is_empty() {
-            Expression::from(s[0])
-        } else {
-            delta[i].iter().zip(s).map(|(v, x)| *x * *v).sum()
-        }
-    };
     for i in 0..n.saturating_sub(1) {
         let (lo, hi) = (d[i] / p.speed_max_m_s, d[i] / p.speed_min_m_s);
         model = model.with(constraint!(t[i] >= lo * z));
         model = model.with(constraint!(t[i] <= hi * z));
         model = model.with(constraint!(tt[i] >= lo * z));
         model = model.with(constraint!(tt[i] <= hi * z));
-        let (a, c) = (&p.signals[i], &p.signals[i + 1]);
-        let rhs_const = (c.red_out - a.red_out) / 2.0 + (a.red_in - c.red_in) / 2.0;
+        // (r_{i+1} − r_i)/2 + (r̄_i − r̄_{i+1})/2, moved to the left side
+        let reds: Expression =
+            0.5 * (red_out(i) - red_out(i + 1)) + 0.5 * (red_in(i + 1) - red_in(i));
         let lhs: Expression = w[i] - w[i + 1] + ww[i + 1] - ww[i] + t[i] + tt[i] + m[i];
-        model = model.with(constraint!(lhs - shift(i) + shift(i + 1) == rhs_const));
+        model = model.with(constraint!(lhs - shift(i) + shift(i + 1) + reds == 0.0));
         if let (Some(h), true) = (p.max_inverse_speed_change_s_m, i + 2 < n) {
             let (d0, d1) = (d[i].max(1e-6), d[i + 1].max(1e-6));
             for (x, y) in [(t[i], t[i + 1]), (tt[i], tt[i + 1])] {
@@ -228,9 +248,15 @@ pub fn solve(p: &MaxbandProblem) -> Result<MaxbandSolution, MaxbandError> {
         .collect();
     // outbound red centres from the outbound band's propagation (the inbound one then holds
     // by the loop constraint, modulo whole cycles)
+    let chosen: Vec<MaxbandSequence> = p
+        .signals
+        .iter()
+        .zip(&sequence)
+        .map(|(s, j)| s.sequences[*j])
+        .collect();
     let mut phi = vec![0.0; n];
     for i in 0..n.saturating_sub(1) {
-        let (a, c) = (&p.signals[i], &p.signals[i + 1]);
+        let (a, c) = (&chosen[i], &chosen[i + 1]);
         phi[i + 1] = phi[i] + (a.red_out - c.red_out) / 2.0 + sol.value(w[i]) - sol.value(w[i + 1])
             + sol.value(t[i]);
     }
@@ -243,8 +269,8 @@ pub fn solve(p: &MaxbandProblem) -> Result<MaxbandSolution, MaxbandError> {
         }
     };
     let last = n - 1;
-    let sl = &p.signals[last];
-    let phi_in_last = phi[last] + sl.inbound_red_shift[sequence[last]];
+    let sl = &chosen[last];
+    let phi_in_last = phi[last] + sl.inbound_red_shift;
     Ok(MaxbandSolution {
         cycle_s,
         band_out_s: bv * cycle_s,
@@ -256,7 +282,7 @@ pub fn solve(p: &MaxbandProblem) -> Result<MaxbandSolution, MaxbandError> {
         sequence,
         travel_out_s: t.iter().map(|v| sol.value(*v) * cycle_s).collect(),
         travel_in_s: tt.iter().map(|v| sol.value(*v) * cycle_s).collect(),
-        band_out_start_s: wrap(phi[0] + p.signals[0].red_out / 2.0 + sol.value(w[0])),
+        band_out_start_s: wrap(phi[0] + chosen[0].red_out / 2.0 + sol.value(w[0])),
         band_in_start_s: wrap(phi_in_last + sl.red_in / 2.0 + sol.value(ww[last])),
     })
 }
@@ -268,9 +294,11 @@ mod tests {
     fn sig(position_m: f64, red_out: f64, red_in: f64, shift: f64) -> MaxbandSignal {
         MaxbandSignal {
             position_m,
-            red_out,
-            red_in,
-            inbound_red_shift: vec![shift],
+            sequences: vec![MaxbandSequence {
+                red_out,
+                red_in,
+                inbound_red_shift: shift,
+            }],
         }
     }
 
@@ -344,10 +372,50 @@ mod tests {
         };
         let fixed = solve(&base).expect("solves");
         assert!((fixed.objective - 0.5).abs() < 1e-6, "{fixed:?}");
-        signals[1].inbound_red_shift = vec![-1.0 / 6.0, 1.0 / 3.0];
+        signals[1].sequences = [-1.0 / 6.0, 1.0 / 3.0]
+            .map(|shift| MaxbandSequence {
+                red_out: 0.5,
+                red_in: 0.5,
+                inbound_red_shift: shift,
+            })
+            .to_vec();
         let free = solve(&MaxbandProblem { signals, ..base }).expect("solves");
         assert_eq!(free.sequence[1], 1);
         assert!((free.objective - 1.0).abs() < 1e-6, "{free:?}");
+    }
+
+    /// A sequence with longer through greens (lead-lag: each through runs on with its own
+    /// left). Same two signals at 60 s, link 1/3 cycle; A red half the cycle both ways, B
+    /// offers reds 0.5/0.5 (sequence 0) or 0.3/0.3 (sequence 1), Δ = 0 either way. The loop
+    /// constraint's red terms cancel ((r_B − r_A)/2 + (r̄_A − r̄_B)/2 = 0), so with m = −1 it
+    /// needs w_0 − w̄_0 + w̄_1 − w_1 = 1/3, and with b = b̄ = β: w_0, w̄_0 ≤ 1/2 − β,
+    /// w_1, w̄_1 ≤ 1 − r_B − β. Sequence 0: 1 − 2β ≥ 1/3 → β = 1/3, b + b̄ = 2/3.
+    /// Sequence 1: 1.2 − 2β ≥ 1/3 → β = 13/30, b + b̄ = 13/15 (with k = 1 any split of the
+    /// sum within A's half-cycle greens does as well). The program takes sequence 1.
+    #[test]
+    fn a_sequence_with_longer_greens_is_chosen() {
+        let mut signals = vec![sig(0.0, 0.5, 0.5, 0.0), sig(300.0, 0.5, 0.5, 0.0)];
+        signals[1].sequences = [0.5, 0.3]
+            .map(|r| MaxbandSequence {
+                red_out: r,
+                red_in: r,
+                inbound_red_shift: 0.0,
+            })
+            .to_vec();
+        let s = solve(&MaxbandProblem {
+            signals,
+            cycle_min_s: 60.0,
+            cycle_max_s: 60.0,
+            speed_min_m_s: 15.0,
+            speed_max_m_s: 15.0,
+            max_inverse_speed_change_s_m: None,
+            inbound_weight: 1.0,
+        })
+        .expect("solves");
+        assert_eq!(s.sequence[1], 1);
+        assert!((s.objective - 26.0 / 30.0).abs() < 1e-6, "{s:?}");
+        // any split of the sum is optimal at k = 1; each band within A's half-cycle green
+        assert!(s.efficiency_out <= 0.5 + 1e-9 && s.efficiency_in <= 0.5 + 1e-9);
     }
 
     #[test]
