@@ -19,6 +19,9 @@
 //! the decision: extend the current stage, or switch to another.
 
 use super::clusters::Cluster;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// What the DP needs to know of a stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,9 +133,32 @@ pub struct Workspace {
     kid_pool: Pool,
     /// (rank, child) of the children carried to the next layer.
     order: Vec<(f64, usize)>,
-    /// (state key, delay, end, index) per child: sorted in place for state merging rather
-    /// than through an index into `kids`, which the comparisons would chase.
-    merge: Vec<(u64, f64, f64, usize)>,
+    /// State merging: per state key, its slot in `uniq`; per slot the best child so far.
+    slot_of: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
+    uniq: Vec<usize>,
+    /// (state key, child) of the merged children whose schedule is complete.
+    complete: Vec<(u64, usize)>,
+}
+
+/// The state keys are FNV-1a hashes already ([`Problem::key`]): the map uses them as they are
+/// instead of hashing them again.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
 }
 
 const EPS: f64 = 1e-9;
@@ -373,7 +399,9 @@ impl Problem<'_> {
             kids,
             kid_pool,
             order,
-            merge,
+            slot_of,
+            uniq,
+            complete,
         } = ws;
         pool.0.clear();
         pool.0.extend(self.root_progress_iter());
@@ -408,35 +436,57 @@ impl Problem<'_> {
                 break;
             }
             // state merging: same last stage and same clusters served → keep the least delay
-            merge.clear();
-            merge.extend(
-                kids.iter()
-                    .enumerate()
-                    .map(|(i, k)| (k.key, k.delay_veh_s, k.t_s, i)),
-            );
-            merge.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0)
-                    .then(a.1.total_cmp(&b.1))
-                    .then(a.2.total_cmp(&b.2))
-                    .then(a.3.cmp(&b.3))
-            });
-            merge.dedup_by(|later, kept| later.0 == kept.0);
+            // (then the earlier end, then the first generated)
+            slot_of.clear();
+            uniq.clear();
+            for (i, kid) in kids.iter().enumerate() {
+                match slot_of.entry(kid.key) {
+                    Entry::Vacant(e) => {
+                        e.insert(uniq.len());
+                        uniq.push(i);
+                    }
+                    Entry::Occupied(e) => {
+                        let kept = &mut uniq[*e.get()];
+                        let k = &kids[*kept];
+                        if kid
+                            .delay_veh_s
+                            .total_cmp(&k.delay_veh_s)
+                            .then(kid.t_s.total_cmp(&k.t_s))
+                            .is_lt()
+                        {
+                            *kept = i;
+                        }
+                    }
+                }
+            }
             order.clear();
-            for &(_, _, _, i) in merge.iter() {
+            complete.clear();
+            for &i in uniq.iter() {
                 let kid = &kids[i];
                 let prog = &kid_pool.0[kid.at..kid.at + nm];
                 if kid.t_s >= h - EPS || self.all_served(prog) {
-                    let cost = kid.delay_veh_s + self.waiting_veh_s(prog, h, sorted);
-                    if best.is_none_or(|(_, c)| cost < c - EPS) {
-                        let id = arena.len();
-                        let at = pool.0.len();
-                        pool.0.extend_from_slice(prog);
-                        arena.push(Node { at, ..*kid });
-                        best = Some((id, cost));
-                    }
+                    complete.push((kid.key, i));
                 } else {
                     let rank_t = kid.t_s + self.rank_share * (h - kid.t_s);
-                    order.push((kid.delay_veh_s + self.waiting_veh_s(prog, rank_t, sorted), i));
+                    order.push((
+                        kid.delay_veh_s + self.waiting_veh_s(prog, rank_t, sorted),
+                        i,
+                    ));
+                }
+            }
+            // complete schedules in state-key order: among costs within EPS of each other the
+            // first in that order stays the best
+            complete.sort_unstable_by_key(|&(key, _)| key);
+            for &(_, i) in complete.iter() {
+                let kid = &kids[i];
+                let prog = &kid_pool.0[kid.at..kid.at + nm];
+                let cost = kid.delay_veh_s + self.waiting_veh_s(prog, h, sorted);
+                if best.is_none_or(|(_, c)| cost < c - EPS) {
+                    let id = arena.len();
+                    let at = pool.0.len();
+                    pool.0.extend_from_slice(prog);
+                    arena.push(Node { at, ..*kid });
+                    best = Some((id, cost));
                 }
             }
             order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
@@ -444,9 +494,11 @@ impl Problem<'_> {
             frontier.clear();
             for &(_, i) in order.iter() {
                 let kid = &kids[i];
-                let bound = kid.delay_veh_s
-                    + self.waiting_veh_s(&kid_pool.0[kid.at..kid.at + nm], kid.t_s, sorted);
-                if best.is_some_and(|(_, c)| bound >= c) {
+                let prog = &kid_pool.0[kid.at..kid.at + nm];
+                // (the bound is worth computing only once a complete schedule exists)
+                if best.is_some_and(|(_, c)| {
+                    kid.delay_veh_s + self.waiting_veh_s(prog, kid.t_s, sorted) >= c
+                }) {
                     continue; // cannot beat a complete schedule any more
                 }
                 let at = pool.0.len();
