@@ -80,15 +80,23 @@ pub fn parse_time_of_day(s: &str) -> Option<f64> {
 /// 1-based line of the record the csv reader says starts at byte `offset`. The reader's own line
 /// numbers skip comment and blank lines, and its offset may point at such lines before the
 /// record, so count newlines and then step over them.
-fn record_line(text: &str, offset: u64) -> usize {
+///
+/// `cursor` carries (byte offset, newlines before it) from the previous record: the records
+/// come in file order, so each newline is counted once and a file of n lines costs O(n), not
+/// O(n²) (a day of counts has thousands of rows, and every run parses its count file).
+fn record_line(text: &str, offset: u64, cursor: &mut (usize, usize)) -> usize {
     let offset = usize::try_from(offset)
         .unwrap_or(usize::MAX)
         .min(text.len());
-    let mut line = text.as_bytes()[..offset]
+    if offset < cursor.0 {
+        *cursor = (0, 0);
+    }
+    cursor.1 += text.as_bytes()[cursor.0..offset]
         .iter()
         .filter(|&&b| b == b'\n')
-        .count()
-        + 1;
+        .count();
+    cursor.0 = offset;
+    let mut line = cursor.1 + 1;
     let rest = text.get(offset..).unwrap_or("");
     for l in rest.lines() {
         let l = l.trim();
@@ -117,14 +125,19 @@ pub fn parse_counts(text: &str, file: &str, net: &RoadNet) -> Result<Counts> {
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
+    let mut cursor = (0, 0);
     let mut records = reader.records().filter_map(|r| match r {
         Ok(rec) => {
-            let line = rec.position().map_or(1, |p| record_line(text, p.byte()));
+            let line = rec
+                .position()
+                .map_or(1, |p| record_line(text, p.byte(), &mut cursor));
             // a line of blanks or bare commas holds nothing
             (!rec.iter().all(str::is_empty)).then_some(Ok((line, rec)))
         }
         Err(e) => {
-            let line = e.position().map_or(1, |p| record_line(text, p.byte()));
+            let line = e
+                .position()
+                .map_or(1, |p| record_line(text, p.byte(), &mut cursor));
             Some(Err(err(line, ErrorKind::Syntax, format!("not CSV: {e}"))))
         }
     });

@@ -226,7 +226,25 @@ pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         }
     }
     let json = args.replay.json;
-    let results = run_jobs(jobs, quiet || json, true)?;
+    // Longest runs first, so that both cores stay busy to the end instead of one finishing
+    // the last long run alone: the strategies that track every vehicle (the adaptive ones)
+    // cost several times a fixed plan's run of the same day. The results go back into
+    // (scenario, strategy, seed) order below.
+    let mut perm: Vec<usize> = (0..jobs.len()).collect();
+    perm.sort_by_key(|&i| {
+        let c = &args.controls[(i / seeds.len()) % args.controls.len()];
+        std::cmp::Reverse(controller::needs_vehicle_tracking(c))
+    });
+    let mut slots: Vec<Option<Job<'_>>> = jobs.into_iter().map(Some).collect();
+    let ordered: Vec<Job<'_>> = perm.iter().filter_map(|&i| slots[i].take()).collect();
+    let mut results: Vec<Option<RunResult>> = (0..perm.len()).map(|_| None).collect();
+    for (&i, r) in perm.iter().zip(run_jobs(ordered, quiet || json, true)?) {
+        results[i] = Some(r);
+    }
+    let results: Vec<RunResult> = results
+        .into_iter()
+        .collect::<Option<_>>()
+        .context("a run's result is missing")?;
     // results[scenario][strategy][seed]
     let at = |k: usize, c: usize, j: usize| -> &RunResult {
         &results[(k * args.controls.len() + c) * seeds.len() + j]

@@ -19,6 +19,9 @@
 //! the decision: extend the current stage, or switch to another.
 
 use super::clusters::Cluster;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// What the DP needs to know of a stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +118,49 @@ struct Progress {
 #[derive(Clone, Debug, Default)]
 struct Pool(Vec<Progress>);
 
+/// The buffers of [`Problem::solve_in`], kept between decisions so that they are allocated
+/// (and grown) once rather than at every decision point.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    /// Every node kept, for walking back the best schedule.
+    arena: Vec<Node>,
+    /// The arena's movement progress.
+    pool: Pool,
+    /// The arena indices of the layer being extended.
+    frontier: Vec<usize>,
+    /// The children of the frontier and their progress.
+    kids: Vec<Node>,
+    kid_pool: Pool,
+    /// (rank, child) of the children carried to the next layer.
+    order: Vec<(f64, usize)>,
+    /// State merging: per state key, its slot in `uniq`; per slot the best child so far.
+    slot_of: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
+    uniq: Vec<usize>,
+    /// (state key, child) of the merged children whose schedule is complete.
+    complete: Vec<(u64, usize)>,
+}
+
+/// The state keys are FNV-1a hashes already ([`Problem::key`]): the map uses them as they are
+/// instead of hashing them again.
+#[derive(Clone, Copy, Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
+}
+
 const EPS: f64 = 1e-9;
 const ROOT: usize = usize::MAX;
 
@@ -127,15 +173,16 @@ impl Problem<'_> {
         self.clusters.len()
     }
 
+    fn root_progress_iter(&self) -> impl Iterator<Item = Progress> + '_ {
+        self.clusters.iter().map(|c| Progress {
+            next: 0,
+            rem_veh: c.first().map_or(0.0, |c| c.veh),
+            free_s: self.now_s,
+        })
+    }
+
     fn root_progress(&self) -> Vec<Progress> {
-        self.clusters
-            .iter()
-            .map(|c| Progress {
-                next: 0,
-                rem_veh: c.first().map_or(0.0, |c| c.veh),
-                free_s: self.now_s,
-            })
-            .collect()
+        self.root_progress_iter().collect()
     }
 
     /// Serve stage `a` from `green_start_s` to `end_s` after a node whose last stage was
@@ -198,18 +245,35 @@ impl Problem<'_> {
     }
 
     /// Delay the vehicles still waiting have lost by `t_s` (they wait at least that long).
-    fn waiting_veh_s(&self, prog: &[Progress], t_s: f64) -> f64 {
+    ///
+    /// With `sorted` (every movement's clusters in arrival order, as [`Problem::clusters`]
+    /// asks) the clusters arriving at `t_s` or later add exactly +0 each and are skipped: the
+    /// sum, and so every decision, is the same bit for bit.
+    fn waiting_veh_s(&self, prog: &[Progress], t_s: f64, sorted: bool) -> f64 {
         let mut d = 0.0;
         for (p, cl) in prog.iter().zip(self.clusters) {
             let k = p.next as usize;
             if k < cl.len() {
+                if sorted && cl[k].arrive_s >= t_s {
+                    continue;
+                }
                 d += p.rem_veh * (t_s - cl[k].arrive_s).max(0.0);
                 for c in &cl[k + 1..] {
+                    if sorted && c.arrive_s >= t_s {
+                        break;
+                    }
                     d += c.veh * (t_s - c.arrive_s).max(0.0);
                 }
             }
         }
         d
+    }
+
+    /// Whether every movement's clusters are in arrival order.
+    fn clusters_sorted(&self) -> bool {
+        self.clusters
+            .iter()
+            .all(|cl| cl.windows(2).all(|w| w[0].arrive_s <= w[1].arrive_s))
     }
 
     fn all_served(&self, prog: &[Progress]) -> bool {
@@ -320,14 +384,35 @@ impl Problem<'_> {
 
     /// Run the recursion; `None` when no stage has anything to serve in the horizon.
     pub fn solve(&self) -> Option<Decision> {
+        self.solve_in(&mut Workspace::default())
+    }
+
+    /// [`Self::solve`] in `ws`'s buffers: a caller deciding again and again (the
+    /// [`super::Scheduler`], at every decision point of every junction) keeps one workspace,
+    /// so a decision allocates nothing once the buffers have grown. Same result as `solve`.
+    pub fn solve_in(&self, ws: &mut Workspace) -> Option<Decision> {
         let nm = self.nm();
-        let root_prog = self.root_progress();
-        if self.all_served(&root_prog) {
+        let Workspace {
+            arena,
+            pool,
+            frontier,
+            kids,
+            kid_pool,
+            order,
+            slot_of,
+            uniq,
+            complete,
+        } = ws;
+        pool.0.clear();
+        pool.0.extend(self.root_progress_iter());
+        if self.all_served(&pool.0) {
             return None;
         }
         let h = self.horizon_end_s;
+        let sorted = self.clusters_sorted();
         // the arena keeps every node kept, for walking back the best schedule
-        let mut arena = vec![Node {
+        arena.clear();
+        arena.push(Node {
             last: self.current,
             t_s: self.now_s,
             green_s: self.green_elapsed_s,
@@ -336,60 +421,84 @@ impl Problem<'_> {
             seg: (self.current, self.now_s),
             at: 0,
             key: 0,
-        }];
-        let mut pool = Pool(root_prog);
-        let mut frontier = vec![0usize];
+        });
+        frontier.clear();
+        frontier.push(0);
         let mut best: Option<(usize, f64)> = None;
-        let mut kids: Vec<Node> = Vec::new();
-        let mut kid_pool = Pool::default();
-        let mut order: Vec<(f64, usize)> = Vec::new();
         for _ in 0..self.max_segments.max(1) {
             kids.clear();
             kid_pool.0.clear();
-            for &i in &frontier {
+            for &i in frontier.iter() {
                 let node = arena[i];
-                self.children(&node, i, &pool, &mut kids, &mut kid_pool);
+                self.children(&node, i, pool, kids, kid_pool);
             }
             if kids.is_empty() {
                 break;
             }
             // state merging: same last stage and same clusters served → keep the least delay
-            let mut idx: Vec<usize> = (0..kids.len()).collect();
-            idx.sort_unstable_by(|&x, &y| {
-                let (a, b) = (&kids[x], &kids[y]);
-                a.key
-                    .cmp(&b.key)
-                    .then(a.delay_veh_s.total_cmp(&b.delay_veh_s))
-                    .then(a.t_s.total_cmp(&b.t_s))
-                    .then(x.cmp(&y))
-            });
-            idx.dedup_by(|later, kept| kids[*later].key == kids[*kept].key);
+            // (then the earlier end, then the first generated)
+            slot_of.clear();
+            uniq.clear();
+            for (i, kid) in kids.iter().enumerate() {
+                match slot_of.entry(kid.key) {
+                    Entry::Vacant(e) => {
+                        e.insert(uniq.len());
+                        uniq.push(i);
+                    }
+                    Entry::Occupied(e) => {
+                        let kept = &mut uniq[*e.get()];
+                        let k = &kids[*kept];
+                        if kid
+                            .delay_veh_s
+                            .total_cmp(&k.delay_veh_s)
+                            .then(kid.t_s.total_cmp(&k.t_s))
+                            .is_lt()
+                        {
+                            *kept = i;
+                        }
+                    }
+                }
+            }
             order.clear();
-            for &i in &idx {
+            complete.clear();
+            for &i in uniq.iter() {
                 let kid = &kids[i];
                 let prog = &kid_pool.0[kid.at..kid.at + nm];
                 if kid.t_s >= h - EPS || self.all_served(prog) {
-                    let cost = kid.delay_veh_s + self.waiting_veh_s(prog, h);
-                    if best.is_none_or(|(_, c)| cost < c - EPS) {
-                        let id = arena.len();
-                        let at = pool.0.len();
-                        pool.0.extend_from_slice(prog);
-                        arena.push(Node { at, ..*kid });
-                        best = Some((id, cost));
-                    }
+                    complete.push((kid.key, i));
                 } else {
                     let rank_t = kid.t_s + self.rank_share * (h - kid.t_s);
-                    order.push((kid.delay_veh_s + self.waiting_veh_s(prog, rank_t), i));
+                    order.push((
+                        kid.delay_veh_s + self.waiting_veh_s(prog, rank_t, sorted),
+                        i,
+                    ));
+                }
+            }
+            // complete schedules in state-key order: among costs within EPS of each other the
+            // first in that order stays the best
+            complete.sort_unstable_by_key(|&(key, _)| key);
+            for &(_, i) in complete.iter() {
+                let kid = &kids[i];
+                let prog = &kid_pool.0[kid.at..kid.at + nm];
+                let cost = kid.delay_veh_s + self.waiting_veh_s(prog, h, sorted);
+                if best.is_none_or(|(_, c)| cost < c - EPS) {
+                    let id = arena.len();
+                    let at = pool.0.len();
+                    pool.0.extend_from_slice(prog);
+                    arena.push(Node { at, ..*kid });
+                    best = Some((id, cost));
                 }
             }
             order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
             order.truncate(self.beam_width.max(1));
             frontier.clear();
-            for &(_, i) in &order {
+            for &(_, i) in order.iter() {
                 let kid = &kids[i];
-                let bound =
-                    kid.delay_veh_s + self.waiting_veh_s(&kid_pool.0[kid.at..kid.at + nm], kid.t_s);
-                if best.is_some_and(|(_, c)| bound >= c) {
+                let prog = &kid_pool.0[kid.at..kid.at + nm];
+                // (the bound is worth computing only once a complete schedule exists)
+                if best.is_some_and(|(_, c)| {
+                    kid.delay_veh_s + self.waiting_veh_s(prog, kid.t_s, sorted) >= c
+                }) {
                     continue; // cannot beat a complete schedule any more
                 }
                 let at = pool.0.len();
@@ -402,9 +511,9 @@ impl Problem<'_> {
             }
         }
         // schedules cut by the segment limit: the waiting vehicles wait until the horizon
-        for &i in &frontier {
+        for &i in frontier.iter() {
             let n = &arena[i];
-            let cost = n.delay_veh_s + self.waiting_veh_s(&pool.0[n.at..n.at + nm], h);
+            let cost = n.delay_veh_s + self.waiting_veh_s(&pool.0[n.at..n.at + nm], h, sorted);
             if best.is_none_or(|(_, c)| cost < c - EPS) {
                 best = Some((i, cost));
             }

@@ -150,6 +150,8 @@ pub struct Scheduler {
     /// Per lane: how far back from the stop line a camera sees, metres (0: none).
     camera_reach_m: Vec<f64>,
     departures: Vec<Departure>,
+    /// The DP's buffers, reused from one decision to the next.
+    workspace: dp::Workspace,
     /// Schedules computed so far (decision points met), for the cost report and tests.
     replans: u64,
 }
@@ -266,6 +268,7 @@ impl Scheduler {
             replans: 0,
             camera_reach_m,
             departures: Vec::new(),
+            workspace: dp::Workspace::default(),
         }
     }
 
@@ -525,7 +528,7 @@ impl Scheduler {
             .filter(|m| !j.specs[cur].movements.contains(m) && !j.clusters[*m].is_empty())
             .map(|m| j.last_green_s[m] + sh.max_red_s)
             .fold(f64::INFINITY, f64::min);
-        let Some(d) = problem.solve() else {
+        let Some(d) = problem.solve_in(&mut self.workspace) else {
             // nothing to serve: hold until something arrives (or the guard is due)
             self.junctions[ji].hold_until_s = guard_s;
             return None;
