@@ -201,5 +201,28 @@ fn the_field_loop_does_not_talk_modbus_itself() {
         );
     }
     assert!(glue.contains("Daemon::with_config("));
-    assert!(glue.contains(".step_with_cameras("));
+    // The demo runs the two halves of the daemon's step itself (it waits for the step's camera
+    // batch while the field is read); they must be the very halves `greenwave run`'s step is
+    // made of, in that order, and nothing else.
+    assert!(glue.contains(".read_field(") && glue.contains(".decide_and_act("));
+    let daemon = include_str!("../field/src/central/daemon.rs");
+    let step = daemon
+        .split("pub async fn step_with_cameras(")
+        .nth(1)
+        .and_then(|rest| rest.split("\n    }\n").next())
+        .expect("Daemon::step_with_cameras in field/src/central/daemon.rs");
+    let body: Vec<&str> = step
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        body,
+        [
+            "self.read_field(time_s).await;",
+            "self.decide_and_act(cameras).await;"
+        ],
+        "Daemon::step_with_cameras is no longer read_field then decide_and_act"
+    );
 }
