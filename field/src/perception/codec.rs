@@ -315,20 +315,7 @@ impl SensorDirectory {
                 format!("{} bytes > {MAX_PAYLOAD_BYTES}", payload.len()),
             ));
         }
-        // the version first, so that a newer schema is told apart from garbage
-        #[derive(Deserialize)]
-        struct Version {
-            schema: u32,
-        }
-        match serde_json::from_slice::<Version>(payload) {
-            Ok(v) if v.schema != SCHEMA_VERSION => {
-                return Err(Rejected::new(
-                    DropReason::Schema,
-                    format!("schema {} (this build reads {SCHEMA_VERSION})", v.schema),
-                ))
-            }
-            _ => {}
-        }
+        check_schema(payload)?;
         serde_json::from_slice(payload)
             .map_err(|e| Rejected::new(DropReason::Malformed, e.to_string()))
     }
@@ -346,19 +333,7 @@ impl SensorDirectory {
                 ),
             ));
         }
-        #[derive(Deserialize)]
-        struct Version {
-            schema: u32,
-        }
-        match serde_json::from_slice::<Version>(payload) {
-            Ok(v) if v.schema != SCHEMA_VERSION => {
-                return Err(Rejected::new(
-                    DropReason::Schema,
-                    format!("schema {} (this build reads {SCHEMA_VERSION})", v.schema),
-                ))
-            }
-            _ => {}
-        }
+        check_schema(payload)?;
         let b: WireBatch<serde_json::Value> = serde_json::from_slice(payload)
             .map_err(|e| Rejected::new(DropReason::Malformed, format!("batch: {e}")))?;
         if b.kind != "batch" {
@@ -498,4 +473,20 @@ impl SensorDirectory {
 /// At most 64 characters of an untrusted name, for a log line.
 fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
+}
+
+/// The schema version first, so that a message of a newer schema is told apart from garbage
+/// (a message without a readable `schema` field is left to the full parse to refuse).
+fn check_schema(payload: &[u8]) -> Result<(), Rejected> {
+    #[derive(Deserialize)]
+    struct Version {
+        schema: u32,
+    }
+    match serde_json::from_slice::<Version>(payload) {
+        Ok(v) if v.schema != SCHEMA_VERSION => Err(Rejected::new(
+            DropReason::Schema,
+            format!("schema {} (this build reads {SCHEMA_VERSION})", v.schema),
+        )),
+        _ => Ok(()),
+    }
 }
