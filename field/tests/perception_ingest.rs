@@ -369,7 +369,8 @@ fn a_batch_carries_frames_each_checked_and_counted_as_a_single_one() {
     let s = by_batch.stats(NOW_MS);
     assert_eq!((s.received, s.accepted, s.dropped_total()), (3, 3, 0));
 
-    // one bad frame costs only itself: a duplicate, another schema, not a frame, a stranger
+    // one bad frame costs only itself: a duplicate, another schema, not a frame, a stranger,
+    // one larger than a single frame may be (the batch itself is within its own limit)
     let mut unknown = value(&dir, &frames[2], 9, NOW_MS);
     unknown["sensor"] = "nobody".into();
     let mut v2 = value(&dir, &frames[1], 2, NOW_MS);
@@ -380,6 +381,7 @@ fn a_batch_carries_frames_each_checked_and_counted_as_a_single_one() {
         v2,
         serde_json::json!({"x": 1}),
         unknown,
+        serde_json::json!({ "pad": "x".repeat(MAX_PAYLOAD_BYTES) }),
         value(&dir, &frames[2], 2, NOW_MS),
     ];
     let reasons: Vec<_> = offered(&mut by_batch, &topic, &batch("gw_oak", &mixed))
@@ -394,11 +396,12 @@ fn a_batch_carries_frames_each_checked_and_counted_as_a_single_one() {
             Some(DropReason::Schema),
             Some(DropReason::Malformed),
             Some(DropReason::UnknownCamera),
+            Some(DropReason::Oversized),
             None
         ]
     );
     let s = by_batch.stats(NOW_MS);
-    assert_eq!((s.received, s.accepted, s.dropped_total()), (9, 5, 4));
+    assert_eq!((s.received, s.accepted, s.dropped_total()), (10, 5, 5));
 
     // refused as a whole: one received, one drop each
     let ok = [value(&dir, &frames[1], 3, NOW_MS)];
@@ -446,11 +449,11 @@ fn a_batch_carries_frames_each_checked_and_counted_as_a_single_one() {
         Some(DropReason::BadTopic)
     );
     let s = by_batch.stats(NOW_MS);
-    assert_eq!((s.received, s.accepted), (17, 5));
+    assert_eq!((s.received, s.accepted), (18, 5));
     assert_eq!(s.dropped["topic_mismatch"], 1);
     assert_eq!(s.dropped["malformed"], 4);
     assert_eq!(s.dropped["schema"], 2);
-    assert_eq!(s.dropped["oversized"], 2);
+    assert_eq!(s.dropped["oversized"], 3);
     assert_eq!(s.dropped["bad_topic"], 1);
-    assert_eq!(s.dropped_total(), 12);
+    assert_eq!(s.dropped_total(), 13);
 }

@@ -1,9 +1,10 @@
 //! Modbus requests as the field decodes and answers them: a stream of
 //! `[unit id, clock step (ds), PDU length, PDU…]` records, each decoded as the server decodes
 //! it (`field::emulator::server::decode_request`: tokio-modbus's decoder behind a guard) and
-//! answered by a field emulator of the bundled network, as the server does for every frame. Sequences let the fuzzer write a plan area,
-//! commit it and let the clock run it. Nothing may panic; every answer is a response or an
-//! exception code.
+//! answered by a field emulator of the bundled network's first field controller (the one
+//! endpoint the target serves), as the server does for every frame. Sequences let the fuzzer
+//! write a plan area, commit it and let the clock run it. Nothing may panic; every answer is a
+//! response or an exception code.
 #![no_main]
 
 #[path = "common.rs"]
@@ -16,7 +17,7 @@ use tokio_modbus::SlaveRequest;
 
 
 fuzz_target!(|data: &[u8]| {
-    let net = common::bundled_net();
+    let net = common::one_unit_net();
     let clock = ManualClock::new(0);
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let emu = FieldEmulator::new(net, dyn_clock, |_| Box::new(IdleSource)).expect("emulator");

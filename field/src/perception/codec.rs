@@ -4,6 +4,7 @@
 
 use roadnet::{CameraFrame, CameraId, LaneId, LaneView, RoadNet, TrackedVehicle};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// The one schema version this build reads and writes (`"schema"` of every frame).
@@ -315,15 +316,14 @@ impl SensorDirectory {
                 format!("{} bytes > {MAX_PAYLOAD_BYTES}", payload.len()),
             ));
         }
-        check_schema(payload)?;
-        serde_json::from_slice(payload)
-            .map_err(|e| Rejected::new(DropReason::Malformed, e.to_string()))
+        let w: WireFrame = parse_versioned(payload, |w: &WireFrame| w.schema, "")?;
+        Ok(w)
     }
 
-    /// Parse a batch payload: size, shape, schema version and frame count; the frames stay
-    /// unparsed JSON values (each is parsed with [`SensorDirectory::parse_value`], so one bad
-    /// frame costs only itself).
-    pub fn parse_batch(&self, payload: &[u8]) -> Result<WireBatch<serde_json::Value>, Rejected> {
+    /// Parse a batch payload: size, shape, schema version and frame count. The frames stay
+    /// raw JSON text borrowed from `payload`; each is then parsed with
+    /// [`SensorDirectory::parse`] exactly as a single frame, so one bad frame costs only itself.
+    pub fn parse_batch<'a>(&self, payload: &'a [u8]) -> Result<WireBatch<&'a RawValue>, Rejected> {
         if payload.len() > MAX_BATCH_PAYLOAD_BYTES {
             return Err(Rejected::new(
                 DropReason::Oversized,
@@ -333,9 +333,8 @@ impl SensorDirectory {
                 ),
             ));
         }
-        check_schema(payload)?;
-        let b: WireBatch<serde_json::Value> = serde_json::from_slice(payload)
-            .map_err(|e| Rejected::new(DropReason::Malformed, format!("batch: {e}")))?;
+        let b: WireBatch<&RawValue> =
+            parse_versioned(payload, |b: &WireBatch<_>| b.schema, "batch: ")?;
         if b.kind != "batch" {
             return Err(Rejected::new(
                 DropReason::Malformed,
@@ -349,20 +348,6 @@ impl SensorDirectory {
             ));
         }
         Ok(b)
-    }
-
-    /// One frame of a batch: its JSON shape and schema version, as [`SensorDirectory::parse`].
-    pub fn parse_value(&self, v: serde_json::Value) -> Result<WireFrame, Rejected> {
-        match v.get("schema").and_then(|s| s.as_u64()) {
-            Some(n) if n != SCHEMA_VERSION as u64 => {
-                return Err(Rejected::new(
-                    DropReason::Schema,
-                    format!("schema {n} (this build reads {SCHEMA_VERSION})"),
-                ))
-            }
-            _ => {}
-        }
-        serde_json::from_value(v).map_err(|e| Rejected::new(DropReason::Malformed, e.to_string()))
     }
 
     /// Check a parsed frame against the network and turn it into the controller's
@@ -475,18 +460,36 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-/// The schema version first, so that a message of a newer schema is told apart from garbage
-/// (a message without a readable `schema` field is left to the full parse to refuse).
-fn check_schema(payload: &[u8]) -> Result<(), Rejected> {
-    #[derive(Deserialize)]
-    struct Version {
-        schema: u32,
-    }
-    match serde_json::from_slice::<Version>(payload) {
-        Ok(v) if v.schema != SCHEMA_VERSION => Err(Rejected::new(
+/// Parse a message of this schema. A message whose readable `schema` is another version is
+/// refused as `schema` — told apart from garbage whether or not the rest of it parses (a
+/// message without a readable `schema` field is `malformed`). The typed parse comes first: a
+/// well-formed message is read once, and only a refused one is read again for its version.
+fn parse_versioned<'a, T: Deserialize<'a>>(
+    payload: &'a [u8],
+    schema_of: impl Fn(&T) -> u32,
+    context: &str,
+) -> Result<T, Rejected> {
+    let wrong = |n: u32| {
+        Rejected::new(
             DropReason::Schema,
-            format!("schema {} (this build reads {SCHEMA_VERSION})", v.schema),
-        )),
-        _ => Ok(()),
+            format!("schema {n} (this build reads {SCHEMA_VERSION})"),
+        )
+    };
+    match serde_json::from_slice::<T>(payload) {
+        Ok(t) if schema_of(&t) == SCHEMA_VERSION => Ok(t),
+        Ok(t) => Err(wrong(schema_of(&t))),
+        Err(e) => {
+            #[derive(Deserialize)]
+            struct Version {
+                schema: u32,
+            }
+            match serde_json::from_slice::<Version>(payload) {
+                Ok(v) if v.schema != SCHEMA_VERSION => Err(wrong(v.schema)),
+                _ => Err(Rejected::new(
+                    DropReason::Malformed,
+                    format!("{context}{e}"),
+                )),
+            }
+        }
     }
 }

@@ -125,7 +125,10 @@ impl Ingest {
         };
         for v in batch.frames {
             self.stats.received += 1;
-            let r = self.dir.parse_value(v).and_then(|w| self.admit(&w, now_ms));
+            let r = self
+                .dir
+                .parse(v.get().as_bytes())
+                .and_then(|w| self.admit(&w, now_ms));
             match &r {
                 Ok(_) => self.stats.accepted += 1,
                 Err(rej) => self.count_drop(rej.reason),
