@@ -167,3 +167,54 @@ fn a_bad_sumo_route_file_fails_with_one_line() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// The SUMO 4×4 grid with 60 m left-turn pockets at half its peak demand: routes that turn
+/// left into an inner lane and right two blocks on need lane changes on the way, which the
+/// vehicles make where they help (`sim/src/engine/routing.rs`). Under the imported 90 s
+/// programs every vehicle completes and the mean trip is within 10 % of SUMO's own run of the
+/// same files (`sumo -n grid4_pockets.net.xml -r grid4_pockets_half.rou.xml`, SUMO 1.28.0:
+/// 2413 vehicles, mean duration 263.44 s; greenwave measured 266.80 s when written). Before,
+/// vehicles reached the pockets in lanes two changes away from their turn, stopped at the stop
+/// line for good, and the grid locked up (223 of 2412 vehicles done in the hour). `adaptive`
+/// without the detector file sees nothing and runs the same base plans.
+#[test]
+fn sim_on_the_sumo_pocket_grid_flows_as_sumo_does() {
+    let run = |control: &str| {
+        let out = greenwave(&[
+            "sim",
+            "--network",
+            "roadnet/tests/fixtures/sumo/grid4_pockets.net.xml",
+            "--demand",
+            "roadnet/tests/fixtures/sumo/grid4_pockets_half.rou.xml",
+            "--control",
+            control,
+            "--duration",
+            "5400",
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let fixed = run("fixed-time");
+    assert_eq!(fixed["safety_violations"], 0);
+    assert_eq!(fixed["vehicles_generated"], 2413);
+    assert_eq!(fixed["vehicles_completed"], 2413, "{fixed}");
+    let sumo_s = 263.44;
+    let tt = fixed["average_travel_time_s"].as_f64().unwrap();
+    assert!(
+        (tt - sumo_s).abs() / sumo_s < 0.10,
+        "{tt} s against SUMO's {sumo_s} s"
+    );
+    let blind = run("adaptive");
+    for k in [
+        "average_travel_time_s",
+        "vehicles_completed",
+        "safety_violations",
+    ] {
+        assert_eq!(blind[k], fixed[k], "{k}");
+    }
+}

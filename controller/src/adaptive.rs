@@ -27,6 +27,12 @@
 //!     yields only to a stage whose pressure beats it by more than the cost of the change
 //!     interval.
 //!
+//! An intersection with an approach road that no detector or camera sees runs its base plan
+//! ([`crate::baseline::base_plan`], sent once as [`Command::ApplyPlan`]) instead: the
+//! controller cannot see that approach, so neither decision would ever serve it — the
+//! pretimed fallback a field controller runs when its detection fails (a SUMO network read
+//! without its detector file has no sensors at all).
+//!
 //! All plans emitted or executed have passed [`roadnet::SignalPlan::validate`]; commands are
 //! `SwitchTo` requests, which the signals turn into safe sequences (min green, yellow, all-red),
 //! and the standby plans of [`crate::standby::Standby`]: the coordinated plan for the present
@@ -266,6 +272,11 @@ struct Junction {
     plan: Option<SignalPlan>,
     exec: Option<Coordinated>,
     last_request: Option<StageId>,
+    /// Its base plan, when an approach road has no detector or camera: the controller cannot
+    /// see that approach, so the intersection runs pretimed, as a field controller does when
+    /// its detection fails (a schedule or a pressure would never serve an approach it cannot
+    /// see). `None`: it is controlled.
+    pretimed: Option<SignalPlan>,
 }
 
 /// The adaptive controller.
@@ -287,6 +298,8 @@ pub struct Adaptive {
     time_s: f64,
     /// Keeps the field controllers' fallback plans current.
     standby: Standby,
+    /// Whether the pretimed junctions' base plans have been sent.
+    pretimed_sent: bool,
 }
 
 // A summary: the estimator and per-movement scratch would drown a log line.
@@ -321,7 +334,29 @@ impl Adaptive {
     pub fn with_params(net: &RoadNet, params: AdaptiveParams) -> Self {
         let mut moves = Vec::new();
         let mut junctions = Vec::new();
+        let mut sensed = vec![false; net.lanes.len()];
+        for d in &net.detectors {
+            sensed[d.lane.index()] = true;
+        }
+        for c in &net.cameras {
+            for l in &c.lanes {
+                sensed[l.index()] = true;
+            }
+        }
         for inter in net.signalized() {
+            // an approach road no sensor sees on any lane: the estimator has nothing to infer
+            // its queue from (a lane without a sensor borrows from the road's other lanes)
+            let mut approach_seen: std::collections::BTreeMap<RoadId, bool> = Default::default();
+            for m in &inter.movements {
+                for l in net.lanes_feeding(*m) {
+                    *approach_seen.entry(net.lane(l).road).or_default() |= sensed[l.index()];
+                }
+            }
+            let pretimed = approach_seen
+                .values()
+                .any(|seen| !seen)
+                .then(|| crate::baseline::base_plan(net, inter.id))
+                .filter(|plan| plan.validate(net).is_ok());
             let stages: Vec<StageId> = inter
                 .stages
                 .iter()
@@ -383,6 +418,7 @@ impl Adaptive {
                 plan: None,
                 exec: None,
                 last_request: None,
+                pretimed,
             });
         }
         Adaptive {
@@ -399,6 +435,7 @@ impl Adaptive {
             time_s: 0.0,
             standby: Standby::new(net, StandbyParams::default()),
             moves,
+            pretimed_sent: false,
         }
     }
 
@@ -785,10 +822,22 @@ impl Controller for Adaptive {
                 }
             }
         }
+        if !self.pretimed_sent {
+            self.pretimed_sent = true;
+            out.extend(
+                self.junctions
+                    .iter()
+                    .filter_map(|j| j.pretimed.clone())
+                    .map(Command::ApplyPlan),
+            );
+        }
         for sig in input.signals {
             let Some(ji) = self.junctions.iter().position(|j| j.id == sig.intersection) else {
                 continue;
             };
+            if self.junctions[ji].pretimed.is_some() {
+                continue;
+            }
             let want = if self.junctions[ji].corridor.is_some() && self.junctions[ji].plan.is_some()
             {
                 self.coordinated_step(ji, sig, input.time_s)

@@ -11,36 +11,44 @@ use common::*;
 use roadnet::{Demand, RoadNet};
 use sim::{Observer, SimConfig, Simulation};
 
+/// CityFlow JSON pieces: `n` lanes of 11.111 m/s.
+fn lanes(n: usize) -> String {
+    let lane = r#"{"width": 3.2, "maxSpeed": 11.111}"#;
+    format!("[{}]", vec![lane; n].join(","))
+}
+
+/// Lane links (start lane index, end lane index).
+fn links(l: &[(usize, usize)]) -> String {
+    l.iter()
+        .map(|(s, e)| format!(r#"{{"startLaneIndex": {s}, "endLaneIndex": {e}, "points": []}}"#))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A straight road of `n` lanes from intersection `from` to `to`.
+fn road(id: &str, from: &str, to: &str, p: [(f64, f64); 2], n: usize) -> String {
+    format!(
+        r#"{{"id": "{id}", "startIntersection": "{from}", "endIntersection": "{to}",
+           "points": [{{"x": {}, "y": {}}}, {{"x": {}, "y": {}}}], "lanes": {}}}"#,
+        p[0].0,
+        p[0].1,
+        p[1].0,
+        p[1].1,
+        lanes(n)
+    )
+}
+
+/// A boundary node (where vehicles enter and leave).
+fn boundary(id: &str, x: f64, y: f64) -> String {
+    format!(
+        r#"{{"id": "{id}", "point": {{"x": {x}, "y": {y}}}, "virtual": true, "roadLinks": []}}"#
+    )
+}
+
 /// `wa_lanes` lanes on W→A with the given lane links into A→B (2 lanes); at B, both lanes of
 /// A→B go straight on to B→E lane by lane, and only lane 1 (CityFlow's outer lane, on the
 /// right) turns right into B→S (1 lane).
 fn net(wa_lanes: usize, a_links: &[(usize, usize)]) -> RoadNet {
-    let lane = r#"{"width": 3.2, "maxSpeed": 11.111}"#;
-    let lanes = |n: usize| format!("[{}]", vec![lane; n].join(","));
-    let links = |l: &[(usize, usize)]| {
-        l.iter()
-            .map(|(s, e)| {
-                format!(r#"{{"startLaneIndex": {s}, "endLaneIndex": {e}, "points": []}}"#)
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let road = |id: &str, from: &str, to: &str, p: [(f64, f64); 2], n: usize| {
-        format!(
-            r#"{{"id": "{id}", "startIntersection": "{from}", "endIntersection": "{to}",
-               "points": [{{"x": {}, "y": {}}}, {{"x": {}, "y": {}}}], "lanes": {}}}"#,
-            p[0].0,
-            p[0].1,
-            p[1].0,
-            p[1].1,
-            lanes(n)
-        )
-    };
-    let boundary = |id: &str, x: f64, y: f64| {
-        format!(
-            r#"{{"id": "{id}", "point": {{"x": {x}, "y": {y}}}, "virtual": true, "roadLinks": []}}"#
-        )
-    };
     let json = format!(
         r#"{{"intersections": [
             {},
@@ -142,5 +150,82 @@ fn a_route_that_needs_a_lane_change_is_completed() {
         let done = run(net(1, &[(0, 0)]), &[0.0], lane_change, 0);
         assert_eq!(done.len(), 1, "lane change {lane_change}");
         assert!(done[0].1 < ONE_TRIP_BOUND_S, "{done:?}");
+    }
+}
+
+/// W → A → B → C → S, where no lane of A→B leads (through links) into the only lane of B→C
+/// that turns right at C: the route needs lane changes, and they can be made on A→B or on
+/// B→C. W→A (1 lane) leads into lane 0 of A→B (3 lanes); at B lanes 0 and 1 of A→B lead into
+/// lane 0 of B→C (3 lanes) and lane 2 into lane 1; at C only lane 2 of B→C turns right into
+/// C→S. From A→B's lanes the rest needs 2, 2 and 1 changes: the vehicle moves to lane 2 on
+/// A→B (as SUMO's drivers keep to their "best lanes"), enters B→C on lane 1 and needs one more
+/// change there — instead of reaching B→C on lane 0 with two changes left for its last road,
+/// which in a queue is where vehicles got stuck for good (the SUMO pocket grid jammed so).
+#[test]
+fn lane_changes_a_route_needs_later_are_made_as_early_as_they_help() {
+    let json = format!(
+        r#"{{"intersections": [
+            {},
+            {{"id": "A", "point": {{"x": 300, "y": 0}}, "width": 10, "roadLinks": [
+                {{"type": "go_straight", "startRoad": "WA", "endRoad": "AB", "laneLinks": [{}]}}]}},
+            {{"id": "B", "point": {{"x": 600, "y": 0}}, "width": 10, "roadLinks": [
+                {{"type": "go_straight", "startRoad": "AB", "endRoad": "BC", "laneLinks": [{}]}}]}},
+            {{"id": "C", "point": {{"x": 900, "y": 0}}, "width": 10, "roadLinks": [
+                {{"type": "go_straight", "startRoad": "BC", "endRoad": "CE", "laneLinks": [{}]}},
+                {{"type": "turn_right", "startRoad": "BC", "endRoad": "CS", "laneLinks": [{}]}}]}},
+            {}, {}],
+          "roads": [{}, {}, {}, {}, {}]}}"#,
+        boundary("W", 0.0, 0.0),
+        links(&[(0, 0)]),
+        links(&[(0, 0), (1, 0), (2, 1)]),
+        links(&[(0, 0), (1, 1), (2, 2)]),
+        links(&[(2, 0)]),
+        boundary("E", 1200.0, 0.0),
+        boundary("S", 900.0, -300.0),
+        road("WA", "W", "A", [(0.0, 0.0), (300.0, 0.0)], 1),
+        road("AB", "A", "B", [(300.0, 0.0), (600.0, 0.0)], 3),
+        road("BC", "B", "C", [(600.0, 0.0), (900.0, 0.0)], 3),
+        road("CE", "C", "E", [(900.0, 0.0), (1200.0, 0.0)], 3),
+        road("CS", "C", "S", [(900.0, 0.0), (900.0, -300.0)], 1),
+    );
+    let net = roadnet::cityflow::parse_roadnet(&json, "early_change.json").expect("network builds");
+    let bc = net.roads.iter().find(|r| r.name == "BC").expect("BC").id;
+
+    /// The lane index each vehicle is first seen on, on road `road`.
+    struct FirstLane(roadnet::RoadId, Vec<Option<u8>>);
+    impl Observer for FirstLane {
+        fn on_step(&mut self, view: &sim::observe::StepView<'_>) {
+            for v in view.vehicles() {
+                if let sim::observe::Place::Lane(l) = v.place {
+                    let lane = view.net().lane(l);
+                    let seen = &mut self.1[v.vehicle as usize];
+                    if lane.road == self.0 && seen.is_none() {
+                        *seen = Some(lane.index);
+                    }
+                }
+            }
+        }
+    }
+    for lane_change in [false, true] {
+        let trips = vec![trip(&net, 0.0, &["WA", "AB", "BC", "CS"])];
+        let mut sim = Simulation::new(
+            net.clone(),
+            &Demand::new(trips),
+            SimConfig {
+                duration_s: 600.0,
+                lane_change,
+                ..SimConfig::default()
+            },
+        )
+        .unwrap();
+        let mut first = FirstLane(bc, vec![None]);
+        let m = sim.run(&mut Script { at: vec![] }, &mut first).unwrap();
+        assert_eq!(
+            first.1[0],
+            Some(1),
+            "lane change {lane_change}: entered B→C on {:?}",
+            first.1[0]
+        );
+        assert_eq!(m.vehicles_completed, 1, "lane change {lane_change}");
     }
 }

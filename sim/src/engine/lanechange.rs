@@ -6,10 +6,11 @@
 //! the inner one if that beats both. It changes when the gap to the new leader is at least its
 //! own braking distance and the gap to the new follower at least the follower's.
 //!
-//! Not CityFlow: a vehicle on a lane from which the rest of its route cannot be driven (only
-//! when its route cannot be driven at all without a lane change, as SUMO routes may be) moves
-//! one lane at a time towards the nearest lane that leads on, whatever its gap and wherever it
-//! is on the lane, with or without lane changing on (`routing.rs`, `docs/sumo.md`).
+//! Not CityFlow: a vehicle on a lane that needs more lane changes later than the best lanes of
+//! its road (a lane from which the rest of its route cannot be driven through links alone,
+//! where another can; SUMO routes may need changes on several roads) moves one lane at a time
+//! towards the nearest best lane, whatever its gap and wherever it is on the lane, with or
+//! without lane changing on (`routing.rs`, `docs/sumo.md`).
 //!
 //! Simplification: the change completes within the step, without CityFlow's "shadow" copy
 //! that occupies both lanes during the lateral move, so no follower is ever signalled to
@@ -46,20 +47,21 @@ impl Simulation {
             let idx = self.topo.lane_index[d as usize] as usize;
             let lanes = &self.topo.road_lanes[road];
             let last_road = self.rpos[v] + 1 >= self.route_len[v];
-            let target = if last_road || self.lane_ok(v, self.rpos[v], d) {
+            let target = if last_road || self.lane_best(v, self.rpos[v], d) {
                 if !self.cfg.lane_change {
                     continue;
                 }
                 self.discretionary_target(v, d, idx, lanes, last_road)
             } else {
-                // Not CityFlow: a vehicle on a lane from which its route cannot be completed
-                // (only when its route cannot be driven without a lane change: SUMO routes
-                // assume vehicles change lanes as they need) moves one lane towards the nearest
-                // lane that does, wherever it is on the lane and whatever its gap, even with
-                // lane changing off; CityFlow would leave it at the stop line for good.
-                let ok = |i: usize| self.lane_ok(v, self.rpos[v], lanes[i]);
+                // Not CityFlow: a vehicle on a lane that needs more lane changes later than
+                // another lane of its road (on a route drivable through links alone: a lane
+                // from which it is not; SUMO routes assume vehicles change lanes as they need)
+                // moves one lane towards the nearest of those that need the fewest, wherever
+                // it is on the lane and whatever its gap, even with lane changing off; CityFlow
+                // would leave it at the stop line for good.
+                let best = |i: usize| self.lane_best(v, self.rpos[v], lanes[i]);
                 let near = (0..lanes.len())
-                    .filter(|&i| ok(i))
+                    .filter(|&i| best(i))
                     .min_by_key(|&i| (i as i64 - idx as i64).abs());
                 match near {
                     Some(i) if i > idx => lanes[idx + 1],
@@ -131,9 +133,10 @@ impl Simulation {
             Some(l) => self.dis[l as usize] - self.dis[v] - self.len_m[l as usize],
         };
         // CityFlow asks whether its router finds a next drivable from the lane; greenwave asks
-        // whether the rest of the route can be driven from it (the same on Jinan; see
-        // `routing.rs`), so a change never strands a vehicle.
-        let can_continue = |lane: u32| last_road || self.lane_ok(v, self.rpos[v], lane);
+        // whether the lane needs no more lane changes later than the best of its road (on
+        // Jinan: whether the rest of the route can be driven from it; see `routing.rs`), so a
+        // change never strands a vehicle.
+        let can_continue = |lane: u32| last_road || self.lane_best(v, self.rpos[v], lane);
         let mut target = NONE;
         let mut outer_est = 0.0;
         if idx + 1 < lanes.len() && can_continue(lanes[idx + 1]) {

@@ -83,11 +83,14 @@ pub struct Simulation {
     route_start: Vec<u32>,
     route_len: Vec<u32>,
     routes: Vec<u32>,
-    /// Per route entry (parallel to `routes`): offset into `route_ok` of that road's lanes.
+    /// Per route entry (parallel to `routes`): offset into `route_via` of that road's lanes.
     route_ok_at: Vec<u32>,
-    /// Per route entry and lane index of its road: the rest of the route can be driven from
-    /// that lane through lane links alone (no lane change). See `routing.rs`.
-    route_ok: Vec<bool>,
+    /// Per route entry and lane index of its road: the fewest lane changes the rest of the
+    /// route needs when the vehicle leaves the road from that lane (0: none, the rest can be
+    /// driven through lane links alone). See `routing.rs`.
+    route_via: Vec<u8>,
+    /// Per route entry: the least `route_via` over its road's lanes.
+    route_best: Vec<u8>,
     len_m: Vec<f64>,
     max_acc: Vec<f64>,
     max_dec: Vec<f64>,
@@ -242,7 +245,8 @@ impl Simulation {
             route_len: Vec::with_capacity(n),
             routes: Vec::new(),
             route_ok_at: Vec::new(),
-            route_ok: Vec::new(),
+            route_via: Vec::new(),
+            route_best: Vec::new(),
             len_m: Vec::with_capacity(n),
             max_acc: Vec::with_capacity(n),
             max_dec: Vec::with_capacity(n),
@@ -555,15 +559,16 @@ impl Simulation {
             self.priority[v] = self.rng.next_u32();
             let first = self.routes[self.route_start[v] as usize];
             let lanes = &self.topo.road_lanes[first as usize];
-            // Candidates: lanes from which the whole route can be driven. CityFlow only asks
-            // for a link onto the second road, which strands a vehicle whose lane does not
-            // lead on past it (see `routing.rs`); where no lane reaches the end of the route,
-            // fall back to CityFlow's rule, then to the first lane. Where CityFlow's
+            // Candidates: lanes from which the whole route can be driven, or where it cannot
+            // be driven without changing lanes, those that need the fewest changes
+            // (`routing.rs`). CityFlow only asks for a link onto the second road, which
+            // strands a vehicle whose lane does not lead on past it; where no lane leads on at
+            // all, fall back to CityFlow's rule, then to the first lane. Where CityFlow's
             // candidates all reach the end (Jinan) the two rules pick alike and draw alike.
             let mut ok: Vec<u32> = lanes
                 .iter()
                 .copied()
-                .filter(|l| self.lane_ok(v, 0, *l))
+                .filter(|l| self.lane_via(v, 0, *l) != routing::NO_WAY && self.lane_best(v, 0, *l))
                 .collect();
             // Avoid a closed lane where an open one serves the route (`closures.rs`).
             if ok.iter().any(|l| self.is_closed(*l)) && ok.iter().any(|l| !self.is_closed(*l)) {
