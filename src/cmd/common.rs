@@ -172,6 +172,11 @@ pub(crate) struct ReplayArgs {
     /// (docs/sumo.md); dispatched by extension.
     #[arg(long)]
     pub demand: PathBuf,
+    /// With a SUMO --network: an additional file (.add.xml) whose induction loops and lane-area
+    /// detectors become the network's detectors and cameras (docs/sumo.md). Without sensors an
+    /// adaptive controller runs each intersection on its base plan.
+    #[arg(long, value_name = "ADD.XML")]
+    pub additional: Option<PathBuf>,
     /// Simulated seconds, up to 604800 (7 days) [default: sim one hour; compare up to the
     /// demand's last departure rounded up to the hour].
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse::sim_duration_s)]
@@ -193,9 +198,23 @@ pub(crate) struct ReplayArgs {
 impl ReplayArgs {
     /// Load the network and the demand the flags name.
     pub(crate) fn load(&self) -> anyhow::Result<(RoadNet, Demand)> {
-        let net = roadnet::load_network(&self.network)?;
+        let net = self.load_network()?;
         let demand = load_demand(&self.demand, &net, self.seed)?;
         Ok((net, demand))
+    }
+
+    /// Load the network `--network` names, with `--additional`'s sensors.
+    pub(crate) fn load_network(&self) -> anyhow::Result<RoadNet> {
+        match &self.additional {
+            None => Ok(roadnet::load_network(&self.network)?),
+            Some(add) if roadnet::sumo::is_sumo_path(&self.network) => {
+                Ok(roadnet::sumo::load_with_additional(&self.network, add)?.net)
+            }
+            Some(_) => anyhow::bail!(
+                "--additional: {} is not a SUMO network (.net.xml); sensors of other networks are configured in the network itself",
+                self.network.display()
+            ),
+        }
     }
 
     /// The simulator's configuration for a run of `duration_s`.

@@ -129,7 +129,7 @@ struct DiffEstimate {
 }
 
 pub(crate) fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
-    let net = roadnet::load_network(&args.replay.network)?;
+    let net = args.replay.load_network()?;
     let scenarios: Vec<Scenario> = args
         .scenarios
         .iter()

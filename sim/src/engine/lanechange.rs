@@ -18,6 +18,7 @@
 //! CityFlow's (lane changes there happen only on the last road of a route).
 
 use super::Simulation;
+use crate::config::HALTING_SPEED_M_S;
 use crate::topo::NONE;
 
 /// Seconds a vehicle waits after a change before it considers another (CityFlow's newest value).
@@ -47,7 +48,8 @@ impl Simulation {
             let idx = self.topo.lane_index[d as usize] as usize;
             let lanes = &self.topo.road_lanes[road];
             let last_road = self.rpos[v] + 1 >= self.route_len[v];
-            let target = if last_road || self.lane_best(v, self.rpos[v], d) {
+            let mandatory = !(last_road || self.lane_best(v, self.rpos[v], d));
+            let target = if !mandatory {
                 if !self.cfg.lane_change {
                     continue;
                 }
@@ -87,6 +89,9 @@ impl Simulation {
                 None => true,
             };
             if leader_gap < self.min_brake_m(v) || !follower_ok {
+                if mandatory && self.try_swap(v, d, target, now) {
+                    any = true;
+                }
                 continue;
             }
             // Move: out of the current lane, into the target at its place by position.
@@ -100,6 +105,53 @@ impl Simulation {
         if any {
             self.update_leaders();
         }
+    }
+
+    /// Two vehicles halted side by side, each on the other's way: `v` cannot go on from lane
+    /// `d` (no link onto its next road) and waits for a gap in `target` that the vehicle
+    /// beside it, `w`, halted there, will never open — typically both at the stop line of a
+    /// short pocket edge, one needing the other's lane for its turn. SUMO's drivers cooperate
+    /// (its lane-change model swaps such blocked pairs); here they swap lanes when `w` is no
+    /// worse off in `d` than in `target` (fewer or as many lane changes left). Without this
+    /// the pair stands for good and the grid locks up behind them. Returns whether they swapped.
+    fn try_swap(&mut self, v: usize, d: u32, target: u32, now: f64) -> bool {
+        if self.next_link[v] != NONE || self.speed[v] >= HALTING_SPEED_M_S {
+            return false;
+        }
+        let x = self.dis[v];
+        // the vehicle in `target` whose front is nearest to `v`'s, within a metre
+        let Some(w) = self
+            .vehicle_at_or_after(target, x - 1.0)
+            .map(|w| w as usize)
+            .filter(|&w| self.dis[w] <= x + 1.0)
+        else {
+            return false;
+        };
+        if self.speed[w] >= HALTING_SPEED_M_S
+            || now - self.last_change_s[w] < COOLING_TIME_S
+            || self.rpos[w] + 1 < self.route_len[w]
+                && self.lane_via(w, self.rpos[w], d) > self.lane_via(w, self.rpos[w], target)
+        {
+            return false;
+        }
+        // each takes the other's place in the lane lists: their fronts are within a metre of
+        // each other and their neighbours at least a vehicle length away, so both lists stay
+        // in order
+        for (lane, from, to) in [(d, v, w), (target, w, v)] {
+            if let Some(p) = self.lists[lane as usize]
+                .iter()
+                .position(|u| *u as usize == from)
+            {
+                self.lists[lane as usize][p] = to as u32;
+            }
+        }
+        self.drv[v] = target;
+        self.drv[w] = d;
+        self.next_link[v] = self.choose_link(v, target, self.rpos[v]);
+        self.next_link[w] = self.choose_link(w, d, self.rpos[w]);
+        self.last_change_s[v] = now;
+        self.last_change_s[w] = now;
+        true
     }
 
     /// CityFlow's discretionary choice: the adjacent lane (from which the route can go on) with
