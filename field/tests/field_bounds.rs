@@ -95,51 +95,11 @@ async fn a_flood_that_ends_leaves_the_port_serving_every_round() {
     let extra = 32;
     let port = Port::start(limits).await;
     let rounds = 20;
-    let mut recovery_ms = Vec::new();
-    for round in 0..rounds {
-        let before = ServerStats::get(&port.stats.refused_over_limit);
-        let mut flood = Vec::new();
-        for _ in 0..cap + extra {
-            flood.push(
-                TcpStream::connect(port.addr)
-                    .await
-                    .expect("loopback connect"),
-            );
-        }
-        // the first `cap` hold every slot, so the server refuses (at least) the `extra` ones;
-        // the timeout is only the failure condition
-        let refused_before = before;
-        let all_refused = tokio::time::timeout(Duration::from_secs(5), async {
-            while ServerStats::get(&port.stats.refused_over_limit) < refused_before + extra as u64 {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        })
-        .await;
-        assert!(
-            all_refused.is_ok(),
-            "round {round}: the extra connections were not refused"
-        );
-        drop(flood);
-        let released = Instant::now();
-        // the failure condition is the 1 s timeout, not the speed: a real client retries
-        let served = tokio::time::timeout(Duration::from_secs(1), async {
-            while !one_read(port.addr).await {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await;
-        assert!(
-            served.is_ok(),
-            "round {round}: not served within 1 s after the flood"
-        );
-        recovery_ms.push(released.elapsed().as_secs_f64() * 1e3);
-    }
+    let recovery_ms = flood_over_the_limit(port.addr, &port.stats, cap, extra, rounds, || {
+        one_read(port.addr)
+    })
+    .await;
     let refused = ServerStats::get(&port.stats.refused_over_limit);
-    assert!(
-        refused >= (rounds * extra) as u64,
-        "{refused} refused over {rounds} rounds of {extra} extra"
-    );
-    recovery_ms.sort_by(f64::total_cmp);
     eprintln!(
         "flood of {} connections (cap {cap}) × {rounds}: served again after release in min {:.2} ms, median {:.2} ms, max {:.2} ms; {refused} refused over the limit",
         cap + extra,
@@ -157,36 +117,12 @@ async fn a_flood_to_descriptor_exhaustion_leaves_the_port_serving() {
     let _serial = SERIAL.lock().await;
     let port = Port::start(ServerLimits::default()).await;
     for round in 0..3 {
-        let mut flood = Vec::new();
-        let mut exhausted = false;
-        for _ in 0..30_000 {
-            // a connect the server's backlog does not take at once is not worth waiting for
-            match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(port.addr))
-                .await
-            {
-                Ok(Ok(s)) => flood.push(s),
-                Ok(Err(_)) | Err(_) => {
-                    exhausted = true;
-                    break;
-                }
-            }
-        }
+        let (flood, exhausted) = flood_until_refused(port.addr).await;
         let opened = flood.len();
         drop(flood);
         let released = Instant::now();
-        let served = tokio::time::timeout(Duration::from_secs(1), async {
-            loop {
-                if let Ok(true) =
-                    tokio::time::timeout(Duration::from_millis(100), one_read(port.addr)).await
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await;
         assert!(
-            served.is_ok(),
+            served_within_1_s(Duration::from_millis(100), || one_read(port.addr)).await,
             "round {round}: not served within 1 s after a flood of {opened}"
         );
         eprintln!(

@@ -308,3 +308,92 @@ impl Drop for Proxy {
         }
     }
 }
+
+/// The connection flood as found: connections to `addr` until one fails (a connect the
+/// backlog does not take within 200 ms counts as failed: the process is out of descriptors or
+/// the server stopped accepting) or 30,000 are open (bounded: the soft descriptor limit of this
+/// machine was 20,000 when written). Returns the open connections, to be dropped by the caller
+/// ("the flood ends"), and whether a connect failed.
+pub(crate) async fn flood_until_refused(addr: SocketAddr) -> (Vec<TcpStream>, bool) {
+    let mut flood = Vec::new();
+    for _ in 0..30_000 {
+        match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => flood.push(s),
+            Ok(Err(_)) | Err(_) => return (flood, true),
+        }
+    }
+    (flood, false)
+}
+
+/// Whether `probe` (a fresh client's request) succeeds within 1 s, retried every 5 ms with
+/// `per_try` for each attempt — the must-show after a flood is released.
+pub(crate) async fn served_within_1_s<F, Fut>(per_try: Duration, mut probe: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            if let Ok(true) = tokio::time::timeout(per_try, probe()).await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// The bounded-server must-show, `rounds` times: `cap + extra` connections to a port that
+/// takes `cap` (so the server refuses at least the `extra` ones, counted in `stats`), then
+/// all released, and a fresh client (`probe`) must be served within 1 s. Returns, per round,
+/// how long after the release it was served, ms. The timeouts are the failure conditions,
+/// not speed targets: a real client retries.
+pub(crate) async fn flood_over_the_limit<F, Fut>(
+    addr: SocketAddr,
+    stats: &server::ServerStats,
+    cap: usize,
+    extra: usize,
+    rounds: usize,
+    mut probe: F,
+) -> Vec<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let refused = || server::ServerStats::get(&stats.refused_over_limit);
+    let mut recovery_ms = Vec::new();
+    for round in 0..rounds {
+        let before = refused();
+        // TCP connections that never send a byte: the cheapest flood
+        let mut flood = Vec::new();
+        for _ in 0..cap + extra {
+            flood.push(TcpStream::connect(addr).await.expect("loopback connect"));
+        }
+        let all_refused = tokio::time::timeout(Duration::from_secs(5), async {
+            while refused() < before + extra as u64 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        assert!(
+            all_refused.is_ok(),
+            "round {round}: the extra connections were not refused"
+        );
+        drop(flood);
+        let released = std::time::Instant::now();
+        let served = tokio::time::timeout(Duration::from_secs(1), async {
+            while !probe().await {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(
+            served.is_ok(),
+            "round {round}: not served within 1 s after the flood"
+        );
+        recovery_ms.push(released.elapsed().as_secs_f64() * 1e3);
+    }
+    recovery_ms.sort_by(f64::total_cmp);
+    recovery_ms
+}
