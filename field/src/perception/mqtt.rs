@@ -321,6 +321,10 @@ async fn run_subscriber(
     let filters = cfg.filters();
     let mut backoff = cfg.backoff_min;
     let mut down_logged = false;
+    // A broker that is not listening yet when the client starts (the embedded one comes up
+    // beside it) is not news: the first second of refusals before any connection is debug.
+    let started = std::time::Instant::now();
+    let mut ever_connected = false;
     // the frames of one message (one, or a batch's), reused
     let mut offered = Vec::new();
     loop {
@@ -354,6 +358,7 @@ async fn run_subscriber(
                     tracing::info!("MQTT broker {} reachable again", cfg.broker);
                     down_logged = false;
                 }
+                ever_connected = true;
                 if let Ok(mut sh) = shared.lock() {
                     sh.connected = true;
                     sh.connects += 1;
@@ -374,8 +379,12 @@ async fn run_subscriber(
                     sh.connected = false;
                 }
                 if !down_logged {
-                    tracing::warn!("MQTT broker {}: {e}; reconnecting", cfg.broker);
-                    down_logged = true;
+                    if ever_connected || started.elapsed() >= Duration::from_secs(1) {
+                        tracing::warn!("MQTT broker {}: {e}; reconnecting", cfg.broker);
+                        down_logged = true;
+                    } else {
+                        tracing::debug!("MQTT broker {}: {e}; not up yet, retrying", cfg.broker);
+                    }
                 }
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(cfg.backoff_max);
