@@ -84,7 +84,7 @@ pub struct Simulation {
     route_len: Vec<u32>,
     routes: Vec<u32>,
     /// Per route entry (parallel to `routes`): offset into `route_via` of that road's lanes.
-    route_ok_at: Vec<u32>,
+    route_via_at: Vec<u32>,
     /// Per route entry and lane index of its road: the fewest lane changes the rest of the
     /// route needs when the vehicle leaves the road from that lane (0: none, the rest can be
     /// driven through lane links alone). See `routing.rs`.
@@ -244,7 +244,7 @@ impl Simulation {
             route_start: Vec::with_capacity(n),
             route_len: Vec::with_capacity(n),
             routes: Vec::new(),
-            route_ok_at: Vec::new(),
+            route_via_at: Vec::new(),
             route_via: Vec::new(),
             route_best: Vec::new(),
             len_m: Vec::with_capacity(n),

@@ -53,14 +53,14 @@ impl Simulation {
             self.route_best[first_entry + k] = here.iter().copied().min().unwrap_or(NO_WAY);
         }
         self.must_change |= self.route_best[first_entry] > 0;
-        self.route_ok_at.extend(at);
+        self.route_via_at.extend(at);
     }
 
     /// How many lane changes the rest of vehicle `v`'s route needs at least when it leaves its
     /// `k`-th road from `lane` (a lane of that road); 0: none, [`NO_WAY`]: no way on.
     #[inline]
     pub(super) fn lane_via(&self, v: usize, k: u32, lane: u32) -> u8 {
-        let at = self.route_ok_at[(self.route_start[v] + k) as usize] as usize;
+        let at = self.route_via_at[(self.route_start[v] + k) as usize] as usize;
         self.route_via[at + self.topo.lane_index[lane as usize] as usize]
     }
 
@@ -75,7 +75,7 @@ impl Simulation {
     /// `k`-th road, changing lanes on that road if it helps.
     #[inline]
     fn lane_need(&self, v: usize, k: u32, lane: u32) -> u8 {
-        let at = self.route_ok_at[(self.route_start[v] + k) as usize] as usize;
+        let at = self.route_via_at[(self.route_start[v] + k) as usize] as usize;
         let n = self.topo.road_lanes[self.topo.lane_road[lane as usize] as usize].len();
         need(
             &self.route_via[at..at + n],
