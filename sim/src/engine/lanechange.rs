@@ -134,9 +134,12 @@ impl Simulation {
         {
             return false;
         }
+        // each must fit where the other stood (vehicle lengths may differ)
+        if !self.fits(target, w, x, self.len_m[v]) || !self.fits(d, v, self.dis[w], self.len_m[w]) {
+            return false;
+        }
         // each takes the other's place in the lane lists: their fronts are within a metre of
-        // each other and their neighbours at least a vehicle length away, so both lists stay
-        // in order
+        // each other and neither overlaps a neighbour, so both lists stay in order
         for (lane, from, to) in [(d, v, w), (target, w, v)] {
             if let Some(p) = self.lists[lane as usize]
                 .iter()
@@ -152,6 +155,19 @@ impl Simulation {
         self.last_change_s[v] = now;
         self.last_change_s[w] = now;
         true
+    }
+
+    /// Whether a vehicle `len_m` long with its front at `front_m` on `lane` overlaps none of
+    /// the lane's vehicles but `skip`.
+    fn fits(&self, lane: u32, skip: usize, front_m: f64, len_m: f64) -> bool {
+        self.lists[lane as usize]
+            .iter()
+            .map(|u| *u as usize)
+            .filter(|&u| u != skip)
+            .all(|u| {
+                let (f, l) = (self.dis[u], self.len_m[u]);
+                f - l >= front_m || f <= front_m - len_m
+            })
     }
 
     /// CityFlow's discretionary choice: the adjacent lane (from which the route can go on) with
