@@ -248,3 +248,35 @@ fn additional_needs_a_sumo_network() {
         "{stderr}"
     );
 }
+
+/// `greenwave sumo` reads its inputs before it looks for SUMO: a bad network or route file is
+/// named in one line whether SUMO is installed or not (`--sumo-binary` points nowhere here).
+#[test]
+fn sumo_names_a_bad_input_before_it_needs_sumo() {
+    for (net, routes, file) in [
+        (
+            "roadnet/tests/fixtures/sumo/bad/lane_negative_length.net.xml",
+            "roadnet/tests/fixtures/sumo/arterial6.rou.xml",
+            "lane_negative_length.net.xml",
+        ),
+        (
+            "roadnet/tests/fixtures/sumo/arterial6.net.xml",
+            "roadnet/tests/fixtures/sumo/bad_demand/depart_infinite.rou.xml",
+            "depart_infinite.rou.xml",
+        ),
+    ] {
+        let out = greenwave(&[
+            "sumo",
+            "--net",
+            net,
+            "--routes",
+            routes,
+            "--sumo-binary",
+            "/nonexistent/sumo",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(file), "{stderr}");
+    }
+}

@@ -116,15 +116,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         }
         _ => bail!("give --sumocfg, or --net with --routes"),
     };
+    // the inputs first: a bad file is named whether or not SUMO is installed
+    let import = match &inputs.additional {
+        Some(add) => roadnet::sumo::load_with_additional(&inputs.net, add)?,
+        None => roadnet::sumo::load(&inputs.net)?,
+    };
+    let demand = inputs
+        .routes
+        .as_ref()
+        .map(|r| roadnet::sumo::demand::load_routes(r, &import.net, args.seed))
+        .transpose()?;
     let sumo = match &args.sumo_binary {
         Some(p) => p.clone(),
         None => traci::client::find_sumo().context(
             "no sumo binary found via $SUMO_BINARY, $SUMO_HOME/bin or PATH (pip install eclipse-sumo)",
         )?,
-    };
-    let import = match &inputs.additional {
-        Some(add) => roadnet::sumo::load_with_additional(&inputs.net, add)?,
-        None => roadnet::sumo::load(&inputs.net)?,
     };
     for note in &import.notes {
         tracing::info!("{note}");
@@ -239,11 +245,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     if args.no_compare {
         return Ok(());
     }
-    let Some(routes) = &inputs.routes else {
+    let Some(demand) = demand else {
         outln!("greenwave sim      skipped: needs exactly one route file")?;
         return Ok(());
     };
-    let demand = roadnet::sumo::demand::load_routes(routes, &import.net, args.seed)?;
     let mut controller = controller::baseline::make_controller(&args.control, &import.net)?;
     let cfg = SimConfig {
         dt_s: args.dt,
