@@ -302,6 +302,20 @@ mod tests {
         }
     }
 
+    /// The hand-worked cases' program: cycle fixed at 60 s, speed fixed at 15 m/s, both
+    /// directions weighted alike.
+    fn hand_problem(signals: Vec<MaxbandSignal>) -> MaxbandProblem {
+        MaxbandProblem {
+            signals,
+            cycle_min_s: 60.0,
+            cycle_max_s: 60.0,
+            speed_min_m_s: 15.0,
+            speed_max_m_s: 15.0,
+            max_inverse_speed_change_s_m: None,
+            inbound_weight: 1.0,
+        }
+    }
+
     /// Hand-worked case (the two-signal example of `corridor`'s tests, in MAXBAND terms).
     /// Cycle 60 s, signals 300 m apart at 15 m/s → 20 s = 1/3 cycle each way. Both
     /// directions red half the cycle at both signals, reds aligned (Δ = 0). With offsets
@@ -311,15 +325,7 @@ mod tests {
     /// w_0 = w̄_1 = 1/6, w_1 = w̄_0 = 0, m = −1 satisfies it: b + b̄ = 2/3 cycle = 40 s.
     #[test]
     fn two_signals_by_hand() {
-        let p = MaxbandProblem {
-            signals: vec![sig(0.0, 0.5, 0.5, 0.0), sig(300.0, 0.5, 0.5, 0.0)],
-            cycle_min_s: 60.0,
-            cycle_max_s: 60.0,
-            speed_min_m_s: 15.0,
-            speed_max_m_s: 15.0,
-            max_inverse_speed_change_s_m: None,
-            inbound_weight: 1.0,
-        };
+        let p = hand_problem(vec![sig(0.0, 0.5, 0.5, 0.0), sig(300.0, 0.5, 0.5, 0.0)]);
         let s = solve(&p).expect("solves");
         assert!((s.cycle_s - 60.0).abs() < 1e-6);
         assert!(
@@ -361,15 +367,7 @@ mod tests {
     #[test]
     fn left_turn_sequence_is_chosen() {
         let mut signals = vec![sig(0.0, 0.5, 0.5, 0.0), sig(300.0, 0.5, 0.5, -1.0 / 6.0)];
-        let base = MaxbandProblem {
-            signals: signals.clone(),
-            cycle_min_s: 60.0,
-            cycle_max_s: 60.0,
-            speed_min_m_s: 15.0,
-            speed_max_m_s: 15.0,
-            max_inverse_speed_change_s_m: None,
-            inbound_weight: 1.0,
-        };
+        let base = hand_problem(signals.clone());
         let fixed = solve(&base).expect("solves");
         assert!((fixed.objective - 0.5).abs() < 1e-6, "{fixed:?}");
         signals[1].sequences = [-1.0 / 6.0, 1.0 / 3.0]
@@ -402,16 +400,7 @@ mod tests {
                 inbound_red_shift: 0.0,
             })
             .to_vec();
-        let s = solve(&MaxbandProblem {
-            signals,
-            cycle_min_s: 60.0,
-            cycle_max_s: 60.0,
-            speed_min_m_s: 15.0,
-            speed_max_m_s: 15.0,
-            max_inverse_speed_change_s_m: None,
-            inbound_weight: 1.0,
-        })
-        .expect("solves");
+        let s = solve(&hand_problem(signals)).expect("solves");
         assert_eq!(s.sequence[1], 1);
         assert!((s.objective - 26.0 / 30.0).abs() < 1e-6, "{s:?}");
         // any split of the sum is optimal at k = 1; each band within A's half-cycle green
