@@ -271,6 +271,7 @@ struct Junction {
     corridor: Option<(usize, usize)>,
     plan: Option<SignalPlan>,
     exec: Option<Coordinated>,
+    /// The stage last requested (`None` before the first request).
     last_request: Option<StageId>,
     /// Its base plan, when an approach road has no detector or camera: the controller cannot
     /// see that approach, so the intersection runs pretimed, as a field controller does when
@@ -847,8 +848,21 @@ impl Controller for Adaptive {
                 self.free_step(&self.junctions[ji], sig)
             };
             let j = &mut self.junctions[ji];
+            // The first green is held by request until the first decision: without one a
+            // field controller would run its local plan meanwhile, the simulator its first
+            // stage — the same controller would drive the two differently.
+            let want = want.or_else(|| {
+                (j.last_request.is_none() && sig.interval == Interval::Green).then_some(sig.stage)
+            });
             if let Some(stage) = want {
-                if stage != sig.stage || sig.interval != Interval::Green {
+                // Holding the green stage is a request too when it is not the one last asked
+                // for: a signal left without one runs what it would run alone (a field
+                // controller its local plan, the simulator its first stage), and one still
+                // heading to an earlier request would carry it out.
+                if stage != sig.stage
+                    || sig.interval != Interval::Green
+                    || j.last_request != Some(stage)
+                {
                     out.push(Command::SwitchTo {
                         intersection: j.id,
                         stage,

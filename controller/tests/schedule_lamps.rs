@@ -1,8 +1,9 @@
 //! The schedule-driven default end to end: on seeded synthetic grids (with a camera on every
 //! approach, so the controller sees the traffic) the simulator's conflict
 //! monitor sees no violation (every green follows its change interval, min greens are
-//! served), and `adaptive` asks for a stage only when it differs from the one showing; the
-//! scheduler replans only at decision points.
+//! served), and `adaptive` asks for a stage only during a green and only when it differs from
+//! the one showing or from the one it asked for last (holding the first green, or taking back
+//! a request not yet served); the scheduler replans only at decision points.
 
 use controller::adaptive::{Adaptive, AdaptiveParams};
 use controller::estimate::Estimator;
@@ -17,6 +18,7 @@ struct Checked {
     inner: Adaptive,
     requests: usize,
     bad: Vec<String>,
+    last: std::collections::BTreeMap<roadnet::IntersectionId, roadnet::StageId>,
 }
 
 impl Controller for Checked {
@@ -37,8 +39,10 @@ impl Controller for Checked {
                         .signals
                         .iter()
                         .find(|s| s.intersection == *intersection);
+                    let news = self.last.insert(*intersection, *stage) != Some(*stage);
                     match sig {
-                        Some(s) if s.interval == Interval::Green && s.stage != *stage => {}
+                        Some(s) if s.interval == Interval::Green && (s.stage != *stage || news) => {
+                        }
                         other => self.bad.push(format!(
                             "t={} request {stage} against {other:?}",
                             input.time_s
@@ -178,7 +182,12 @@ proptest! {
             ..SimConfig::default()
         };
         let mut sim = Simulation::new(net.clone(), &demand, cfg).expect("sim builds");
-        let mut c = Checked { inner: Adaptive::new(&net), requests: 0, bad: Vec::new() };
+        let mut c = Checked {
+            inner: Adaptive::new(&net),
+            requests: 0,
+            bad: Vec::new(),
+            last: Default::default(),
+        };
         let m = sim.run(&mut c, &mut NoObserver).expect("run completes");
         prop_assert_eq!(m.safety_violations, 0);
         prop_assert!(c.bad.is_empty(), "{:?}", &c.bad[..c.bad.len().min(5)]);

@@ -19,9 +19,9 @@ CONFIG = ROOT / "tests" / "fixtures" / "small.toml"
 
 # docs/modbus.md
 HR_PATTERN, HR_BACKUP, HR_COMMAND, HR_COMMIT, HR_PLAN = 0, 2, 4, 10, 100
-MAP_VERSION = 2
+MAP_VERSION = 3
 MAX_COMMAND_VALIDITY_DS = 100
-IR_STATUS_LEN = 46
+IR_STATUS_LEN = 47
 IR_DET = 100
 MAGIC = 0x4757
 
@@ -178,6 +178,23 @@ def test_register_map():
         assert st[28] == 700 and st[29] == 250
         green = u32(st, 40)
         assert green in (0, 0b0011, 0b1100, 0b0011 & 0b1100), green
+
+        # green shown (IR 46): the time in stage during green, the green that was shown
+        # (time in stage less the change interval so far) during yellow; no more in all-red
+        seen = set()
+        deadline = time.time() + 5
+        while time.time() < deadline and len(seen) < 3:
+            st = f.ir(0, IR_STATUS_LEN)
+            interval, in_stage, in_interval, shown = st[24], st[25], st[26], st[46]
+            if interval == 0:
+                assert shown == in_stage, st
+            elif interval == 1:
+                assert shown == in_stage - in_interval and shown > 0, st
+            elif interval == 2:
+                assert 0 < shown <= in_stage - in_interval, st
+            seen.add(interval)
+            time.sleep(0.02)
+        assert seen == {0, 1, 2}, seen
 
         # a plan it refuses: EW and NS green together (conflicting greens, code 1)
         bad = dict(EW, groups=0b0111)

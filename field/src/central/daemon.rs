@@ -88,6 +88,9 @@ struct Site {
     /// `last_plan` came from the audit log and the field runs it: the same plan asked for
     /// again is not pushed (no flap after a restart). Cleared by the next push.
     resumed: bool,
+    /// The detector counters were read once, so that the next poll counts from then: the
+    /// field's counters run from its power-on, and the first interval must count only itself.
+    detectors_baselined: bool,
 }
 
 /// The central loop over a [`ClientPool`].
@@ -163,6 +166,7 @@ impl Daemon {
                 next_heartbeat_s: f64::NEG_INFINITY,
                 resume: None,
                 resumed: false,
+                detectors_baselined: false,
             })
             .collect();
         Daemon {
@@ -377,6 +381,21 @@ impl Daemon {
             }
             self.signals.push(signal_state(&net, site, &st));
             site.status = Some(st);
+            if !site.detectors_baselined {
+                // the counters at first contact are where the first interval starts from
+                match link.poll_detectors().await {
+                    Ok(_) => {
+                        self.stats.polls_ok += 1;
+                        site.detectors_baselined = true;
+                    }
+                    Err(e) => {
+                        self.stats.poll_errors += 1;
+                        tracing::debug!("{name}: detectors: {e}");
+                    }
+                }
+                // an interval that closes now was not seen from its start: no reading
+                continue;
+            }
             if !poll_detectors {
                 continue;
             }
@@ -839,7 +858,7 @@ fn signal_state(net: &RoadNet, site: &Site, st: &FieldStatus) -> SignalState {
         stage,
         interval,
         time_in_interval_s: st.time_in_interval_ds as f64 / 10.0,
-        green_elapsed_s: st.time_in_stage_ds as f64 / 10.0,
+        green_elapsed_s: st.green_shown_ds as f64 / 10.0,
         next_stage: (st.next_stage as usize)
             .checked_sub(1)
             .and_then(|i| inter.stages.get(i))

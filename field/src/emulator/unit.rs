@@ -388,6 +388,7 @@ impl FieldUnit {
             Phase::Yellow | Phase::AllRed => r.next_stage_number().unwrap_or(0),
             Phase::Green | Phase::Flash => 0,
         };
+        s.green_shown_ds = r.green_elapsed(self.now).min(u16::MAX as u64) as u16;
     }
 
     pub fn status(&self) -> FieldStatus {

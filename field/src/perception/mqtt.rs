@@ -325,6 +325,8 @@ async fn run_subscriber(
     // beside it) is not news: the first second of refusals before any connection is debug.
     let started = std::time::Instant::now();
     let mut ever_connected = false;
+    // SUBACKs since the last CONNACK: all filters acknowledged means frames flow
+    let mut subacks = 0usize;
     // the frames of one message (one, or a batch's), reused
     let mut offered = Vec::new();
     loop {
@@ -350,6 +352,15 @@ async fn run_subscriber(
                 progress.send_modify(|p| p.handled += 1);
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
+                subacks += 1;
+                // the operator's sign that frames flow from here on (one line per session)
+                if subacks == filters.len() {
+                    tracing::info!(
+                        "MQTT broker {}: subscribed to {}",
+                        cfg.broker,
+                        filters.join(", ")
+                    );
+                }
                 progress.send_modify(|p| p.subscribed += 1);
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -364,7 +375,14 @@ async fn run_subscriber(
                     sh.connects += 1;
                 }
                 // a resumed session keeps its subscriptions; a new one asks again
-                if !ack.session_present {
+                subacks = 0;
+                if ack.session_present {
+                    tracing::info!(
+                        "MQTT broker {}: session resumed, subscribed to {}",
+                        cfg.broker,
+                        filters.join(", ")
+                    );
+                } else {
                     for f in &filters {
                         if let Err(e) = client.try_subscribe(f.clone(), QoS::AtLeastOnce) {
                             tracing::warn!("MQTT subscribe {f}: {e}");

@@ -375,6 +375,8 @@ pub struct FieldStatus {
     pub conflict_faults: u16,
     /// During a change interval, the stage that follows (1-based); 0 otherwise.
     pub next_stage: u16,
+    /// See [`ir::GREEN_SHOWN_DS`].
+    pub green_shown_ds: u16,
 }
 
 impl FieldStatus {
@@ -418,6 +420,7 @@ impl FieldStatus {
         put(ir::HEARTBEAT_AGE_DS, self.heartbeat_age_ds);
         put(ir::CONFLICT_FAULTS, self.conflict_faults);
         put(ir::NEXT_STAGE, self.next_stage);
+        put(ir::GREEN_SHOWN_DS, self.green_shown_ds);
         put(ir::COMMANDS_EXPIRED, self.commands_expired);
         v
     }
@@ -464,6 +467,7 @@ impl FieldStatus {
             yellow_mask: g32(ir::YELLOW_MASK_HI),
             conflict_faults: g(ir::CONFLICT_FAULTS),
             next_stage: g(ir::NEXT_STAGE),
+            green_shown_ds: g(ir::GREEN_SHOWN_DS),
         })
     }
 
@@ -628,10 +632,11 @@ mod tests {
     #[test]
     fn status_round_trip() {
         let s = FieldStatus {
-            map_version: 2,
+            map_version: 3,
             device_magic: regmap::DEVICE_MAGIC,
             field_time_ds: 0xDEAD_BEEF,
             next_stage: 3,
+            green_shown_ds: 417,
             active_seq: 77,
             committed_seq: 78,
             green_mask: 0x8000_0001,

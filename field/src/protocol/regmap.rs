@@ -7,7 +7,7 @@ use roadnet::PlanRule;
 
 /// Version of the register map; bumped on any incompatible change.
 /// v2 added [`hr::COMMIT_STANDBY`], the command block (HR 4–7), the boot epoch and IR 45.
-pub const MAP_VERSION: u16 = 2;
+pub const MAP_VERSION: u16 = 3;
 /// "GW" — lets a client check it talks to a greenwave-compatible field controller.
 pub const DEVICE_MAGIC: u16 = 0x4757;
 
@@ -150,8 +150,13 @@ pub mod ir {
     /// the stage that follows it; 0 during green and in flash. With `CURRENT_STAGE` and the lamp
     /// masks it tells a central (or a simulator following the field) where the lamps are going.
     pub const NEXT_STAGE: u16 = 45;
+    /// How long the stage of `CURRENT_STAGE` has shown green, ds (saturating at 65535): during
+    /// its green the time so far, during the change interval after it the whole green it
+    /// showed; 0 in the start-up all-red and in flash. `TIME_IN_STAGE_DS` keeps counting
+    /// through the change interval; a controller deciding on green time needs this one.
+    pub const GREEN_SHOWN_DS: u16 = 46;
     /// One past the last status register.
-    pub const STATUS_END: u16 = 46;
+    pub const STATUS_END: u16 = 47;
     // --- detectors ---
     /// The boot epoch again ([`BOOT_EPOCH_HI`]), just before the detector blocks, so that one
     /// read carries the counters and the start they count from.
