@@ -112,7 +112,7 @@ fn demo_runs_through_the_field_link_and_writes_its_report() {
     assert_eq!(daemon["poll_errors"], 0);
     assert_eq!(daemon["stage_request_errors"], 0);
     // the simulator's lamps are the field's lamps, every step
-    assert_eq!(link["lamp_checks"].as_u64().unwrap(), 1799 * controllers);
+    assert_eq!(link["lamp_checks"].as_u64().unwrap(), 1800 * controllers);
     assert_eq!(v["lamp_mismatches"], 0, "{link}");
     assert!(link["stage_changes_followed"].as_u64().unwrap() > 0);
     // the cameras travelled over MQTT (embedded broker) into the daemon: every frame the

@@ -281,6 +281,11 @@ impl Signals {
     pub fn end_step(&mut self, dt_s: f64) {
         self.now_s += dt_s;
         self.advance(ds_at(self.now_s));
+        // the lamps of the state the controller sees next, as a field controller read at
+        // that moment shows them (the next `begin_step` computes them again after commands)
+        for k in 0..self.ctls.len() {
+            self.compute_lamps(k);
+        }
         self.refresh_states();
     }
 

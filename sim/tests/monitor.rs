@@ -144,3 +144,27 @@ fn retargeting_a_change_interval_never_cuts_a_yellow() {
     );
     assert_eq!(s.metrics().safety_violations, 0);
 }
+
+/// What a controller is shown between steps is one moment: the lamps of the interval it is
+/// told of. (The lamps used to be those of the step before, so at the first step of a yellow
+/// the state said yellow while its lamps still showed green — a field controller read over
+/// Modbus shows both of the same moment, and the same controller decided differently on the
+/// two.)
+#[test]
+fn the_signal_state_shows_the_lamps_of_its_interval() {
+    let mut s = sim_with(false);
+    let mut c = bad_controller(s.net());
+    let mut seen = std::collections::BTreeSet::new();
+    while !s.is_done() {
+        s.step(&mut c).unwrap();
+        for st in s.signal_states() {
+            let yellow = st.indications.contains(&Indication::Yellow);
+            match st.interval {
+                roadnet::Interval::Yellow => assert!(yellow, "{} s: {st:?}", s.time_s()),
+                _ => assert!(!yellow, "{} s: {st:?}", s.time_s()),
+            }
+            seen.insert(format!("{:?}", st.interval));
+        }
+    }
+    assert_eq!(seen.len(), 3, "green, yellow and all-red seen: {seen:?}");
+}

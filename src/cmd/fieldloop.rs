@@ -4,20 +4,21 @@
 //! `field::central::Daemon`, the code `greenwave run` ships, stepped here in simulated time.
 //!
 //! Per simulation step at time t:
-//! 1. the lamps the simulator showed in the last step are compared with the lamps the daemon
-//!    read from the field (at the last step, or — one step of latency allowed — the step before);
-//!    any difference is counted as a mismatch;
-//! 2. the loop detectors' counts of an interval that closed go into the field units' detector
+//! 1. the loop detectors' counts of an interval that closed go into the field units' detector
 //!    registers (what the cabinet's detector cards count — the field side, written directly);
-//! 3. the field clock moves to t (the field units time their lamps themselves);
-//! 4. the simulator's camera frames are published through an embedded MQTT broker and the
+//! 2. the field clock moves to t (the field units time their lamps themselves);
+//! 3. the simulator's camera frames are published through an embedded MQTT broker and the
 //!    daemon's subscriber receives them (`field::perception::CameraBridge`, one batch message
 //!    per step); meanwhile `Daemon::read_field(t)` reads over Modbus each field controller's
-//!    status, heartbeats, polls the detectors when an interval closed; once the batch is in,
-//!    `Daemon::decide_and_act` runs the controller on what it read and on the camera frames its
-//!    subscriber received, pushes its plans and requests its stages (the two halves of
+//!    status, heartbeats, polls the detectors when an interval closed;
+//! 4. the lamps the simulator is at, at t, before this step's commands, are compared with the
+//!    lamps the daemon just read from the field at t: any difference is a mismatch (no
+//!    latency: both ran the same timing engine on the same commands up to t);
+//! 5. once the batch is in, `Daemon::decide_and_act` runs the controller on what it read and
+//!    on the camera frames its subscriber received, pushes its plans, requests its stages and
+//!    reads back the field controllers it commanded (the two halves of
 //!    `Daemon::step_with_cameras`, which `greenwave run` calls);
-//! 5. the simulator's signal heads follow the field's lamps **as the daemon read them** (status
+//! 6. the simulator's signal heads follow the field's lamps **as the daemon read them** (status
 //!    registers: interval, current and next stage, lamp masks): whenever a field controller is
 //!    seen heading to another stage, the simulator is told to do the same, and runs the same
 //!    yellow and all-red; its conflict monitor checks what it shows.
@@ -29,8 +30,8 @@ use field::emulator::server::{self, FieldEmulator};
 use field::perception::CameraBridge;
 use field::{ClientPool, Clock, FieldUnit, IdleSource, LinkConfig, ManualClock};
 use roadnet::{
-    Command, Controller, DetectorId, Indication, IntersectionId, Interval, RoadNet, SignalState,
-    StageId, StepInput,
+    Command, Controller, DetectorId, IntersectionId, Interval, RoadNet, SignalState, StageId,
+    StepInput,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,8 +56,8 @@ pub(crate) struct FieldLoopReport {
     pub sim_steps: u64,
     /// Per intersection and step: simulator lamps compared with the field's lamps as read.
     pub lamp_checks: u64,
-    /// Comparisons where the simulator showed something the field did not show at the same
-    /// step or the step before.
+    /// Comparisons where the simulator's lamps differed from the field's as read at the same
+    /// moment (or the field controller was not read).
     pub lamp_mismatches: u64,
     /// The first few mismatches, described.
     pub lamp_mismatch_examples: Vec<String>,
@@ -199,12 +200,7 @@ impl Controller for FieldLoop {
 
     fn step(&mut self, input: &StepInput<'_>, out: &mut Vec<Command>) {
         self.report.sim_steps += 1;
-        // 1. what the simulator showed in the last step against the field, as read
-        if input.time_s > 0.0 {
-            self.lamps
-                .compare(&self.net, input.time_s - input.dt_s, input.signals);
-        }
-        // 2. loop actuations into the field controllers' detector registers
+        // 1. loop actuations into the field controllers' detector registers
         for r in input.detectors {
             if let Some((id, k)) = self.wiring.get(&r.detector) {
                 if let Some(unit) = self.emu.unit(*id) {
@@ -213,14 +209,19 @@ impl Controller for FieldLoop {
                 }
             }
         }
-        // 3. field time is simulated time (the units power on at `power_on_ds`)
+        // 2. field time is simulated time (the units power on at `power_on_ds`)
         let now_ds = ((input.time_s * 10.0).round() as u64).max(self.power_on_ds);
         self.clock.set(now_ds);
         self.emu.advance_all();
-        // 4. the cameras over MQTT (published, then received by the daemon's subscriber), and
+        // 3. the cameras over MQTT (published, then received by the daemon's subscriber), and
         // the central's daemon over Modbus; a frame that does not come back is counted, not
         // fatal: the estimator falls back to the loops
-        let (cameras, daemon) = (&mut self.cameras, &mut self.daemon);
+        let (cameras, daemon, lamps, net) = (
+            &mut self.cameras,
+            &mut self.daemon,
+            &mut self.lamps,
+            &self.net,
+        );
         // The batch crosses the broker's threads while the daemon reads the field (both wait
         // on sockets of this one thread), and the controller decides once both are in.
         self.rt.block_on(async {
@@ -231,10 +232,13 @@ impl Controller for FieldLoop {
             if let Err(e) = arrived {
                 tracing::warn!("{e}");
             }
+            // 4. the simulator's lamps at t against the field's as just read, both before
+            // this step's commands
+            lamps.compare(net, input.time_s, input.signals, daemon.signals());
+            // 5. the controller decides and acts
             daemon.decide_and_act(&[]).await
         });
-        // 5. the simulator's signal heads follow the field's lamps as read
-        self.lamps.record(self.daemon.signals());
+        // 6. the simulator's signal heads follow the field's lamps as read
         for s in self.daemon.signals() {
             let target = match s.interval {
                 Interval::Green => s.stage,
@@ -265,46 +269,32 @@ impl Drop for FieldLoop {
     }
 }
 
-/// The simulator's lamps against the field's lamps as the daemon read them: a step's lamps
-/// must equal what the field showed at that step or — one step of latency — the step before.
+/// The simulator's lamps against the field's lamps as the daemon read them, at the same
+/// moment: both engines ran the same commands up to it, so they must show the same.
 #[derive(Debug, Default)]
 struct LampCheck {
-    /// The field's lamps as read at the last step and the step before, by intersection.
-    read_last: BTreeMap<IntersectionId, Vec<Indication>>,
-    read_before: BTreeMap<IntersectionId, Vec<Indication>>,
     checks: u64,
     mismatches: u64,
     examples: Vec<String>,
 }
 
 impl LampCheck {
-    /// What the field showed at this step, as read (the step before moves back one).
-    fn record(&mut self, field: &[SignalState]) {
-        std::mem::swap(&mut self.read_before, &mut self.read_last);
-        self.read_last.clear();
-        for s in field {
-            self.read_last.insert(s.intersection, s.indications.clone());
-        }
-    }
-
-    /// The simulator's lamps shown at `time_s` (the step last recorded). A field controller
-    /// that was not read counts as a mismatch: the simulator cannot have followed it.
-    fn compare(&mut self, net: &RoadNet, time_s: f64, sim: &[SignalState]) {
+    /// The simulator's lamps at `time_s` against the field's read at `time_s`. A field
+    /// controller that was not read counts as a mismatch: the simulator cannot have followed it.
+    fn compare(&mut self, net: &RoadNet, time_s: f64, sim: &[SignalState], field: &[SignalState]) {
         for s in sim {
             self.checks += 1;
-            let last = self.read_last.get(&s.intersection);
-            let before = self.read_before.get(&s.intersection);
-            if last == Some(&s.indications) || before == Some(&s.indications) {
+            let read = field.iter().find(|f| f.intersection == s.intersection);
+            if read.is_some_and(|f| f.indications == s.indications) {
                 continue;
             }
             self.mismatches += 1;
             if self.examples.len() < MISMATCH_EXAMPLES {
                 let text = format!(
-                    "{} at {time_s:.0} s: simulator showed {:?}, field read {:?} (step before {:?})",
+                    "{} at {time_s:.0} s: simulator showed {:?}, field read {:?}",
                     net.intersection(s.intersection).name,
                     s.indications,
-                    last,
-                    before
+                    read.map(|f| &f.indications)
                 );
                 tracing::warn!("lamp mismatch: {text}");
                 self.examples.push(text);
@@ -360,7 +350,7 @@ fn power_on_delay_ds(net: &Arc<RoadNet>) -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roadnet::Indication::{Green as G, Red as R, Yellow as Y};
+    use roadnet::Indication::{self, Green as G, Red as R, Yellow as Y};
 
     fn state(net: &RoadNet, lamps: &[Indication]) -> SignalState {
         let i = net.signalized().next().expect("a signal");
@@ -376,34 +366,28 @@ mod tests {
     }
 
     #[test]
-    fn lamps_may_lag_the_field_by_one_step_not_two() {
+    fn lamps_must_be_the_fields_as_read_at_the_same_moment() {
         let net = roadnet::config::parse_toml(
             include_str!("../../intersections.toml"),
             "intersections.toml",
         )
         .unwrap();
-        let (green, yellow, red) = (vec![G, R], vec![Y, R], vec![R, G]);
+        let (green, yellow) = (vec![G, R], vec![Y, R]);
         let mut check = LampCheck::default();
-        // the field goes green → yellow → red over three steps
-        check.record(&[state(&net, &green)]);
-        check.compare(&net, 0.0, &[state(&net, &green)]);
-        check.record(&[state(&net, &yellow)]);
-        check.compare(&net, 1.0, &[state(&net, &green)]); // one step late: allowed
-        check.record(&[state(&net, &red)]);
-        check.compare(&net, 2.0, &[state(&net, &yellow)]); // one step late: allowed
-        assert_eq!((check.checks, check.mismatches), (3, 0));
-        check.record(&[state(&net, &red)]);
-        check.compare(&net, 3.0, &[state(&net, &yellow)]); // two steps late
-        check.compare(&net, 3.0, &[state(&net, &green)]); // never shown lately
-        assert_eq!((check.checks, check.mismatches), (5, 2));
+        check.compare(&net, 0.0, &[state(&net, &green)], &[state(&net, &green)]);
+        check.compare(&net, 1.0, &[state(&net, &yellow)], &[state(&net, &yellow)]);
+        assert_eq!((check.checks, check.mismatches), (2, 0));
+        // a step behind the field is a mismatch now: both run the same engine
+        check.compare(&net, 2.0, &[state(&net, &green)], &[state(&net, &yellow)]);
+        assert_eq!((check.checks, check.mismatches), (3, 1));
         // a field controller that was not read cannot have been followed
-        check.record(&[]);
-        check.record(&[]);
-        check.compare(&net, 5.0, &[state(&net, &red)]);
-        assert_eq!((check.checks, check.mismatches), (6, 3));
-        assert_eq!(check.examples.len(), 3);
+        check.compare(&net, 3.0, &[state(&net, &yellow)], &[]);
+        assert_eq!((check.checks, check.mismatches), (4, 2));
+        assert_eq!(check.examples.len(), 2);
         assert!(
-            check.examples[0].starts_with("oak at 3 s: simulator showed [Yellow, Red]"),
+            check.examples[0].starts_with(
+                "oak at 2 s: simulator showed [Green, Red], field read Some([Yellow, Red])"
+            ),
             "{:?}",
             check.examples
         );
