@@ -82,7 +82,7 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    cmd::init_logging(cli.quiet);
+    cmd::init_logging(cli.quiet, matches!(cli.command, Command::Demo(_)));
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a, cli.quiet),
         Command::Check(a) => cmd::check::run(a),

@@ -28,9 +28,10 @@ fn change_pct(modbus: &serde_json::Value, direct: &serde_json::Value, metric: &s
 /// The issue asks for 1 % on the demo's day, which `.ci/run` asserts on the full-day demo. On
 /// the first half hour (about 240 vehicles, at night) a few vehicles' waits move the means, so
 /// agreement there needs the Modbus path to decide step for step as the direct one does: it
-/// measured +3.75 % travel time and +16.4 % mean delay until the field's first interval of
-/// detector counts, its first green and its green time during change intervals reached the
-/// controller as they do in the simulator; 0.00 % on every metric since (2026-11-30).
+/// measured +3.75 % travel time and +16.4 % mean delay until the controller saw the same
+/// inputs on both roads (the first interval's detector counts, the first green held by
+/// request, the green shown in change intervals, the lamps of the same moment); 0.00 % on
+/// every metric since, over the whole day too (2026-11-30).
 #[test]
 fn modbus_and_direct_agree_within_1pct_on_the_first_half_hour() {
     let out_dir = std::env::temp_dir().join(format!("greenwave-demo-agree-{}", std::process::id()));

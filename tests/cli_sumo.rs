@@ -217,7 +217,7 @@ fn sim_on_the_sumo_pocket_grid_flows_as_sumo_does() {
     assert_eq!(run("adaptive", &[]), fixed, "no sensors: the base plans");
     // measured 212.24 s: CityFlow's discretionary changes spread the queues
     assert!(run("fixed-time", &["--lane-change"]) < fixed);
-    // measured 140.17 s
+    // measured 142.32 s (2026-11-30)
     let seen = run(
         "adaptive",
         &[

@@ -175,7 +175,7 @@ fn adaptive_beats_sumo_actuated_and_delay_based_on_grid4_pockets() {
 
 /// The grid's streams at half their peak rates (2413 vehicles): no spill-back from the
 /// pockets, so every control runs without a teleport. Measured 2026-11-30: greenwave adaptive
-/// 159.92 s mean trip duration, SUMO actuated 193.60 s, delay_based 197.51 s (47 s of wall
+/// 162.10 s mean trip duration, SUMO actuated 193.60 s, delay_based 197.51 s (47 s of wall
 /// time for the three runs). At 0.6 of the peak (not a fixture) adaptive lost to actuated
 /// (288.96 s with 1 teleport against 242.69 s) — docs/sumo.md.
 #[test]

@@ -14,12 +14,19 @@ pub(crate) mod sumo;
 pub(crate) mod tls;
 
 /// Logs go to stderr through tracing; `RUST_LOG` overrides the level, `--quiet` keeps only warnings.
-pub(crate) fn init_logging(quiet: bool) {
+/// `in_process_field`: the command runs field controllers and a broker in its own process (the
+/// demo): their operator records — every write with who sent it, every connection — are the
+/// field's own log, tens of thousands of lines a day, so they show only from warnings up.
+pub(crate) fn init_logging(quiet: bool, in_process_field: bool) {
     use tracing_subscriber::filter::{filter_fn, FilterExt};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{EnvFilter, Layer};
-    let default = if quiet { "warn" } else { "info" };
+    let default = match (quiet, in_process_field) {
+        (true, _) => "warn",
+        (false, true) => "info,field::emulator=warn,rumqttd=warn",
+        (false, false) => "info",
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // The embedded MQTT broker (rumqttd) opens an error-level span for every message it routes,
     // and recording one formats its fields: on the demo's camera feed (frames every step) that
