@@ -38,6 +38,11 @@ pub struct EstimatorParams {
     pub profile_sigma_veh_s: f64,
     /// Vehicles slower than this are halted, m/s.
     pub halt_speed_m_s: f64,
+    /// A lane's camera with no frame for longer than this is silent, s: the lane is then
+    /// estimated as if it had none (loops, the saturation-discharge model, the profile) until
+    /// frames come back. A camera's counts are what the lane's departures and arrivals come
+    /// from, so a silent one would otherwise leave its queues with arrivals and no departures.
+    pub camera_silent_after_s: f64,
 }
 
 impl Default for EstimatorParams {
@@ -50,6 +55,7 @@ impl Default for EstimatorParams {
             profile_bin_s: 900.0,
             profile_sigma_veh_s: 0.1,
             halt_speed_m_s: 0.1,
+            camera_silent_after_s: 5.0,
         }
     }
 }
@@ -82,7 +88,8 @@ pub struct LaneState {
     /// Whether any movement the lane feeds showed green at the last update.
     pub green: bool,
     pub flow_source: FlowSource,
-    /// Whether a camera watches the lane.
+    /// Whether a camera watches the lane and has sent a frame within
+    /// [`EstimatorParams::camera_silent_after_s`].
     pub camera: bool,
 }
 
@@ -143,6 +150,10 @@ pub struct Estimator {
     /// Vehicles seen by the camera per lane since the last reading of each detector.
     camera_seen_veh: Vec<f64>,
     has_camera: Vec<bool>,
+    /// When a frame last covered the lane, s.
+    camera_last_s: Vec<Option<f64>>,
+    /// A camera watches the lane and is not silent (set each update).
+    camera_live: Vec<bool>,
     /// signalized intersection index -> position in `StepInput::signals`
     signal_pos: Vec<Option<usize>>,
 }
@@ -201,6 +212,8 @@ impl Estimator {
             departures: vec![0.0; n],
             camera_seen_veh: vec![0.0; n],
             has_camera,
+            camera_last_s: vec![None; n],
+            camera_live: vec![false; n],
             signal_pos: vec![None; net.intersections.len()],
             params,
         }
@@ -265,6 +278,7 @@ impl Estimator {
                 if l >= self.departures.len() {
                     continue;
                 }
+                self.camera_last_s[l] = Some(input.time_s);
                 self.departures[l] += v.departed as f64;
                 self.camera_seen_veh[l] += v.departed as f64;
                 camera_queue.push((l, v.halting as f64));
@@ -287,6 +301,19 @@ impl Estimator {
         }
         for t in self.state.tracks.iter_mut() {
             t.sort_by(|a, b| a.distance_to_stop_m.total_cmp(&b.distance_to_stop_m));
+        }
+        // a silent camera's lane is a lane without one: its last counts are stale, and the
+        // first frame after the silence starts the arrival count afresh
+        for l in 0..self.camera_live.len() {
+            let live = self.has_camera[l]
+                && self.camera_last_s[l]
+                    .is_some_and(|t| input.time_s - t <= p.camera_silent_after_s + 1e-9);
+            if self.has_camera[l] && !live {
+                self.prev_vehicles[l] = None;
+                self.state.lanes[l].vehicles = 0;
+                self.state.lanes[l].halting = 0;
+            }
+            self.camera_live[l] = live;
         }
         // 3. detector readings: fault rules, then departures / arrivals from the healthy ones
         let mut detector_flow: Vec<(usize, f64, f64)> = Vec::new();
@@ -318,7 +345,7 @@ impl Estimator {
             }
         }
         for (l, c) in stop_bar_departures {
-            if !self.has_camera[l] {
+            if !self.camera_live[l] {
                 self.departures[l] += c;
             }
         }
@@ -344,7 +371,7 @@ impl Estimator {
                 .stop_bar
                 .iter()
                 .any(|d| self.tracks[d.index()].health == DetectorHealth::Ok);
-            let dep = if self.has_camera[l] || (!signals_known && stop_bar_ok) {
+            let dep = if self.camera_live[l] || (!signals_known && stop_bar_ok) {
                 self.departures[l]
             } else if ls.green {
                 (ls.saturation_veh_s * dt).min(f.queue_veh() + f.arrival_flow_veh_s() * dt)
@@ -353,7 +380,7 @@ impl Estimator {
             };
             f.predict(dt, dep);
             // saturation flow learned from saturated discharge (a queue still standing)
-            if ls.green && self.has_camera[l] && f.queue_veh() >= 3.0 {
+            if ls.green && self.camera_live[l] && f.queue_veh() >= 3.0 {
                 let rate = (self.departures[l] / dt).clamp(0.0, 1.0);
                 let s = &mut self.state.lanes[l].saturation_veh_s;
                 *s = (*s + 0.002 * (rate - *s)).clamp(0.25, 0.75);
@@ -384,7 +411,7 @@ impl Estimator {
         )]
         for l in 0..self.filters.len() {
             let w = &self.wiring[l];
-            let any_source = self.has_camera[l]
+            let any_source = self.camera_live[l]
                 || w.advance
                     .iter()
                     .chain(&w.stop_bar)
@@ -404,7 +431,7 @@ impl Estimator {
             let ls = &mut self.state.lanes[l];
             ls.queue_veh = self.filters[l].queue_veh();
             ls.arrival_flow_veh_s = self.filters[l].arrival_flow_veh_s();
-            ls.camera = self.has_camera[l];
+            ls.camera = self.camera_live[l];
             if source != FlowSource::None {
                 ls.flow_source = source;
             }
@@ -439,7 +466,7 @@ impl Estimator {
         input: &StepInput<'_>,
     ) -> Option<f64> {
         let l = lane.index();
-        if self.has_camera[l] {
+        if self.camera_live[l] {
             return Some(self.camera_seen_veh[l]);
         }
         let road = net.road(net.lane(lane).road);
