@@ -65,9 +65,9 @@ fn run(
     (m, obs.longest_s, c.inner().estimator().faulty_detectors())
 }
 
-#[test]
-#[cfg_attr(debug_assertions, ignore)]
-fn detector_faults_are_flagged_and_do_not_hurt() {
+/// The bundled corridor and the trips of its bundled counts that depart from one hour before
+/// `FROM_S` (so the estimator has warmed up) to `TO_S`.
+fn morning() -> (RoadNet, Demand) {
     let net = roadnet::config::load_toml(&root().join("intersections.toml")).expect("network");
     let counts = roadnet::counts::load_counts(&root().join("data/main_street_counts.csv"), &net)
         .expect("counts");
@@ -79,7 +79,6 @@ fn detector_faults_are_flagged_and_do_not_hurt() {
             ..Default::default()
         },
     );
-    // the run starts one hour before the faults so the estimator has warmed up
     let demand = Demand::new(
         all.trips
             .iter()
@@ -87,6 +86,13 @@ fn detector_faults_are_flagged_and_do_not_hurt() {
             .cloned()
             .collect(),
     );
+    (net, demand)
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore)]
+fn detector_faults_are_flagged_and_do_not_hurt() {
+    let (net, demand) = morning();
     let det = |name: &str| {
         net.detectors
             .iter()
@@ -169,25 +175,8 @@ impl roadnet::Controller for CamerasSilent {
 #[test]
 #[cfg_attr(debug_assertions, ignore)]
 fn silent_cameras_leave_the_estimator_on_loops_and_history() {
-    let net = roadnet::config::load_toml(&root().join("intersections.toml")).expect("network");
+    let (net, demand) = morning();
     assert!(!net.cameras.is_empty());
-    let counts = roadnet::counts::load_counts(&root().join("data/main_street_counts.csv"), &net)
-        .expect("counts");
-    let all = counts.to_demand(
-        &net,
-        0,
-        roadnet::VehicleParams {
-            max_speed_m_s: 16.67,
-            ..Default::default()
-        },
-    );
-    let demand = Demand::new(
-        all.trips
-            .iter()
-            .filter(|t| t.departure_s >= FROM_S - 3600.0 && t.departure_s < TO_S)
-            .cloned()
-            .collect(),
-    );
     let cfg = SimConfig {
         track_vehicles: true,
         duration_s: TO_S,
